@@ -1,0 +1,341 @@
+// Package directory owns the gateway's durable data model: companies and
+// their SSO settings, trusted IdP certificates, employees (the full master
+// data Entra provisions), SCIM tokens, local admins, OAuth clients, and the
+// logs an admin reads (sign-in failures, provisioning, audit).
+//
+// It defines the Store interface and its sentinel errors. It imports no
+// protocol (SAML, SCIM, OAuth) and no HTTP; implementations live in
+// sqlstore (SQLite and PostgreSQL) and every one of them passes the
+// conformance suite in storetest.
+package directory
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Implementations wrap them with %w; callers match with
+// errors.Is.
+var (
+	// ErrNotFound: no such row (for employees: none that is visible, i.e.
+	// not hard-deleted, unless the method says otherwise).
+	ErrNotFound = errors.New("directory: not found")
+	// ErrConflict: a uniqueness rule would break (company slug, employee
+	// userName or work email among non-hard-deleted employees of one company,
+	// an Entra object id bound to two employees, a duplicate client id...).
+	ErrConflict = errors.New("directory: conflict")
+	// ErrInvalid: the value breaks a rule the store enforces (empty slug,
+	// over-long field, manager cycle...).
+	ErrInvalid = errors.New("directory: invalid")
+)
+
+// ConflictError says which rule a write would break. It matches ErrConflict.
+type ConflictError struct {
+	Field string // "userName", "email", "entraObjectId", "slug", "clientId", ...
+}
+
+func (e *ConflictError) Error() string { return "directory: conflict on " + e.Field }
+
+// Is makes ConflictError match ErrConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// NameIDMode says which employee attribute the SAML NameID is matched with.
+type NameIDMode string
+
+const (
+	// NameIDUPN matches the NameID against the employee's userName (Entra's
+	// user.userprincipalname, the default claim).
+	NameIDUPN NameIDMode = "upn"
+	// NameIDMail matches the NameID against the employee's work email
+	// (Entra's user.mail).
+	NameIDMail NameIDMode = "mail"
+)
+
+// Valid reports whether m is a known mode.
+func (m NameIDMode) Valid() bool { return m == NameIDUPN || m == NameIDMail }
+
+// Company is one customer account. Slug is the stable key used in URLs
+// (/c/{slug}/...). Version increases on every change to the company's
+// settings or trusted certificates, so caches keyed by (Slug, Version) see
+// admin changes without a restart.
+type Company struct {
+	ID   int64
+	Slug string
+	Name string
+
+	SSOEnabled bool
+	NameIDMode NameIDMode
+	// EntraIdentifier is the "Microsoft Entra Identifier" the admin entered
+	// (e.g. https://sts.windows.net/<tenant>/). When set, it is enforced as
+	// the Issuer. When empty, PinnedIssuer is enforced once set.
+	EntraIdentifier string
+	// PinnedIssuer is the Issuer of the first valid login when no
+	// EntraIdentifier was entered (trust on first use).
+	PinnedIssuer string
+
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Certificate is one trusted IdP signing certificate of a company.
+type Certificate struct {
+	ID        int64
+	CompanyID int64
+	DER       []byte
+	Subject   string
+	SHA1      string // upper-case hex, no separators: Entra's "Thumbprint"
+	SHA256    string // lower-case hex
+	NotBefore time.Time
+	NotAfter  time.Time
+	AddedAt   time.Time
+	RetiredAt *time.Time // nil while trusted
+	// LastUsedAt is when this certificate last verified a successful login;
+	// UseCount how many it verified.
+	LastUsedAt *time.Time
+	UseCount   int64
+}
+
+// Source says where an employee record came from.
+type Source string
+
+const (
+	SourceImport Source = "import" // spreadsheet import, not linked to Entra
+	SourceSCIM   Source = "scim"   // created or linked by Entra provisioning
+	SourceLocal  Source = "local"  // created or detached locally
+)
+
+// Employee is a person in a company's directory. ID is immutable and is the
+// SCIM id. Fields hold values exactly as received (SCIM echoes them back);
+// matching on userName and email is case-insensitive.
+type Employee struct {
+	ID        string
+	CompanyID int64
+
+	UserName    string // login name (= Entra UPN)
+	Email       string // work email
+	GivenName   string
+	FamilyName  string
+	DisplayName string
+	ExternalID  string // Entra mailNickname, stored as sent
+
+	// EntraObjectID is Entra's immutable objectidentifier claim, bound at
+	// first SAML login; unique per company.
+	EntraObjectID string
+
+	Title            string
+	Department       string
+	ManagerID        string // resolved manager employee id ("" = none)
+	ManagerRef       string // manager id as Entra sent it, kept until it resolves
+	MobilePhone      string
+	WorkPhone        string
+	Country          string
+	DateOfEmployment string // as received (RFC 3339 or YYYY-MM-DD)
+	PayrollNumber    string
+	EmployeeNumber   string
+	GroupCompanyName string
+
+	Active          bool
+	TerminationDate string     // YYYY-MM-DD, "" when none
+	DeletedAt       *time.Time // hard-deleted (SCIM DELETE): history only
+
+	Source     Source
+	EntraLinked bool // managed by Entra provisioning (false after detach)
+
+	IsAdmin              bool
+	IsApprover           bool
+	SelfApprover         bool
+	OnlySelectedApprover bool
+
+	// SCIMExtra holds the JSON of SCIM attributes the product has no column
+	// for but echoes back (displayName variants, addresses parts, other
+	// emails and phones...). Opaque to the store.
+	SCIMExtra []byte
+
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Visible reports whether the employee still exists for SCIM and sign-in
+// (is not hard-deleted).
+func (e *Employee) Visible() bool { return e.DeletedAt == nil }
+
+// EmployeeQuery lists employees of one company.
+type EmployeeQuery struct {
+	CompanyID int64
+	// Search matches name, userName or email (case-insensitive substring).
+	Search string
+	// Active filters on the active flag when non-nil.
+	Active *bool
+	// IncludeDeleted also lists hard-deleted employees.
+	IncludeDeleted bool
+	// Offset and Limit page through the result in a stable order
+	// (created_at, id). Limit 0 means no rows (count only).
+	Offset, Limit int
+}
+
+// SignInEvent is a stored sign-in outcome, kept for the admin diagnostics.
+type SignInEvent struct {
+	ID         int64
+	CompanyID  int64
+	At         time.Time
+	Success    bool
+	Reason     string // machine reason code, e.g. "unknown_certificate"
+	Detail     string // admin-facing detail (thumbprint, expected vs got...)
+	NameID     string // as received ("" when unknown); PII, admin-only
+	EmployeeID string
+	CertSHA256 string
+	RemoteIP   string
+}
+
+// ProvisioningEntry is one SCIM write, kept per company.
+type ProvisioningEntry struct {
+	ID         int64
+	CompanyID  int64
+	At         time.Time
+	Operation  string // "create", "link", "update", "deactivate", "reactivate", "delete", ...
+	EmployeeID string
+	UserName   string
+	Outcome    string // "ok", or the SCIM error type ("uniqueness", "invalidValue", ...)
+	Status     int    // HTTP status answered
+	Change     string // normalised change (JSON), never a token
+}
+
+// ProvisioningQuery filters the provisioning log.
+type ProvisioningQuery struct {
+	CompanyID  int64
+	EmployeeID string
+	Outcome    string // "" = any; "ok"; "error" = any non-ok
+	Limit      int
+}
+
+// AuditEntry records an admin or CLI change.
+type AuditEntry struct {
+	ID        int64
+	CompanyID int64
+	At        time.Time
+	Actor     string // "cli", "admin:<email>", "employee:<id>", "scim"
+	Action    string // "sso.configure", "cert.add", ...
+	Detail    string
+}
+
+// SCIMToken is a provisioning bearer token; only its hash is stored.
+type SCIMToken struct {
+	ID        int64
+	CompanyID int64
+	Hash      []byte // SHA-256 of the token
+	Label     string
+	CreatedAt time.Time
+	LastUsed  *time.Time
+	RevokedAt *time.Time
+}
+
+// Admin is a setup admin with a local (break-glass) password.
+type Admin struct {
+	ID           int64
+	CompanyID    int64
+	Email        string // unique per company, case-insensitive
+	PasswordHash string // encoded hash (argon2id/bcrypt), never the password
+	CreatedAt    time.Time
+	// EmployeeID links the admin to an employee when they are one ("" = none).
+	EmployeeID string
+}
+
+// OAuthClient is a registered native (mobile) client of one company.
+type OAuthClient struct {
+	ID           int64
+	CompanyID    int64
+	ClientID     string
+	Name         string
+	RedirectURIs []string // exact-match
+	CreatedAt    time.Time
+}
+
+// Store is the directory's storage. Every method is safe for concurrent
+// use. Reads of a missing row return an error matching ErrNotFound.
+type Store interface {
+	// InTx runs fn in one transaction: if fn returns an error, nothing fn
+	// wrote is kept. The Store passed to fn must be the only one fn uses.
+	// InTx on a Store passed to fn runs fn directly (no nesting).
+	InTx(ctx context.Context, fn func(tx Store) error) error
+
+	// Companies.
+	CreateCompany(ctx context.Context, c *Company) error // fills ID, Version, times; ErrConflict on slug
+	GetCompany(ctx context.Context, slug string) (*Company, error)
+	GetCompanyByID(ctx context.Context, id int64) (*Company, error)
+	ListCompanies(ctx context.Context) ([]Company, error)
+	// UpdateCompanySettings writes Name, SSOEnabled, NameIDMode and
+	// EntraIdentifier of c (by ID) and bumps Version.
+	UpdateCompanySettings(ctx context.Context, c *Company) error
+	// PinIssuer sets PinnedIssuer if it is empty and returns the pinned
+	// value after the call (which may be another, earlier pin).
+	PinIssuer(ctx context.Context, companyID int64, issuer string) (string, error)
+
+	// Certificates. AddCertificate is idempotent on (company, SHA256): adding
+	// a trusted certificate again only un-retires it. With retireOthers,
+	// every other certificate of the company is retired in the same
+	// transaction. Both bump the company's Version.
+	AddCertificate(ctx context.Context, cert *Certificate, retireOthers bool) error
+	ListCertificates(ctx context.Context, companyID int64, includeRetired bool) ([]Certificate, error)
+	RetireCertificate(ctx context.Context, companyID int64, sha256 string, at time.Time) error
+	// MarkCertificateUsed records that the certificate verified a login.
+	MarkCertificateUsed(ctx context.Context, companyID int64, sha256 string, at time.Time) error
+
+	// Employees. Create fills ID (when empty), Version and times, and returns
+	// a ConflictError when userName or email (case-insensitive, trimmed) is
+	// taken by a non-hard-deleted employee of the same company.
+	CreateEmployee(ctx context.Context, e *Employee) error
+	// UpdateEmployee replaces every field of e (by CompanyID and ID) and
+	// bumps Version; same conflict rules as Create.
+	UpdateEmployee(ctx context.Context, e *Employee) error
+	// GetEmployee returns the employee by id, hard-deleted ones included
+	// (check Visible).
+	GetEmployee(ctx context.Context, companyID int64, id string) (*Employee, error)
+	// Find* return the non-hard-deleted employee whose field equals value
+	// (userName and email case-insensitively after trimming). Index-backed.
+	FindEmployeeByUserName(ctx context.Context, companyID int64, userName string) (*Employee, error)
+	FindEmployeeByEmail(ctx context.Context, companyID int64, email string) (*Employee, error)
+	FindEmployeeByObjectID(ctx context.Context, companyID int64, objectID string) (*Employee, error)
+	FindEmployeesByExternalID(ctx context.Context, companyID int64, externalID string) ([]Employee, error)
+	// BindObjectID stores Entra's object id on the employee; ErrConflict if
+	// another employee of the company holds it.
+	BindObjectID(ctx context.Context, companyID int64, employeeID, objectID string) error
+	ListEmployees(ctx context.Context, q EmployeeQuery) (rows []Employee, total int, err error)
+	// ListReports returns the non-hard-deleted employees whose ManagerID is
+	// managerID; ListByManagerRef those whose unresolved ManagerRef is ref.
+	ListReports(ctx context.Context, companyID int64, managerID string) ([]Employee, error)
+	ListByManagerRef(ctx context.Context, companyID int64, ref string) ([]Employee, error)
+
+	// Logs.
+	RecordSignIn(ctx context.Context, ev *SignInEvent) error
+	ListSignIns(ctx context.Context, companyID int64, failuresOnly bool, limit int) ([]SignInEvent, error)
+	AppendProvisioning(ctx context.Context, p *ProvisioningEntry) error
+	ListProvisioning(ctx context.Context, q ProvisioningQuery) ([]ProvisioningEntry, error)
+	AppendAudit(ctx context.Context, a *AuditEntry) error
+	ListAudit(ctx context.Context, companyID int64, limit int) ([]AuditEntry, error)
+
+	// SCIM tokens.
+	AddSCIMToken(ctx context.Context, t *SCIMToken) error
+	// FindSCIMToken returns the unrevoked token with this hash (any company).
+	FindSCIMToken(ctx context.Context, hash []byte) (*SCIMToken, error)
+	ListSCIMTokens(ctx context.Context, companyID int64) ([]SCIMToken, error)
+	RevokeSCIMToken(ctx context.Context, companyID, tokenID int64, at time.Time) error
+	TouchSCIMToken(ctx context.Context, tokenID int64, at time.Time) error
+
+	// Local admins.
+	CreateAdmin(ctx context.Context, a *Admin) error // ErrConflict on email
+	GetAdminByEmail(ctx context.Context, companyID int64, email string) (*Admin, error)
+	UpdateAdminPassword(ctx context.Context, companyID, adminID int64, hash string) error
+
+	// OAuth clients.
+	AddOAuthClient(ctx context.Context, c *OAuthClient) error // ErrConflict on (company, client id)
+	GetOAuthClient(ctx context.Context, companyID int64, clientID string) (*OAuthClient, error)
+	ListOAuthClients(ctx context.Context, companyID int64) ([]OAuthClient, error)
+	RemoveOAuthClient(ctx context.Context, companyID int64, clientID string) error
+
+	// Ping checks the database is reachable; Close releases it.
+	Ping(ctx context.Context) error
+	Close() error
+}
