@@ -14,9 +14,9 @@ import (
 type Info struct {
 	Cert      *x509.Certificate
 	DER       []byte
-	Subject   string    // e.g. "CN=Microsoft Azure Federated SSO Certificate"
-	SHA1      string    // upper-case hex, no separators (Entra's Thumbprint)
-	SHA256    string    // lower-case hex
+	Subject   string // e.g. "CN=Microsoft Azure Federated SSO Certificate"
+	SHA1      string // upper-case hex, no separators (Entra's Thumbprint)
+	SHA256    string // lower-case hex
 	NotBefore time.Time
 	NotAfter  time.Time
 }

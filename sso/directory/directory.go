@@ -140,7 +140,7 @@ type Employee struct {
 	TerminationDate string     // YYYY-MM-DD, "" when none
 	DeletedAt       *time.Time // hard-deleted (SCIM DELETE): history only
 
-	Source     Source
+	Source      Source
 	EntraLinked bool // managed by Entra provisioning (false after detach)
 
 	IsAdmin              bool
@@ -334,6 +334,12 @@ type Store interface {
 	GetOAuthClient(ctx context.Context, companyID int64, clientID string) (*OAuthClient, error)
 	ListOAuthClients(ctx context.Context, companyID int64) ([]OAuthClient, error)
 	RemoveOAuthClient(ctx context.Context, companyID int64, clientID string) error
+
+	// Department approvers added by hand (product.md §9); they survive sync.
+	AddDepartmentApprover(ctx context.Context, companyID int64, department, employeeID string) error
+	RemoveDepartmentApprover(ctx context.Context, companyID int64, department, employeeID string) error
+	// ListDepartmentApprovers matches department case-insensitively.
+	ListDepartmentApprovers(ctx context.Context, companyID int64, department string) ([]string, error)
 
 	// Ping checks the database is reachable; Close releases it.
 	Ping(ctx context.Context) error
