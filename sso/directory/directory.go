@@ -73,6 +73,10 @@ type Company struct {
 	// PinnedIssuer is the Issuer of the first valid login when no
 	// EntraIdentifier was entered (trust on first use).
 	PinnedIssuer string
+	// IDPLoginURL is where SP-initiated logins are sent (Entra: "Login
+	// URL", https://login.microsoftonline.com/<tenant>/saml2). When empty it
+	// is derived from EntraIdentifier or PinnedIssuer.
+	IDPLoginURL string
 
 	Version   int64
 	CreatedAt time.Time
@@ -266,8 +270,8 @@ type Store interface {
 	GetCompany(ctx context.Context, slug string) (*Company, error)
 	GetCompanyByID(ctx context.Context, id int64) (*Company, error)
 	ListCompanies(ctx context.Context) ([]Company, error)
-	// UpdateCompanySettings writes Name, SSOEnabled, NameIDMode and
-	// EntraIdentifier of c (by ID) and bumps Version.
+	// UpdateCompanySettings writes Name, SSOEnabled, NameIDMode,
+	// EntraIdentifier and IDPLoginURL of c (by ID) and bumps Version.
 	UpdateCompanySettings(ctx context.Context, c *Company) error
 	// PinIssuer sets PinnedIssuer if it is empty and returns the pinned
 	// value after the call (which may be another, earlier pin).
