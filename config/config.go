@@ -1,0 +1,280 @@
+// Package config owns the gateway's settings: their names (all under the
+// SSOGATE_ prefix), their defaults, and their validation. Loading is three
+// steps: Defaults, then the environment (FromEnv), then Validate, which
+// reports every problem at once, each naming its key.
+//
+// It imports no other package of the project.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of one gateway process.
+type Config struct {
+	Addr        string // SSOGATE_ADDR
+	PublicURL   string // SSOGATE_PUBLIC_URL, without trailing slash
+	DatabaseURL string // SSOGATE_DATABASE_URL
+	RedisURL    string // SSOGATE_REDIS_URL; empty = in-process store
+
+	SessionIdle     time.Duration // SSOGATE_SESSION_IDLE
+	SessionAbsolute time.Duration // SSOGATE_SESSION_ABSOLUTE
+	AdminIdle       time.Duration // SSOGATE_ADMIN_IDLE
+	CookieName      string        // SSOGATE_COOKIE_NAME (base name; "__Host-" is prepended on https)
+
+	SAMLMaxIssueDelay time.Duration // SSOGATE_SAML_MAX_ISSUE_DELAY
+	SAMLClockSkew     time.Duration // SSOGATE_SAML_CLOCK_SKEW
+	SAMLAllowSHA1     bool          // SSOGATE_SAML_ALLOW_SHA1
+	SAMLRequestTTL    time.Duration // SSOGATE_SAML_REQUEST_TTL
+	ACSMaxBody        int64         // SSOGATE_ACS_MAX_BODY (bytes)
+	SCIMMaxBody       int64         // SSOGATE_SCIM_MAX_BODY (bytes)
+
+	SettingsTTL time.Duration // SSOGATE_SETTINGS_TTL: how long a company's settings are cached
+
+	OAuthCodeTTL    time.Duration // SSOGATE_OAUTH_CODE_TTL
+	OAuthAccessTTL  time.Duration // SSOGATE_OAUTH_ACCESS_TTL
+	OAuthRefreshTTL time.Duration // SSOGATE_OAUTH_REFRESH_TTL
+
+	TrustProxyHeaders bool   // SSOGATE_TRUST_PROXY_HEADERS: take the client IP from X-Forwarded-For
+	LogFormat         string // SSOGATE_LOG_FORMAT: text | json
+	LogLevel          string // SSOGATE_LOG_LEVEL: debug | info | warn | error
+}
+
+// Defaults returns the configuration with every default filled in.
+func Defaults() Config {
+	return Config{
+		Addr:              "127.0.0.1:8080",
+		DatabaseURL:       "sqlite:./ssogate.db",
+		SessionIdle:       2 * time.Hour,
+		SessionAbsolute:   12 * time.Hour,
+		AdminIdle:         15 * time.Minute,
+		CookieName:        "ssogate_session",
+		SAMLMaxIssueDelay: 5 * time.Minute,
+		SAMLClockSkew:     3 * time.Minute,
+		SAMLRequestTTL:    10 * time.Minute,
+		ACSMaxBody:        1 << 20,
+		SCIMMaxBody:       1 << 20,
+		SettingsTTL:       2 * time.Second,
+		OAuthCodeTTL:      60 * time.Second,
+		OAuthAccessTTL:    time.Hour,
+		OAuthRefreshTTL:   30 * 24 * time.Hour,
+		LogFormat:         "text",
+		LogLevel:          "info",
+	}
+}
+
+// Key documents one setting for the README and `ssogate config`.
+type Key struct {
+	Name, Default, Meaning string
+}
+
+// Keys lists every setting in the order the README shows them.
+func Keys() []Key {
+	d := Defaults()
+	return []Key{
+		{"SSOGATE_ADDR", d.Addr, "listen address"},
+		{"SSOGATE_PUBLIC_URL", "http:// + SSOGATE_ADDR", "external base URL used in SAML metadata, redirects and cookie security (https ⇒ Secure, __Host- cookies)"},
+		{"SSOGATE_DATABASE_URL", d.DatabaseURL, "directory database: sqlite:PATH or postgres://…"},
+		{"SSOGATE_REDIS_URL", "(empty)", "session store: redis://, rediss://, redis+sentinel://h1:26379,h2:26379/MASTER, redis+cluster://h1:6379,h2:6379; empty = in-process store (one instance only)"},
+		{"SSOGATE_SESSION_IDLE", d.SessionIdle.String(), "browser session idle lifetime"},
+		{"SSOGATE_SESSION_ABSOLUTE", d.SessionAbsolute.String(), "browser session absolute lifetime"},
+		{"SSOGATE_ADMIN_IDLE", d.AdminIdle.String(), "admin console session idle lifetime"},
+		{"SSOGATE_COOKIE_NAME", d.CookieName, "browser session cookie base name (must contain ssogate_session)"},
+		{"SSOGATE_SAML_MAX_ISSUE_DELAY", d.SAMLMaxIssueDelay.String(), "how old a SAML response's IssueInstant may be"},
+		{"SSOGATE_SAML_CLOCK_SKEW", d.SAMLClockSkew.String(), "allowed clock difference with Entra"},
+		{"SSOGATE_SAML_ALLOW_SHA1", "false", "accept SHA-1 signatures (only if a tenant really switched Entra to SHA-1)"},
+		{"SSOGATE_SAML_REQUEST_TTL", d.SAMLRequestTTL.String(), "how long an SP-initiated login may take"},
+		{"SSOGATE_ACS_MAX_BODY", strconv.FormatInt(d.ACSMaxBody, 10), "largest ACS POST body, bytes"},
+		{"SSOGATE_SCIM_MAX_BODY", strconv.FormatInt(d.SCIMMaxBody, 10), "largest SCIM request body, bytes"},
+		{"SSOGATE_SETTINGS_TTL", d.SettingsTTL.String(), "how long a company's settings are cached per instance (admin changes reach every instance within this)"},
+		{"SSOGATE_OAUTH_CODE_TTL", d.OAuthCodeTTL.String(), "mobile authorization code lifetime (at most 60s)"},
+		{"SSOGATE_OAUTH_ACCESS_TTL", d.OAuthAccessTTL.String(), "mobile access token lifetime"},
+		{"SSOGATE_OAUTH_REFRESH_TTL", d.OAuthRefreshTTL.String(), "mobile refresh token lifetime"},
+		{"SSOGATE_TRUST_PROXY_HEADERS", "false", "take the client IP from X-Forwarded-For (only behind a proxy you run)"},
+		{"SSOGATE_LOG_FORMAT", d.LogFormat, "text or json"},
+		{"SSOGATE_LOG_LEVEL", d.LogLevel, "debug, info, warn or error"},
+	}
+}
+
+// FromEnv overlays the environment on c. Parse errors are collected and
+// returned together; c keeps its value for a key that failed.
+func (c *Config) FromEnv(getenv func(string) string) error {
+	var errs []error
+	str := func(key string, dst *string) {
+		if v := getenv(key); v != "" {
+			*dst = strings.TrimSpace(v)
+		}
+	}
+	dur := func(key string, dst *time.Duration) {
+		v := getenv(key)
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration (e.g. 90s, 15m, 2h)", key, v))
+			return
+		}
+		*dst = d
+	}
+	num := func(key string, dst *int64) {
+		v := getenv(key)
+		if v == "" {
+			return
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a whole number", key, v))
+			return
+		}
+		*dst = n
+	}
+	boolean := func(key string, dst *bool) {
+		v := getenv(key)
+		if v == "" {
+			return
+		}
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not true or false", key, v))
+			return
+		}
+		*dst = b
+	}
+	str("SSOGATE_ADDR", &c.Addr)
+	str("SSOGATE_PUBLIC_URL", &c.PublicURL)
+	str("SSOGATE_DATABASE_URL", &c.DatabaseURL)
+	str("SSOGATE_REDIS_URL", &c.RedisURL)
+	dur("SSOGATE_SESSION_IDLE", &c.SessionIdle)
+	dur("SSOGATE_SESSION_ABSOLUTE", &c.SessionAbsolute)
+	dur("SSOGATE_ADMIN_IDLE", &c.AdminIdle)
+	str("SSOGATE_COOKIE_NAME", &c.CookieName)
+	dur("SSOGATE_SAML_MAX_ISSUE_DELAY", &c.SAMLMaxIssueDelay)
+	dur("SSOGATE_SAML_CLOCK_SKEW", &c.SAMLClockSkew)
+	boolean("SSOGATE_SAML_ALLOW_SHA1", &c.SAMLAllowSHA1)
+	dur("SSOGATE_SAML_REQUEST_TTL", &c.SAMLRequestTTL)
+	num("SSOGATE_ACS_MAX_BODY", &c.ACSMaxBody)
+	num("SSOGATE_SCIM_MAX_BODY", &c.SCIMMaxBody)
+	dur("SSOGATE_SETTINGS_TTL", &c.SettingsTTL)
+	dur("SSOGATE_OAUTH_CODE_TTL", &c.OAuthCodeTTL)
+	dur("SSOGATE_OAUTH_ACCESS_TTL", &c.OAuthAccessTTL)
+	dur("SSOGATE_OAUTH_REFRESH_TTL", &c.OAuthRefreshTTL)
+	boolean("SSOGATE_TRUST_PROXY_HEADERS", &c.TrustProxyHeaders)
+	str("SSOGATE_LOG_FORMAT", &c.LogFormat)
+	str("SSOGATE_LOG_LEVEL", &c.LogLevel)
+	return errors.Join(errs...)
+}
+
+// Load is Defaults, FromEnv, the derived PublicURL, then Validate.
+func Load(getenv func(string) string) (Config, error) {
+	c := Defaults()
+	if err := c.FromEnv(getenv); err != nil {
+		return c, err
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	return c, c.Validate()
+}
+
+// Validate reports every problem at once; each names its key and value.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("SSOGATE_ADDR", "%q is not host:port", c.Addr)
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		bad("SSOGATE_PUBLIC_URL", "%q must be an absolute http(s) URL with no path, query or fragment (e.g. https://sso.example.com)", c.PublicURL)
+	}
+	switch {
+	case strings.HasPrefix(c.DatabaseURL, "sqlite:") && len(c.DatabaseURL) > len("sqlite:"):
+	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+	default:
+		bad("SSOGATE_DATABASE_URL", "%q must be sqlite:PATH or postgres://…", redactURL(c.DatabaseURL))
+	}
+	if c.RedisURL != "" {
+		ok := false
+		for _, p := range []string{"redis://", "rediss://", "redis+sentinel://", "redis+cluster://"} {
+			ok = ok || strings.HasPrefix(c.RedisURL, p)
+		}
+		if !ok {
+			bad("SSOGATE_REDIS_URL", "%q must start with redis://, rediss://, redis+sentinel:// or redis+cluster://", redactURL(c.RedisURL))
+		}
+	}
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			bad(key, "%s must be positive", d)
+		}
+	}
+	positive("SSOGATE_SESSION_IDLE", c.SessionIdle)
+	positive("SSOGATE_SESSION_ABSOLUTE", c.SessionAbsolute)
+	positive("SSOGATE_ADMIN_IDLE", c.AdminIdle)
+	positive("SSOGATE_SAML_REQUEST_TTL", c.SAMLRequestTTL)
+	positive("SSOGATE_OAUTH_ACCESS_TTL", c.OAuthAccessTTL)
+	positive("SSOGATE_OAUTH_REFRESH_TTL", c.OAuthRefreshTTL)
+	if c.SessionIdle > c.SessionAbsolute {
+		bad("SSOGATE_SESSION_IDLE", "%s is longer than SSOGATE_SESSION_ABSOLUTE (%s)", c.SessionIdle, c.SessionAbsolute)
+	}
+	if c.SAMLMaxIssueDelay < 30*time.Second || c.SAMLMaxIssueDelay > time.Hour {
+		bad("SSOGATE_SAML_MAX_ISSUE_DELAY", "%s must be between 30s and 1h", c.SAMLMaxIssueDelay)
+	}
+	if c.SAMLClockSkew < 0 || c.SAMLClockSkew > 15*time.Minute {
+		bad("SSOGATE_SAML_CLOCK_SKEW", "%s must be between 0 and 15m", c.SAMLClockSkew)
+	}
+	if c.OAuthCodeTTL <= 0 || c.OAuthCodeTTL > time.Minute {
+		bad("SSOGATE_OAUTH_CODE_TTL", "%s must be between 1s and 60s", c.OAuthCodeTTL)
+	}
+	if c.ACSMaxBody < 16<<10 || c.ACSMaxBody > 16<<20 {
+		bad("SSOGATE_ACS_MAX_BODY", "%d must be between 16384 and 16777216", c.ACSMaxBody)
+	}
+	if c.SCIMMaxBody < 16<<10 || c.SCIMMaxBody > 16<<20 {
+		bad("SSOGATE_SCIM_MAX_BODY", "%d must be between 16384 and 16777216", c.SCIMMaxBody)
+	}
+	if c.SettingsTTL < 0 || c.SettingsTTL > time.Minute {
+		bad("SSOGATE_SETTINGS_TTL", "%s must be between 0 and 1m", c.SettingsTTL)
+	}
+	if !strings.Contains(c.CookieName, "ssogate_session") || strings.ContainsAny(c.CookieName, " ;,=\t\r\n\"") {
+		bad("SSOGATE_COOKIE_NAME", "%q must contain ssogate_session and no separators", c.CookieName)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("SSOGATE_LOG_FORMAT", "%q must be text or json", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("SSOGATE_LOG_LEVEL", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	return errors.Join(errs...)
+}
+
+// Secure reports whether the public URL is https (cookies get Secure and
+// the __Host- prefix, HSTS is sent).
+func (c Config) Secure() bool { return strings.HasPrefix(c.PublicURL, "https://") }
+
+// Embedded reports which stores run in-process, for the start-up log.
+func (c Config) Embedded() (sqlite, memSessions bool) {
+	return strings.HasPrefix(c.DatabaseURL, "sqlite:"), c.RedisURL == ""
+}
+
+// redactURL hides a password in a URL for messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// Redacted returns the URL with any password masked, for logs.
+func Redacted(s string) string { return redactURL(s) }

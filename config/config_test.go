@@ -1,0 +1,93 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatalf("defaults must validate: %v", err)
+	}
+	if c.PublicURL != "http://127.0.0.1:8080" || c.DatabaseURL != "sqlite:./ssogate.db" || c.RedisURL != "" {
+		t.Fatalf("unexpected defaults: %+v", c)
+	}
+	if sq, mem := c.Embedded(); !sq || !mem {
+		t.Fatal("defaults must be the embedded stores")
+	}
+	if c.Secure() {
+		t.Fatal("http public URL is not secure")
+	}
+}
+
+func TestLoadOverrides(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"SSOGATE_PUBLIC_URL":   "https://sso.example.com/",
+		"SSOGATE_SESSION_IDLE": "30m",
+		"SSOGATE_REDIS_URL":    "redis://127.0.0.1:6379/0",
+		"SSOGATE_DATABASE_URL": "postgres://u:secret@db/x",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PublicURL != "https://sso.example.com" || !c.Secure() || c.SessionIdle != 30*time.Minute {
+		t.Fatalf("overrides not applied: %+v", c)
+	}
+}
+
+func TestValidateReportsEveryProblemNamingItsKey(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"SSOGATE_PUBLIC_URL":       "ftp://x/path",
+		"SSOGATE_DATABASE_URL":     "mysql://root:hunter2@db/x",
+		"SSOGATE_SAML_CLOCK_SKEW":  "1h",
+		"SSOGATE_OAUTH_CODE_TTL":   "5m",
+		"SSOGATE_COOKIE_NAME":      "sid",
+		"SSOGATE_LOG_FORMAT":       "xml",
+		"SSOGATE_SESSION_IDLE":     "24h",
+		"SSOGATE_SESSION_ABSOLUTE": "1h",
+	}))
+	if err == nil {
+		t.Fatal("expected errors")
+	}
+	msg := err.Error()
+	for _, key := range []string{"SSOGATE_PUBLIC_URL", "SSOGATE_DATABASE_URL", "SSOGATE_SAML_CLOCK_SKEW",
+		"SSOGATE_OAUTH_CODE_TTL", "SSOGATE_COOKIE_NAME", "SSOGATE_LOG_FORMAT", "SSOGATE_SESSION_IDLE"} {
+		if !strings.Contains(msg, key) {
+			t.Errorf("error does not name %s:\n%s", key, msg)
+		}
+	}
+	if strings.Contains(msg, "hunter2") {
+		t.Error("a password reached the error message")
+	}
+}
+
+func TestParseErrorsAreCollected(t *testing.T) {
+	_, err := Load(env(map[string]string{"SSOGATE_SESSION_IDLE": "soon", "SSOGATE_ACS_MAX_BODY": "big", "SSOGATE_SAML_ALLOW_SHA1": "maybe"}))
+	if err == nil {
+		t.Fatal("expected errors")
+	}
+	for _, key := range []string{"SSOGATE_SESSION_IDLE", "SSOGATE_ACS_MAX_BODY", "SSOGATE_SAML_ALLOW_SHA1"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("missing %s in %v", key, err)
+		}
+	}
+}
+
+func TestKeysCoverEveryEnvVariable(t *testing.T) {
+	seen := map[string]bool{}
+	var c Config
+	_ = c.FromEnv(func(k string) string { seen[k] = true; return "" })
+	for _, k := range Keys() {
+		if !seen[k.Name] && k.Name != "SSOGATE_PUBLIC_URL" {
+			t.Errorf("Keys lists %s, which FromEnv never reads", k.Name)
+		}
+		delete(seen, k.Name)
+	}
+	for k := range seen {
+		t.Errorf("FromEnv reads %s, which Keys does not document", k)
+	}
+}
