@@ -1,0 +1,477 @@
+// Package redisstore is the production session.Store: every instance of
+// the gateway shares it through Redis (a single server, Sentinel or
+// Cluster, through redis.UniversalClient). Redis 7.0 or newer is required
+// (GETDEL, SET ... PXAT/GET, PEXPIRE NX/GT).
+//
+// Keys, under Options.Prefix (default "ssogate:"):
+//
+//	s:{id}                     a session as JSON; Redis expires it at Expiry()
+//	e:{companyID}:{employeeID} SET of session ids of one employee
+//	f:{family}                 SET of session ids of one token family
+//	v:{key}                    a one-shot value (Put/Take)
+//	u:{key}                    a replay record (Consume)
+//	n:{key}                    a counter (Incr)
+//
+// Every command touches one key, or is a pipeline of single-key commands,
+// so the same code runs on Redis Cluster. Liveness is also checked against
+// Options.Now when a session is read, so a record is never honoured past its
+// Expiry even if the server's clock lags.
+//
+// Revocation and the race with a concurrent Create. Create first adds the id
+// to the employee and family index sets, and only then writes the session
+// with SET NX. RevokeEmployee reads the index and overwrites every listed
+// session key with a short-lived tombstone (SET ... GET, not DEL), then
+// removes exactly those ids from the index. So:
+//   - a Create whose index write came before the revoke's read is killed:
+//     either its session is overwritten by the tombstone, or its SET NX
+//     meets the tombstone and Create fails with session.ErrExists;
+//   - a Create whose index write came after the revoke's read is a login
+//     that began after the revocation: its session survives and stays
+//     indexed, so ListEmployee shows it and the next revoke removes it.
+//
+// The second case cannot be closed inside the store: the caller checked the
+// employee was active before calling Create. Callers that must close it
+// re-check the employee after Create (and Delete on a miss), and check the
+// employee is active on every request, which also covers this window.
+// Touch is a compare-and-set on the exact record it read, so it never
+// resurrects a deleted or tombstoned session.
+//
+// This package imports only session and go-redis; never sso, web or the
+// directory.
+package redisstore
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ssogate/ssogate/session"
+)
+
+// DefaultPrefix is used when Options.Prefix is empty.
+const DefaultPrefix = "ssogate:"
+
+// tombstone marks a revoked session key; tombstoneTTL outlives any Create
+// that is between its two steps.
+const (
+	tombstone    = "-"
+	tombstoneTTL = time.Minute
+)
+
+// Options configure a Store.
+type Options struct {
+	// Prefix is put before every key (default "ssogate:"), so several
+	// deployments or tests can share one Redis.
+	Prefix string
+	// Now is the clock used to judge liveness; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is a session.Store on Redis.
+type Store struct {
+	c      redis.UniversalClient
+	prefix string
+	now    func() time.Time
+}
+
+var _ session.Store = (*Store)(nil)
+
+// New wraps a client. The Store owns it: Close closes it.
+func New(client redis.UniversalClient, opt Options) *Store {
+	s := &Store{c: client, prefix: opt.Prefix, now: opt.Now}
+	if s.prefix == "" {
+		s.prefix = DefaultPrefix
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+func (s *Store) sessKey(id string) string { return s.prefix + "s:" + id }
+func (s *Store) empKey(companyID int64, employeeID string) string {
+	return s.prefix + "e:" + strconv.FormatInt(companyID, 10) + ":" + employeeID
+}
+func (s *Store) famKey(family string) string { return s.prefix + "f:" + family }
+func (s *Store) valKey(key string) string    { return s.prefix + "v:" + key }
+func (s *Store) usedKey(key string) string   { return s.prefix + "u:" + key }
+func (s *Store) countKey(key string) string  { return s.prefix + "n:" + key }
+
+// indexKeys returns the index sets a session belongs to.
+func (s *Store) indexKeys(sess *session.Session) []string {
+	var keys []string
+	if sess.EmployeeID != "" {
+		keys = append(keys, s.empKey(sess.CompanyID, sess.EmployeeID))
+	}
+	if sess.Family != "" {
+		keys = append(keys, s.famKey(sess.Family))
+	}
+	return keys
+}
+
+// decode turns a stored value into a session; ok is false for a tombstone.
+func decode(raw string) (sess *session.Session, ok bool, err error) {
+	if raw == tombstone {
+		return nil, false, nil
+	}
+	sess = new(session.Session)
+	if err := json.Unmarshal([]byte(raw), sess); err != nil {
+		return nil, false, fmt.Errorf("redisstore: corrupt session record: %w", err)
+	}
+	return sess, true, nil
+}
+
+// Create implements session.Store: index first, then SET NX (see the
+// package doc for why this order).
+func (s *Store) Create(ctx context.Context, sess *session.Session) error {
+	if sess == nil || sess.ID == "" {
+		return fmt.Errorf("%w: session without an id", session.ErrInvalid)
+	}
+	if !sess.Live(s.now()) {
+		return fmt.Errorf("%w: session is already expired", session.ErrInvalid)
+	}
+	if err := s.index(ctx, sess); err != nil {
+		return err
+	}
+	return s.write(ctx, sess)
+}
+
+// index adds the id to its index sets, whose TTL grows to the latest
+// ExpiresAt of their members.
+func (s *Store) index(ctx context.Context, sess *session.Session) error {
+	keys := s.indexKeys(sess)
+	if len(keys) == 0 {
+		return nil
+	}
+	at := sess.ExpiresAt.UnixMilli()
+	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.SAdd(ctx, k, sess.ID)
+			p.Do(ctx, "pexpireat", k, at, "nx") // a new set has no TTL: GT would skip it
+			p.Do(ctx, "pexpireat", k, at, "gt")
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redisstore: index session: %w", err)
+	}
+	return nil
+}
+
+// write stores the session record unless its key exists (a live session or
+// a tombstone left by a concurrent revoke).
+func (s *Store) write(ctx context.Context, sess *session.Session) error {
+	raw, err := json.Marshal(sess)
+	if err != nil {
+		return fmt.Errorf("redisstore: encode session: %w", err)
+	}
+	res, err := s.c.Do(ctx, "set", s.sessKey(sess.ID), raw, "nx", "pxat", sess.Expiry().UnixMilli()).Result()
+	if errors.Is(err, redis.Nil) {
+		return session.ErrExists
+	}
+	if err != nil {
+		return fmt.Errorf("redisstore: write session: %w", err)
+	}
+	if res != "OK" {
+		return fmt.Errorf("redisstore: write session: unexpected reply %v", res)
+	}
+	return nil
+}
+
+// read returns the raw record and the live session in it, or ErrNotFound.
+func (s *Store) read(ctx context.Context, id string) (string, *session.Session, error) {
+	if id == "" {
+		return "", nil, session.ErrNotFound
+	}
+	raw, err := s.c.Get(ctx, s.sessKey(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil, session.ErrNotFound
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("redisstore: get session: %w", err)
+	}
+	sess, ok, err := decode(raw)
+	if err != nil {
+		return "", nil, err
+	}
+	if !ok || !sess.Live(s.now()) || sess.ID != id {
+		return "", nil, session.ErrNotFound
+	}
+	return raw, sess, nil
+}
+
+// Get implements session.Store.
+func (s *Store) Get(ctx context.Context, id string) (*session.Session, error) {
+	_, sess, err := s.read(ctx, id)
+	return sess, err
+}
+
+// casScript replaces KEYS[1] only if it still holds ARGV[1] exactly.
+var casScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+return 1
+`)
+
+// Touch implements session.Store: a compare-and-set on the record read, so
+// a session deleted or revoked in between stays dead.
+func (s *Store) Touch(ctx context.Context, id string, at time.Time) error {
+	old, sess, err := s.read(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !at.After(sess.LastSeen) {
+		return nil
+	}
+	sess.LastSeen = at
+	exp := sess.Expiry() // never past ExpiresAt
+	if !exp.After(s.now()) {
+		return session.ErrNotFound
+	}
+	raw, err := json.Marshal(sess)
+	if err != nil {
+		return fmt.Errorf("redisstore: encode session: %w", err)
+	}
+	n, err := casScript.Run(ctx, s.c, []string{s.sessKey(id)}, old, raw, exp.UnixMilli()).Int()
+	if err != nil {
+		return fmt.Errorf("redisstore: touch session: %w", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	// Someone changed the record since we read it: a concurrent Touch
+	// (fine, it moved LastSeen too) or a delete (then it is gone).
+	_, _, err = s.read(ctx, id)
+	return err
+}
+
+// Delete implements session.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if id == "" {
+		return nil
+	}
+	raw, err := s.c.GetDel(ctx, s.sessKey(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("redisstore: delete session: %w", err)
+	}
+	sess, ok, err := decode(raw)
+	if err != nil || !ok {
+		return nil // gone either way; an index entry without a record is pruned later
+	}
+	if keys := s.indexKeys(sess); len(keys) > 0 {
+		_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys {
+				p.SRem(ctx, k, id)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("redisstore: unindex session: %w", err)
+		}
+	}
+	return nil
+}
+
+// ListEmployee implements session.Store. Ids whose record is gone are
+// pruned from the index on the way.
+func (s *Store) ListEmployee(ctx context.Context, companyID int64, employeeID string) ([]session.Session, error) {
+	if employeeID == "" {
+		return nil, nil
+	}
+	return s.list(ctx, s.empKey(companyID, employeeID))
+}
+
+func (s *Store) list(ctx context.Context, setKey string) ([]session.Session, error) {
+	ids, err := s.c.SMembers(ctx, setKey).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: read index: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.StringCmd, len(ids))
+	// The pipeline's own error is its first failed reply, redis.Nil
+	// included, so each reply is checked below instead.
+	_, _ = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Get(ctx, s.sessKey(id))
+		}
+		return nil
+	})
+	now := s.now()
+	var out []session.Session
+	var gone []any
+	for i, cmd := range cmds {
+		raw, err := cmd.Result()
+		if errors.Is(err, redis.Nil) {
+			gone = append(gone, ids[i])
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: read session: %w", err)
+		}
+		sess, ok, err := decode(raw)
+		if err != nil {
+			return nil, err
+		}
+		if ok && sess.Live(now) && sess.ID == ids[i] {
+			out = append(out, *sess)
+		}
+	}
+	if len(gone) > 0 {
+		// Best effort: a failure only leaves dead ids for the next call.
+		_ = s.c.SRem(ctx, setKey, gone...).Err()
+	}
+	slices.SortFunc(out, func(a, b session.Session) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// RevokeEmployee implements session.Store (see the package doc).
+func (s *Store) RevokeEmployee(ctx context.Context, companyID int64, employeeID string) (int, error) {
+	if employeeID == "" {
+		return 0, nil
+	}
+	return s.revoke(ctx, s.empKey(companyID, employeeID))
+}
+
+// RevokeFamily implements session.Store.
+func (s *Store) RevokeFamily(ctx context.Context, family string) (int, error) {
+	if family == "" {
+		return 0, nil
+	}
+	return s.revoke(ctx, s.famKey(family))
+}
+
+func (s *Store) revoke(ctx context.Context, setKey string) (int, error) {
+	ids, err := s.c.SMembers(ctx, setKey).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: read index: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	cmds := make([]*redis.Cmd, len(ids))
+	members := make([]any, len(ids))
+	var srem *redis.IntCmd
+	_, _ = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Do(ctx, "set", s.sessKey(id), tombstone, "px", tombstoneTTL.Milliseconds(), "get")
+			members[i] = id
+		}
+		// Only the ids read above: one added since stays for the next revoke.
+		srem = p.SRem(ctx, setKey, members...)
+		return nil
+	})
+	// Each reply is checked: the pipeline's own error would be the first
+	// failure, and redis.Nil ("nothing was there") counts as one.
+	now := s.now()
+	n := 0
+	var failed error
+	for _, cmd := range cmds {
+		raw, err := cmd.Text()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			failed = cmp.Or(failed, err)
+			continue
+		}
+		if sess, ok, err := decode(raw); err == nil && ok && sess.Live(now) {
+			n++
+		}
+	}
+	if failed == nil {
+		failed = srem.Err()
+	}
+	if failed != nil {
+		return n, fmt.Errorf("redisstore: revoke: %w", failed)
+	}
+	return n, nil
+}
+
+// Put implements session.Store.
+func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if ttl <= 0 {
+		return fmt.Errorf("%w: ttl %s is not positive", session.ErrInvalid, ttl)
+	}
+	if err := s.c.Do(ctx, "set", s.valKey(key), value, "px", ms(ttl)).Err(); err != nil {
+		return fmt.Errorf("redisstore: put: %w", err)
+	}
+	return nil
+}
+
+// Take implements session.Store with GETDEL: of concurrent takers exactly
+// one gets the value.
+func (s *Store) Take(ctx context.Context, key string) ([]byte, error) {
+	b, err := s.c.GetDel(ctx, s.valKey(key)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, session.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: take: %w", err)
+	}
+	return b, nil
+}
+
+// Consume implements session.Store with SET NX PXAT until, shared by every
+// instance on the same Redis.
+func (s *Store) Consume(ctx context.Context, key string, until time.Time) error {
+	if !until.After(s.now()) {
+		return fmt.Errorf("%w: replay record ends in the past (%s)", session.ErrInvalid, until.Format(time.RFC3339))
+	}
+	_, err := s.c.Do(ctx, "set", s.usedKey(key), "1", "nx", "pxat", until.UnixMilli()).Result()
+	if errors.Is(err, redis.Nil) {
+		return session.ErrReplayed
+	}
+	if err != nil {
+		return fmt.Errorf("redisstore: consume: %w", err)
+	}
+	return nil
+}
+
+// Incr implements session.Store: INCR and PEXPIRE NX in one MULTI, so the
+// window starts at the first increment and a counter never lacks a TTL.
+func (s *Store) Incr(ctx context.Context, key string, window time.Duration) (int64, error) {
+	if window <= 0 {
+		return 0, fmt.Errorf("%w: window %s is not positive", session.ErrInvalid, window)
+	}
+	k := s.countKey(key)
+	var incr *redis.IntCmd
+	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		incr = p.Incr(ctx, k)
+		p.Do(ctx, "pexpire", k, ms(window), "nx")
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: incr: %w", err)
+	}
+	return incr.Val(), nil
+}
+
+// Ping implements session.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.c.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redisstore: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the client.
+func (s *Store) Close() error { return s.c.Close() }
+
+// ms rounds a positive duration up to whole milliseconds, Redis's unit.
+func ms(d time.Duration) int64 {
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
