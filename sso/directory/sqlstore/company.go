@@ -1,0 +1,293 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+const companyCols = `id, slug, name, sso_enabled, nameid_mode, entra_identifier, pinned_issuer, version, created_at, updated_at`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanCompany(r rowScanner) (*directory.Company, error) {
+	var c directory.Company
+	var mode string
+	var created, updated dbTime
+	if err := r.Scan(&c.ID, &c.Slug, &c.Name, &c.SSOEnabled, &mode, &c.EntraIdentifier, &c.PinnedIssuer, &c.Version, &created, &updated); err != nil {
+		return nil, err
+	}
+	c.NameIDMode = directory.NameIDMode(mode)
+	c.CreatedAt, c.UpdatedAt = created.T, updated.T
+	return &c, nil
+}
+
+// validSlug: 1-63 of a-z, 0-9, '-' and '_', starting with a letter or digit.
+// Slugs appear in URLs (/c/{slug}/), so nothing else is accepted.
+func validSlug(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '-' || c == '_') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func checkCompanySettings(c *directory.Company) error {
+	var ck checker
+	ck.text("company name", c.Name, maxText)
+	ck.text("Entra identifier", c.EntraIdentifier, maxText)
+	if c.NameIDMode == "" {
+		c.NameIDMode = directory.NameIDUPN
+	}
+	if !c.NameIDMode.Valid() {
+		ck.fail("NameID mode %q is not %q or %q", c.NameIDMode, directory.NameIDUPN, directory.NameIDMail)
+	}
+	return ck.err
+}
+
+// CreateCompany inserts c; an empty NameIDMode becomes NameIDUPN.
+func (s *Store) CreateCompany(ctx context.Context, c *directory.Company) error {
+	if !validSlug(c.Slug) {
+		return fmt.Errorf("%w: company slug %q: use 1-63 characters a-z, 0-9, '-' or '_', starting with a letter or digit", directory.ErrInvalid, c.Slug)
+	}
+	if err := checkCompanySettings(c); err != nil {
+		return err
+	}
+	var ck checker
+	ck.text("pinned issuer", c.PinnedIssuer, maxText)
+	if ck.err != nil {
+		return ck.err
+	}
+	now := s.clock()
+	err := s.queryRowW(ctx, `INSERT INTO companies (slug, name, sso_enabled, nameid_mode, entra_identifier, pinned_issuer, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
+		c.Slug, c.Name, c.SSOEnabled, string(c.NameIDMode), c.EntraIdentifier, c.PinnedIssuer, s.tv(now), s.tv(now)).Scan(&c.ID)
+	if err != nil {
+		return fmt.Errorf("create company %q: %w", c.Slug, s.translate(err))
+	}
+	c.Version, c.CreatedAt, c.UpdatedAt = 1, now, now
+	return nil
+}
+
+// GetCompany returns the company with this slug.
+func (s *Store) GetCompany(ctx context.Context, slug string) (*directory.Company, error) {
+	c, err := scanCompany(s.queryRowR(ctx, `SELECT `+companyCols+` FROM companies WHERE slug = ?`, slug))
+	if err != nil {
+		return nil, fmt.Errorf("company %q: %w", slug, s.translate(err))
+	}
+	return c, nil
+}
+
+// GetCompanyByID returns the company with this id.
+func (s *Store) GetCompanyByID(ctx context.Context, id int64) (*directory.Company, error) {
+	c, err := scanCompany(s.queryRowR(ctx, `SELECT `+companyCols+` FROM companies WHERE id = ?`, id))
+	if err != nil {
+		return nil, fmt.Errorf("company %d: %w", id, s.translate(err))
+	}
+	return c, nil
+}
+
+// ListCompanies returns every company ordered by slug.
+func (s *Store) ListCompanies(ctx context.Context) ([]directory.Company, error) {
+	rows, err := s.queryR(ctx, `SELECT `+companyCols+` FROM companies ORDER BY slug`)
+	if err != nil {
+		return nil, fmt.Errorf("list companies: %w", err)
+	}
+	defer rows.Close()
+	var out []directory.Company
+	for rows.Next() {
+		c, err := scanCompany(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list companies: %w", err)
+		}
+		out = append(out, *c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list companies: %w", s.translate(err))
+	}
+	return out, nil
+}
+
+// UpdateCompanySettings writes the settings of c (by ID), bumps Version,
+// and fills c's Version, UpdatedAt and the other stored fields.
+func (s *Store) UpdateCompanySettings(ctx context.Context, c *directory.Company) error {
+	if err := checkCompanySettings(c); err != nil {
+		return err
+	}
+	now := s.clock()
+	got, err := scanCompany(s.queryRowW(ctx, `UPDATE companies
+		SET name = ?, sso_enabled = ?, nameid_mode = ?, entra_identifier = ?, version = version + 1, updated_at = ?
+		WHERE id = ? RETURNING `+companyCols,
+		c.Name, c.SSOEnabled, string(c.NameIDMode), c.EntraIdentifier, s.tv(now), c.ID))
+	if err != nil {
+		return fmt.Errorf("update company %d: %w", c.ID, s.translate(err))
+	}
+	*c = *got
+	return nil
+}
+
+// PinIssuer sets PinnedIssuer when it is empty (bumping Version) and
+// returns the pinned value.
+func (s *Store) PinIssuer(ctx context.Context, companyID int64, issuer string) (string, error) {
+	var ck checker
+	ck.required("issuer", issuer, maxText)
+	if ck.err != nil {
+		return "", ck.err
+	}
+	var pinned string
+	err := s.queryRowW(ctx, `UPDATE companies
+		SET pinned_issuer = CASE WHEN pinned_issuer = '' THEN ? ELSE pinned_issuer END,
+		    version = CASE WHEN pinned_issuer = '' THEN version + 1 ELSE version END,
+		    updated_at = CASE WHEN pinned_issuer = '' THEN ? ELSE updated_at END
+		WHERE id = ? RETURNING pinned_issuer`, issuer, s.tv(s.clock()), companyID).Scan(&pinned)
+	if err != nil {
+		return "", fmt.Errorf("pin issuer of company %d: %w", companyID, s.translate(err))
+	}
+	return pinned, nil
+}
+
+// bumpCompany increases the company's Version; ErrNotFound if it does not exist.
+func (s *Store) bumpCompany(ctx context.Context, companyID int64, now time.Time) error {
+	return s.execOne(ctx, fmt.Sprintf("company %d", companyID),
+		`UPDATE companies SET version = version + 1, updated_at = ? WHERE id = ?`, s.tv(now), companyID)
+}
+
+const certCols = `id, company_id, der, subject, sha1, sha256, not_before, not_after, added_at, retired_at, last_used_at, use_count`
+
+func scanCert(r rowScanner) (*directory.Certificate, error) {
+	var c directory.Certificate
+	var nb, na, added, retired, used dbTime
+	if err := r.Scan(&c.ID, &c.CompanyID, &c.DER, &c.Subject, &c.SHA1, &c.SHA256, &nb, &na, &added, &retired, &used, &c.UseCount); err != nil {
+		return nil, err
+	}
+	c.NotBefore, c.NotAfter, c.AddedAt = nb.T, na.T, added.T
+	c.RetiredAt, c.LastUsedAt = retired.ptr(), used.ptr()
+	return &c, nil
+}
+
+// AddCertificate trusts cert for its company. SHA1 and SHA256 are computed
+// from DER when empty and must match it when given. Adding a known
+// certificate again un-retires it and fills cert from the stored row.
+func (s *Store) AddCertificate(ctx context.Context, cert *directory.Certificate, retireOthers bool) error {
+	var ck checker
+	ck.company(cert.CompanyID)
+	if len(cert.DER) == 0 {
+		ck.fail("certificate DER is empty")
+	}
+	ck.bytes("certificate DER", cert.DER, maxLong)
+	ck.text("certificate subject", cert.Subject, maxText)
+	if ck.err != nil {
+		return ck.err
+	}
+	s1, s256 := sha1.Sum(cert.DER), sha256.Sum256(cert.DER)
+	h1, h256 := strings.ToUpper(hex.EncodeToString(s1[:])), hex.EncodeToString(s256[:])
+	if cert.SHA1 != "" && cert.SHA1 != h1 {
+		return fmt.Errorf("%w: certificate SHA1 %q does not match its DER (%s)", directory.ErrInvalid, cert.SHA1, h1)
+	}
+	if cert.SHA256 != "" && cert.SHA256 != h256 {
+		return fmt.Errorf("%w: certificate SHA256 %q does not match its DER (%s)", directory.ErrInvalid, cert.SHA256, h256)
+	}
+	in := *cert
+	in.SHA1, in.SHA256 = h1, h256
+	var out *directory.Certificate
+	add := func(tx *Store) error {
+		now := tx.clock()
+		if err := tx.bumpCompany(ctx, in.CompanyID, now); err != nil {
+			return err
+		}
+		// Insert, or un-retire the certificate already stored; the stored
+		// row keeps its first AddedAt, use count and DER.
+		if _, err := tx.exec(ctx, `INSERT INTO certificates (company_id, der, subject, sha1, sha256, not_before, not_after, added_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (company_id, sha256) DO UPDATE SET retired_at = NULL`,
+			in.CompanyID, in.DER, in.Subject, in.SHA1, in.SHA256, tx.tv(in.NotBefore), tx.tv(in.NotAfter), tx.tv(now)); err != nil {
+			return err
+		}
+		if retireOthers {
+			if _, err := tx.exec(ctx, `UPDATE certificates SET retired_at = ? WHERE company_id = ? AND sha256 <> ? AND retired_at IS NULL`,
+				tx.tv(now), in.CompanyID, in.SHA256); err != nil {
+				return err
+			}
+		}
+		var err error
+		out, err = scanCert(tx.queryRowW(ctx, `SELECT `+certCols+` FROM certificates WHERE company_id = ? AND sha256 = ?`, in.CompanyID, in.SHA256))
+		return tx.translate(err)
+	}
+	if err := s.inTx(ctx, add); err != nil {
+		return fmt.Errorf("add certificate %s to company %d: %w", in.SHA256, in.CompanyID, err)
+	}
+	*cert = *out
+	return nil
+}
+
+// ListCertificates lists the company's certificates, oldest first.
+func (s *Store) ListCertificates(ctx context.Context, companyID int64, includeRetired bool) ([]directory.Certificate, error) {
+	q := `SELECT ` + certCols + ` FROM certificates WHERE company_id = ?`
+	if !includeRetired {
+		q += ` AND retired_at IS NULL`
+	}
+	rows, err := s.queryR(ctx, q+` ORDER BY added_at, id`, companyID)
+	if err != nil {
+		return nil, fmt.Errorf("list certificates: %w", err)
+	}
+	defer rows.Close()
+	var out []directory.Certificate
+	for rows.Next() {
+		c, err := scanCert(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list certificates: %w", err)
+		}
+		out = append(out, *c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list certificates: %w", s.translate(err))
+	}
+	return out, nil
+}
+
+// RetireCertificate stops trusting the certificate (keeping an earlier
+// retirement time) and bumps the company's Version when it changed.
+func (s *Store) RetireCertificate(ctx context.Context, companyID int64, sha256 string, at time.Time) error {
+	err := s.inTx(ctx, func(tx *Store) error {
+		var retired dbTime
+		err := tx.queryRowW(ctx, `SELECT retired_at FROM certificates WHERE company_id = ? AND sha256 = ?`, companyID, sha256).Scan(&retired)
+		if err != nil {
+			return tx.translate(err)
+		}
+		if retired.Valid {
+			return nil
+		}
+		if _, err := tx.exec(ctx, `UPDATE certificates SET retired_at = ? WHERE company_id = ? AND sha256 = ?`, tx.tv(at), companyID, sha256); err != nil {
+			return err
+		}
+		return tx.bumpCompany(ctx, companyID, tx.clock())
+	})
+	if err != nil {
+		return fmt.Errorf("retire certificate %s of company %d: %w", sha256, companyID, err)
+	}
+	return nil
+}
+
+// MarkCertificateUsed records a verified login; it does not bump Version.
+func (s *Store) MarkCertificateUsed(ctx context.Context, companyID int64, sha256 string, at time.Time) error {
+	err := s.execOne(ctx, "certificate",
+		`UPDATE certificates SET last_used_at = ?, use_count = use_count + 1 WHERE company_id = ? AND sha256 = ?`,
+		s.tv(at), companyID, sha256)
+	if err != nil {
+		return fmt.Errorf("mark certificate %s of company %d used: %w", sha256, companyID, err)
+	}
+	return nil
+}

@@ -1,0 +1,194 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+func logLimit(n int) int {
+	if n <= 0 {
+		return DefaultLogLimit
+	}
+	return min(n, MaxLogLimit)
+}
+
+// RecordSignIn stores ev, filling ID and, when zero, At.
+func (s *Store) RecordSignIn(ctx context.Context, ev *directory.SignInEvent) error {
+	var ck checker
+	ck.company(ev.CompanyID)
+	ck.text("reason", ev.Reason, maxText)
+	ck.text("detail", ev.Detail, maxLong)
+	ck.text("NameID", ev.NameID, maxText)
+	ck.text("employee id", ev.EmployeeID, maxKey)
+	ck.text("certificate SHA256", ev.CertSHA256, maxKey)
+	ck.text("remote IP", ev.RemoteIP, maxKey)
+	if ck.err != nil {
+		return ck.err
+	}
+	at := norm(ev.At)
+	if ev.At.IsZero() {
+		at = s.clock()
+	}
+	err := s.queryRowW(ctx, `INSERT INTO signin_events (company_id, at, success, reason, detail, name_id, employee_id, cert_sha256, remote_ip)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		ev.CompanyID, s.tv(at), ev.Success, ev.Reason, ev.Detail, ev.NameID, ev.EmployeeID, ev.CertSHA256, ev.RemoteIP).Scan(&ev.ID)
+	if err != nil {
+		return fmt.Errorf("record sign-in: %w", s.translate(err))
+	}
+	ev.At = at
+	return nil
+}
+
+// ListSignIns lists the company's sign-ins, newest first.
+func (s *Store) ListSignIns(ctx context.Context, companyID int64, failuresOnly bool, limit int) ([]directory.SignInEvent, error) {
+	q := `SELECT id, company_id, at, success, reason, detail, name_id, employee_id, cert_sha256, remote_ip
+		FROM signin_events WHERE company_id = ?`
+	args := []any{companyID}
+	if failuresOnly {
+		q += ` AND success = ?`
+		args = append(args, false)
+	}
+	rows, err := s.queryR(ctx, q+` ORDER BY at DESC, id DESC LIMIT ?`, append(args, logLimit(limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("list sign-ins: %w", err)
+	}
+	return collect(s, rows, "list sign-ins", func(r *sql.Rows) (directory.SignInEvent, error) {
+		var ev directory.SignInEvent
+		var at dbTime
+		err := r.Scan(&ev.ID, &ev.CompanyID, &at, &ev.Success, &ev.Reason, &ev.Detail, &ev.NameID, &ev.EmployeeID, &ev.CertSHA256, &ev.RemoteIP)
+		ev.At = at.T
+		return ev, err
+	})
+}
+
+// AppendProvisioning stores p, filling ID and, when zero, At.
+func (s *Store) AppendProvisioning(ctx context.Context, p *directory.ProvisioningEntry) error {
+	var ck checker
+	ck.company(p.CompanyID)
+	ck.required("operation", p.Operation, maxText)
+	ck.text("employee id", p.EmployeeID, maxKey)
+	ck.text("userName", p.UserName, maxText)
+	ck.required("outcome", p.Outcome, maxText)
+	ck.text("change", p.Change, maxLong)
+	if ck.err != nil {
+		return ck.err
+	}
+	at := norm(p.At)
+	if p.At.IsZero() {
+		at = s.clock()
+	}
+	err := s.queryRowW(ctx, `INSERT INTO provisioning_log (company_id, at, operation, employee_id, user_name, outcome, status, change)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		p.CompanyID, s.tv(at), p.Operation, p.EmployeeID, p.UserName, p.Outcome, p.Status, p.Change).Scan(&p.ID)
+	if err != nil {
+		return fmt.Errorf("append provisioning entry: %w", s.translate(err))
+	}
+	p.At = at
+	return nil
+}
+
+// ListProvisioning lists the company's provisioning log, newest first.
+// Outcome "" matches any, "error" any but "ok", anything else exactly.
+func (s *Store) ListProvisioning(ctx context.Context, q directory.ProvisioningQuery) ([]directory.ProvisioningEntry, error) {
+	sq := `SELECT id, company_id, at, operation, employee_id, user_name, outcome, status, change
+		FROM provisioning_log WHERE company_id = ?`
+	args := []any{q.CompanyID}
+	if q.EmployeeID != "" {
+		sq += ` AND employee_id = ?`
+		args = append(args, q.EmployeeID)
+	}
+	switch q.Outcome {
+	case "":
+	case "error":
+		sq += ` AND outcome <> 'ok'`
+	default:
+		sq += ` AND outcome = ?`
+		args = append(args, q.Outcome)
+	}
+	rows, err := s.queryR(ctx, sq+` ORDER BY at DESC, id DESC LIMIT ?`, append(args, logLimit(q.Limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("list provisioning: %w", err)
+	}
+	return collect(s, rows, "list provisioning", func(r *sql.Rows) (directory.ProvisioningEntry, error) {
+		var p directory.ProvisioningEntry
+		var at dbTime
+		err := r.Scan(&p.ID, &p.CompanyID, &at, &p.Operation, &p.EmployeeID, &p.UserName, &p.Outcome, &p.Status, &p.Change)
+		p.At = at.T
+		return p, err
+	})
+}
+
+// AppendAudit stores a, filling ID and, when zero, At. CompanyID 0 records
+// a deployment-wide action (such as creating a company from the CLI).
+func (s *Store) AppendAudit(ctx context.Context, a *directory.AuditEntry) error {
+	var ck checker
+	if a.CompanyID < 0 {
+		ck.fail("company id %d is not a valid id", a.CompanyID)
+	}
+	ck.required("actor", a.Actor, maxText)
+	ck.required("action", a.Action, maxText)
+	ck.text("detail", a.Detail, maxLong)
+	if ck.err != nil {
+		return ck.err
+	}
+	at := norm(a.At)
+	if a.At.IsZero() {
+		at = s.clock()
+	}
+	var company any
+	if a.CompanyID != 0 {
+		company = a.CompanyID
+	}
+	err := s.queryRowW(ctx, `INSERT INTO audit_log (company_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		company, s.tv(at), a.Actor, a.Action, a.Detail).Scan(&a.ID)
+	if err != nil {
+		return fmt.Errorf("append audit entry: %w", s.translate(err))
+	}
+	a.At = at
+	return nil
+}
+
+// ListAudit lists the company's audit log (companyID 0: deployment-wide
+// entries), newest first.
+func (s *Store) ListAudit(ctx context.Context, companyID int64, limit int) ([]directory.AuditEntry, error) {
+	q := `SELECT id, company_id, at, actor, action, detail FROM audit_log WHERE `
+	args := []any{}
+	if companyID == 0 {
+		q += `company_id IS NULL`
+	} else {
+		q += `company_id = ?`
+		args = append(args, companyID)
+	}
+	rows, err := s.queryR(ctx, q+` ORDER BY at DESC, id DESC LIMIT ?`, append(args, logLimit(limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	return collect(s, rows, "list audit", func(r *sql.Rows) (directory.AuditEntry, error) {
+		var a directory.AuditEntry
+		var at dbTime
+		var company sql.NullInt64
+		err := r.Scan(&a.ID, &company, &at, &a.Actor, &a.Action, &a.Detail)
+		a.CompanyID, a.At = company.Int64, at.T
+		return a, err
+	})
+}
+
+// collect scans every row with scan and closes rows.
+func collect[T any](s *Store, rows *sql.Rows, what string, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, s.translate(err))
+	}
+	return out, nil
+}

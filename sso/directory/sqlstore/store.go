@@ -1,0 +1,473 @@
+// Package sqlstore implements directory.Store on SQLite (modernc.org/sqlite,
+// pure Go) and PostgreSQL (pgx/v5 through database/sql).
+//
+// It owns the SQL schema (embedded goose migrations, one set per dialect),
+// the folding of case-insensitive keys, the translation of each database's
+// constraint errors into directory's sentinel errors, and the connection
+// discipline that keeps SQLite free of SQLITE_BUSY. It must not import any
+// protocol (SAML, SCIM, OAuth), HTTP, or the web and session packages.
+//
+// Semantics shared by both databases (the storetest suite checks them):
+//
+//   - userName, email (employees and admins) and department names are matched
+//     through a key computed in Go by Fold: strings.ToLower(strings.TrimSpace(s)),
+//     i.e. Unicode simple lower-casing per rune. The databases only compare
+//     bytes, so "ÄRZTE@X" and "ärzte@x" agree on SQLite and PostgreSQL alike.
+//     No Unicode normalisation (NFC/NFD) is applied.
+//   - Uniqueness of userName, email and Entra object id holds among the
+//     non-hard-deleted employees of one company (partial unique indexes
+//     WHERE deleted_at IS NULL); a hard-deleted employee frees all three.
+//     An empty userName or email is not a key (stored as NULL).
+//   - Times are stored in UTC with microsecond precision; the store truncates
+//     every time it writes, so what a write returns equals what a read returns.
+//   - Over-long or malformed values (invalid UTF-8, NUL bytes) are refused
+//     with an error matching directory.ErrInvalid; nothing is truncated.
+//   - Log listings (sign-ins, provisioning, audit) are newest first; a limit
+//     <= 0 means DefaultLogLimit and it is capped at MaxLogLimit.
+package sqlstore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc64"
+	"io"
+	"io/fs"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+// Dialect names returned by Store.Dialect.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
+
+// Log listing limits.
+const (
+	DefaultLogLimit = 100
+	MaxLogLimit     = 10000
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Options tunes Open. The zero value is ready to use.
+type Options struct {
+	// Now is the clock for the times the store fills in; nil means time.Now.
+	Now func() time.Time
+	// Logger receives migration progress; nil discards it.
+	Logger *slog.Logger
+}
+
+// Store is a directory.Store on SQLite or PostgreSQL. A Store returned by
+// Open is safe for concurrent use; the Store InTx passes to its function is
+// bound to one transaction.
+type Store struct {
+	dialect string
+	now     func() time.Time
+	log     *slog.Logger
+
+	// Pools. For PostgreSQL, reader == writer. For an SQLite file, writer
+	// holds exactly one connection (every write, and every transaction, is
+	// serialised through it, so SQLite never answers SQLITE_BUSY inside the
+	// process) and reader holds several query-only connections that read
+	// concurrently thanks to WAL.
+	writer *sql.DB
+	reader *sql.DB
+
+	// tx is set on the Store InTx passes to fn: every statement uses it.
+	tx *sql.Tx
+
+	rebound *sync.Map // query with ? placeholders -> PostgreSQL $n form
+}
+
+var _ directory.Store = (*Store)(nil)
+
+// ErrURL reports a database URL Open cannot use.
+var ErrURL = errors.New("sqlstore: bad database URL")
+
+// Open connects, applies the embedded migrations, and returns the store.
+// url is "sqlite:PATH" (PATH may be ":memory:", meant for tests only: the
+// database lives as long as the store) or "postgres://..." /
+// "postgresql://..." (parameters such as search_path are passed to the
+// server, so a schema can be selected).
+func Open(ctx context.Context, url string, opt Options) (*Store, error) {
+	s := &Store{now: opt.Now, log: opt.Logger, rebound: new(sync.Map)}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var err error
+	switch {
+	case strings.HasPrefix(url, "sqlite:"):
+		s.dialect = DialectSQLite
+		err = s.openSQLite(ctx, strings.TrimPrefix(url, "sqlite:"))
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		s.dialect = DialectPostgres
+		err = s.openPostgres(ctx, url)
+	default:
+		return nil, fmt.Errorf(`%w: want "sqlite:PATH", "sqlite::memory:", "postgres://..." or "postgresql://..."`, ErrURL)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// sqlitePragmas apply to every SQLite connection. busy_timeout covers the
+// rare lock held by another process (a CLI run next to the server) and WAL
+// checkpoints; inside the process the single writer connection prevents
+// contention.
+const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+
+func (s *Store) openSQLite(ctx context.Context, path string) error {
+	if path == "" {
+		return fmt.Errorf(`%w: "sqlite:" needs a file path, e.g. sqlite:/var/lib/ssogate/ssogate.db`, ErrURL)
+	}
+	if path == ":memory:" {
+		// One connection to one private shared-cache database: every
+		// statement sees the same data, and the name is unique so two
+		// stores in one process never share it.
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		dsn := "file:ssogate-mem-" + hex.EncodeToString(b[:]) + "?mode=memory&cache=shared&" + sqlitePragmas + "&_txlock=immediate"
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return fmt.Errorf("sqlstore: open sqlite memory database: %w", err)
+		}
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+		s.writer, s.reader = db, db
+		return s.migrate(ctx, goose.DialectSQLite3, nil)
+	}
+	if strings.HasPrefix(path, "file:") {
+		return fmt.Errorf(`%w: give "sqlite:PATH" with a plain file path, not a file: URI`, ErrURL)
+	}
+	// SQLite decodes %XX in URI file names; escape what would end the path.
+	name := "file:" + strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+	w, err := sql.Open("sqlite", name+"?"+sqlitePragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	if err != nil {
+		return fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s.writer = w
+	if err := s.migrate(ctx, goose.DialectSQLite3, nil); err != nil {
+		_ = w.Close()
+		return err
+	}
+	r, err := sql.Open("sqlite", name+"?"+sqlitePragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		_ = w.Close()
+		return fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	s.reader = r
+	if err := r.PingContext(ctx); err != nil {
+		_ = s.Close()
+		return fmt.Errorf("sqlstore: open sqlite %s for reading: %w", path, err)
+	}
+	return nil
+}
+
+func (s *Store) openPostgres(ctx context.Context, url string) error {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return fmt.Errorf("sqlstore: open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s.writer, s.reader = db, db
+	// Serialise migrations between instances starting together. The
+	// advisory lock is database-wide, so its id is derived from the
+	// database and schema: stores in different schemas do not wait on
+	// each other.
+	var where string
+	if err := db.QueryRowContext(ctx, "SELECT current_database() || '.' || COALESCE(current_schema(), '')").Scan(&where); err != nil {
+		_ = db.Close()
+		return fmt.Errorf("sqlstore: connect to postgres: %w", err)
+	}
+	id := int64(crc64.Checksum([]byte("ssogate-migrations:"+where), crc64.MakeTable(crc64.ECMA)) >> 1)
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(id), lock.WithLockTimeout(1, 300))
+	if err != nil {
+		_ = db.Close()
+		return fmt.Errorf("sqlstore: migration lock: %w", err)
+	}
+	return s.migrate(ctx, goose.DialectPostgres, locker)
+}
+
+func (s *Store) migrate(ctx context.Context, d goose.Dialect, locker lock.SessionLocker) error {
+	dir := "migrations/" + s.dialect
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	opts := []goose.ProviderOption{goose.WithSlog(s.log), goose.WithDisableGlobalRegistry(true)}
+	if locker != nil {
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(d, s.writer, fsys, opts...)
+	if err != nil {
+		_ = s.writer.Close()
+		return fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		_ = s.writer.Close()
+		return fmt.Errorf("sqlstore: apply %s migrations: %w", s.dialect, err)
+	}
+	for _, r := range res {
+		s.log.Info("sqlstore: migration applied", "dialect", s.dialect, "version", r.Source.Version, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect }
+
+// Ping checks the database is reachable.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.tx != nil {
+		return nil
+	}
+	if err := s.writer.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w", err)
+	}
+	return nil
+}
+
+// Close releases the connections. Inside InTx it does nothing.
+func (s *Store) Close() error {
+	if s.tx != nil {
+		return nil
+	}
+	err := s.writer.Close()
+	if s.reader != s.writer {
+		err = errors.Join(err, s.reader.Close())
+	}
+	return err
+}
+
+// InTx runs fn in one transaction on the writer connection. If fn returns
+// an error (or panics), the transaction is rolled back. On SQLite the
+// transaction starts with BEGIN IMMEDIATE, so a transaction that reads
+// before it writes can never deadlock or fail with SQLITE_BUSY.
+func (s *Store) InTx(ctx context.Context, fn func(tx directory.Store) error) error {
+	return s.inTx(ctx, func(tx *Store) error { return fn(tx) })
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) (err error) {
+	if s.tx != nil {
+		return fn(s)
+	}
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback()
+		}
+	}()
+	t := *s
+	t.tx = tx
+	if err := fn(&t); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", s.translate(err))
+	}
+	committed = true
+	return nil
+}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) w() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.writer
+}
+
+func (s *Store) r() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.reader
+}
+
+// q turns a query written with ? placeholders into the dialect's form.
+// Queries never contain a literal '?'.
+func (s *Store) q(query string) string {
+	if s.dialect != DialectPostgres {
+		return query
+	}
+	if v, ok := s.rebound.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	s.rebound.Store(query, b.String())
+	return b.String()
+}
+
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := s.w().ExecContext(ctx, s.q(query), args...)
+	return res, s.translate(err)
+}
+
+func (s *Store) queryRowW(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.w().QueryRowContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) queryRowR(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.r().QueryRowContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) queryR(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := s.r().QueryContext(ctx, s.q(query), args...)
+	return rows, s.translate(err)
+}
+
+// execOne runs a write that must change a row: none is ErrNotFound.
+func (s *Store) execOne(ctx context.Context, what, query string, args ...any) error {
+	res, err := s.exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: %s", directory.ErrNotFound, what)
+	}
+	return nil
+}
+
+// conflictFields maps unique constraints to the field a ConflictError
+// names: PostgreSQL reports the constraint (or index) name, SQLite the
+// constrained columns.
+var conflictFields = map[string]string{
+	"companies_slug_key":     "slug",
+	"companies.slug":         "slug",
+	"employees_pkey":         "id",
+	"employees.id":           "id",
+	"employees_username_key": "userName",
+	"employees.company_id, employees.username_norm":     "userName",
+	"employees_email_key":                               "email",
+	"employees.company_id, employees.email_norm":        "email",
+	"employees_object_id_key":                           "entraObjectId",
+	"employees.company_id, employees.entra_object_id":   "entraObjectId",
+	"certificates_sha256_key":                           "certificate",
+	"certificates.company_id, certificates.sha256":      "certificate",
+	"scim_tokens_hash_key":                              "token",
+	"scim_tokens.hash":                                  "token",
+	"admins_email_key":                                  "email",
+	"admins.company_id, admins.email_norm":              "email",
+	"oauth_clients_client_id_key":                       "clientId",
+	"oauth_clients.company_id, oauth_clients.client_id": "clientId",
+	"department_approvers_pkey":                         "departmentApprover",
+}
+
+// translate maps driver errors onto directory's sentinels: unique
+// violations become *directory.ConflictError, foreign-key violations
+// ErrNotFound (the referenced company or employee does not exist), check
+// violations ErrInvalid, and sql.ErrNoRows ErrNotFound.
+func (s *Store) translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: %w", directory.ErrNotFound, err)
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch pg.Code {
+		case "23505":
+			return conflict(pg.ConstraintName, err)
+		case "23503":
+			return fmt.Errorf("%w: referenced company or employee does not exist (%s)", directory.ErrNotFound, pg.ConstraintName)
+		case "23514", "22001", "22021", "22P05":
+			return fmt.Errorf("%w: %s", directory.ErrInvalid, pg.Message)
+		}
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			msg := se.Error()
+			key := msg
+			if i := strings.LastIndex(msg, "constraint failed: "); i >= 0 {
+				key = msg[i+len("constraint failed: "):]
+				if j := strings.Index(key, " ("); j >= 0 {
+					key = key[:j]
+				}
+			}
+			return conflict(key, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%w: referenced company or employee does not exist", directory.ErrNotFound)
+		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL, sqlite3.SQLITE_CONSTRAINT_DATATYPE:
+			return fmt.Errorf("%w: %s", directory.ErrInvalid, se.Error())
+		}
+	}
+	return err
+}
+
+func conflict(key string, err error) error {
+	if f, ok := conflictFields[key]; ok {
+		return &directory.ConflictError{Field: f}
+	}
+	return fmt.Errorf("%w: %w", directory.ErrConflict, err)
+}
+
+// newID returns 128 random bits as 32 lower-case hex digits.
+func newID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("sqlstore: random id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
