@@ -1,0 +1,150 @@
+package scim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+// SCIM error types (RFC 7644 §3.12 scimType values) used by this package.
+const (
+	typeInvalidFilter = "invalidFilter"
+	typeInvalidSyntax = "invalidSyntax"
+	typeInvalidPath   = "invalidPath"
+	typeInvalidValue  = "invalidValue"
+	typeNoTarget      = "noTarget"
+	typeUniqueness    = "uniqueness"
+	typeMutability    = "mutability"
+	typeTooMany       = "tooMany"
+)
+
+// Error is a SCIM protocol error: the HTTP status, the scimType (may be
+// empty) and a detail an Entra admin can act on. Internal causes are never
+// put into Detail; they are logged by the handler.
+type Error struct {
+	Status   int
+	SCIMType string
+	Detail   string
+	cause    error // logged, never shown
+}
+
+func (e *Error) Error() string {
+	if e.SCIMType != "" {
+		return fmt.Sprintf("scim: %d %s: %s", e.Status, e.SCIMType, e.Detail)
+	}
+	return fmt.Sprintf("scim: %d: %s", e.Status, e.Detail)
+}
+
+func (e *Error) Unwrap() error { return e.cause }
+
+func errf(status int, scimType, format string, args ...any) *Error {
+	return &Error{Status: status, SCIMType: scimType, Detail: fmt.Sprintf(format, args...)}
+}
+
+func badValue(format string, args ...any) *Error {
+	return errf(http.StatusBadRequest, typeInvalidValue, format, args...)
+}
+
+func badPath(format string, args ...any) *Error {
+	return errf(http.StatusBadRequest, typeInvalidPath, format, args...)
+}
+
+func badSyntax(format string, args ...any) *Error {
+	return errf(http.StatusBadRequest, typeInvalidSyntax, format, args...)
+}
+
+func badFilter(format string, args ...any) *Error {
+	return errf(http.StatusBadRequest, typeInvalidFilter, format, args...)
+}
+
+var errNotFoundResource = &Error{Status: http.StatusNotFound, Detail: "no such user (it may have been deleted)"}
+
+// storeError turns a store error into a SCIM error. Conflicts and invalid
+// values are the client's; anything else is a 500 with a generic detail
+// (the cause is kept for the log line).
+func storeError(err error) *Error {
+	var se *Error
+	if errors.As(err, &se) {
+		return se
+	}
+	var ce *directory.ConflictError
+	switch {
+	case errors.As(err, &ce):
+		return &Error{Status: http.StatusConflict, SCIMType: typeUniqueness,
+			Detail: conflictDetail(ce.Field), cause: err}
+	case errors.Is(err, directory.ErrConflict):
+		return &Error{Status: http.StatusConflict, SCIMType: typeUniqueness,
+			Detail: "a uniqueness rule would break (userName or work email already in use)", cause: err}
+	case errors.Is(err, directory.ErrInvalid):
+		return &Error{Status: http.StatusBadRequest, SCIMType: typeInvalidValue,
+			Detail: invalidDetail(err), cause: err}
+	case errors.Is(err, directory.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Detail: errNotFoundResource.Detail, cause: err}
+	}
+	return &Error{Status: http.StatusInternalServerError,
+		Detail: "internal error while storing the change; nothing was changed, retry later", cause: err}
+}
+
+func conflictDetail(field string) string {
+	switch field {
+	case "userName":
+		return "userName is already in use by another employee of this company (active or suspended)"
+	case "email":
+		return "the work email is already in use by another employee of this company (active or suspended)"
+	}
+	return "a uniqueness rule would break on " + field
+}
+
+type errorBody struct {
+	Schemas  []string `json:"schemas"`
+	Status   string   `json:"status"`
+	SCIMType string   `json:"scimType,omitempty"`
+	Detail   string   `json:"detail,omitempty"`
+}
+
+const schemaError = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+func writeError(w http.ResponseWriter, e *Error) {
+	body := errorBody{
+		Schemas:  []string{schemaError},
+		Status:   strconv.Itoa(e.Status),
+		SCIMType: e.SCIMType,
+		Detail:   e.Detail,
+	}
+	writeJSON(w, e.Status, body)
+}
+
+const contentType = "application/scim+json; charset=utf-8"
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Our own values always marshal; fail closed with a fixed body.
+		status = http.StatusInternalServerError
+		b = []byte(`{"schemas":["` + schemaError + `"],"status":"500","detail":"internal error"}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// invalidDetail shows the store's rule text (it names the field and the
+// limit, never internals).
+func invalidDetail(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, directory.ErrInvalid.Error()+": "); i >= 0 {
+		msg = msg[i+len(directory.ErrInvalid.Error())+2:]
+	}
+	if len(msg) > 300 {
+		msg = msg[:300]
+	}
+	return "refused: " + msg
+}

@@ -1,0 +1,263 @@
+// Package scim is the SCIM 2.0 endpoint Microsoft Entra ID provisions
+// employees through: /Users (filter, list, get, create, PATCH in both of
+// Entra's request styles, PUT, DELETE), /ServiceProviderConfig, /Schemas and
+// /ResourceTypes, bearer-token checks per company, and the provisioning log.
+//
+// It is a plain http.Handler-style package over sso/directory: it imports
+// no Echo, no web, no session store and no SQL driver. The web package
+// mounts ServeCompany under /c/{slug}/scim/v2 and passes the company.
+//
+// Employees detached from Entra (Source local, EntraLinked false) are
+// read-only for SCIM: they stay visible (GET, filters, listings) but every
+// write to them answers 409 with a detail naming the detach, and a POST with
+// their userName or email answers 409 uniqueness. Nothing SCIM sends ever
+// changes them.
+package scim
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+// Revoker ends every session (browser and mobile) of an employee.
+type Revoker interface {
+	RevokeEmployee(ctx context.Context, companyID int64, employeeID string) (int, error)
+}
+
+// Throttle counts events per key in a fixed window.
+type Throttle interface {
+	Incr(ctx context.Context, key string, window time.Duration) (int64, error)
+}
+
+// Options configure a Handler.
+type Options struct {
+	Store    directory.Store
+	Revoker  Revoker  // nil: no session revocation (tests only)
+	Throttle Throttle // nil: bad tokens are not throttled
+	Logger   *slog.Logger
+	Now      func() time.Time
+	MaxBody  int64 // default 1 MiB
+}
+
+// Handler serves SCIM for any company; the caller picks the company.
+type Handler struct {
+	st      directory.Store
+	revoker Revoker
+	thr     Throttle
+	log     *slog.Logger
+	now     func() time.Time
+	maxBody int64
+
+	touchMu sync.Mutex
+	touched map[int64]time.Time // token id → last TouchSCIMToken
+}
+
+// Throttling of bad tokens: per company and client IP.
+const (
+	badTokenLimit  = 20
+	badTokenWindow = time.Minute
+	touchEvery     = time.Minute
+)
+
+// New returns a Handler.
+func New(opt Options) *Handler {
+	h := &Handler{st: opt.Store, revoker: opt.Revoker, thr: opt.Throttle, log: opt.Logger,
+		now: opt.Now, maxBody: opt.MaxBody, touched: map[int64]time.Time{}}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = 1 << 20
+	}
+	return h
+}
+
+// TokenPrefix starts every minted token (helps secret scanners).
+const TokenPrefix = "ssg_scim_"
+
+// MintToken creates a high-entropy token for the company, stores only its
+// SHA-256, and returns the token once.
+func MintToken(ctx context.Context, st directory.Store, companyID int64, label string) (token string, id int64, err error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", 0, fmt.Errorf("scim: mint token: %w", err)
+	}
+	token = TokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	sum := sha256.Sum256([]byte(token))
+	t := &directory.SCIMToken{CompanyID: companyID, Hash: sum[:], Label: label, CreatedAt: time.Now().UTC()}
+	if err := st.AddSCIMToken(ctx, t); err != nil {
+		return "", 0, fmt.Errorf("scim: store token: %w", err)
+	}
+	return token, t.ID, nil
+}
+
+// ServeCompany serves one SCIM request for company c. subpath is what
+// follows /c/{slug}/scim/v2; baseURL is the absolute {public}/c/{slug}/scim/v2.
+func (h *Handler) ServeCompany(w http.ResponseWriter, r *http.Request, c *directory.Company, subpath, baseURL string) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.ErrorContext(r.Context(), "scim: panic", "company", c.ID, "panic", fmt.Sprint(p))
+			writeError(w, &Error{Status: http.StatusInternalServerError, Detail: "internal error"})
+		}
+	}()
+	if err := h.authenticate(r, c); err != nil {
+		if err.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
+		}
+		if err.Status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", strconv.Itoa(int(badTokenWindow.Seconds())))
+		}
+		writeError(w, err)
+		return
+	}
+	baseURL = strings.TrimRight(baseURL, "/")
+	sub := "/" + strings.Trim(subpath, "/")
+	if h.serveDiscovery(w, r, sub, baseURL) {
+		return
+	}
+	first, rest, hasRest := strings.Cut(strings.TrimPrefix(sub, "/"), "/")
+	if !strings.EqualFold(first, "Users") {
+		if strings.EqualFold(first, "Groups") {
+			writeError(w, errf(http.StatusNotFound, "", "groups are not supported: turn off group provisioning (Provision Microsoft Entra ID Groups) in Entra"))
+			return
+		}
+		writeError(w, errNotFoundPath)
+		return
+	}
+	rq := &request{h: h, w: w, r: r, c: c, base: baseURL}
+	if !hasRest || rest == "" {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			rq.list()
+		case http.MethodPost:
+			rq.create()
+		default:
+			writeError(w, errMethod)
+		}
+		return
+	}
+	if strings.Contains(rest, "/") || !validID(rest) {
+		writeError(w, errNotFoundResource)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		rq.get(rest)
+	case http.MethodPatch:
+		rq.patch(rest)
+	case http.MethodPut:
+		rq.put(rest)
+	case http.MethodDelete:
+		rq.delete(rest)
+	default:
+		writeError(w, errMethod)
+	}
+}
+
+// validID accepts the ids this service issues (and nothing hostile).
+func validID(id string) bool {
+	if id == "" || len(id) > maxIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c == '-' || c == '_' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+			return false
+		}
+	}
+	return true
+}
+
+var errUnauthorized = &Error{Status: http.StatusUnauthorized,
+	Detail: "missing or invalid bearer token: paste this company's SCIM token (ssogate scim token) as Secret Token in Entra"}
+
+// authenticate checks the bearer token: SHA-256 → FindSCIMToken, then a
+// constant-time hash comparison and the token's company. Bad tokens count
+// per company and client IP; past the limit the answer is 429.
+func (h *Handler) authenticate(r *http.Request, c *directory.Company) *Error {
+	ctx := r.Context()
+	tok, ok := bearer(r.Header.Get("Authorization"))
+	if ok {
+		sum := sha256.Sum256([]byte(tok))
+		t, err := h.st.FindSCIMToken(ctx, sum[:])
+		switch {
+		case err == nil:
+			if subtle.ConstantTimeCompare(t.Hash, sum[:]) == 1 && t.CompanyID == c.ID && t.RevokedAt == nil {
+				h.touch(ctx, t.ID)
+				return nil
+			}
+		case !errors.Is(err, directory.ErrNotFound):
+			h.log.ErrorContext(ctx, "scim: token lookup failed", "company", c.ID, "err", err)
+			return &Error{Status: http.StatusInternalServerError, Detail: "internal error while checking the token; retry later"}
+		}
+	}
+	if h.thr != nil {
+		key := "scim:badtoken:" + strconv.FormatInt(c.ID, 10) + ":" + clientIP(r)
+		n, err := h.thr.Incr(ctx, key, badTokenWindow)
+		if err != nil {
+			h.log.WarnContext(ctx, "scim: throttle unavailable", "company", c.ID, "err", err)
+		} else if n > badTokenLimit {
+			return errf(http.StatusTooManyRequests, "", "too many requests with an invalid token; wait a minute and check the Secret Token in Entra")
+		}
+	}
+	h.log.InfoContext(ctx, "scim: bad token", "company", c.ID, "ip", clientIP(r), "present", ok)
+	return errUnauthorized
+}
+
+func bearer(hdr string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(hdr), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	if tok == "" || len(tok) > 4096 {
+		return "", false
+	}
+	return tok, true
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// touch records token use at most once a minute per token.
+func (h *Handler) touch(ctx context.Context, id int64) {
+	now := h.now()
+	h.touchMu.Lock()
+	last, ok := h.touched[id]
+	if ok && now.Sub(last) < touchEvery {
+		h.touchMu.Unlock()
+		return
+	}
+	if len(h.touched) > 10000 {
+		clear(h.touched)
+	}
+	h.touched[id] = now
+	h.touchMu.Unlock()
+	if err := h.st.TouchSCIMToken(ctx, id, now); err != nil {
+		h.log.WarnContext(ctx, "scim: touch token", "token_id", id, "err", err)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
