@@ -22,12 +22,15 @@ func mustResponse(t testing.TB, a ssotest.Assertion) []byte {
 	return b
 }
 
-func mustOK(t testing.TB, b []byte, err error) []byte {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
+// mustOK(t)(f()) fails the test if f does.
+func mustOK(t testing.TB) func([]byte, error) []byte {
+	return func(b []byte, err error) []byte {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
 	}
-	return b
 }
 
 func parse(t testing.TB, sp *SP, x []byte, ids []string, rc ReplayCache) (*Identity, error) {
