@@ -1,0 +1,445 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/internal/password"
+	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/sso/scim"
+)
+
+// withCompany opens the directory and loads a company by slug.
+func (e *env) withCompany(ctx context.Context, slug string, fn func(st directory.Store, c *directory.Company) error) error {
+	st, err := e.openDirectory(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := st.GetCompany(ctx, slug)
+	if errors.Is(err, directory.ErrNotFound) {
+		return fmt.Errorf("unknown company %q (create it with: ssogate company create %s --name NAME)", slug, slug)
+	}
+	if err != nil {
+		return err
+	}
+	return fn(st, c)
+}
+
+func audit(ctx context.Context, st directory.Store, c *directory.Company, action, detail string) error {
+	return st.AppendAudit(ctx, &directory.AuditEntry{CompanyID: c.ID, At: time.Now(), Actor: "cli", Action: action, Detail: detail})
+}
+
+func (e *env) companyCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: ssogate company create SLUG --name NAME")
+	}
+	fs := e.newFlags("company create")
+	name := fs.String("name", "", "the company's display name")
+	slug, err := oneSlug(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if !validSlug(slug) {
+		return fmt.Errorf("company slug %q: use 1-63 lower-case letters, digits and hyphens, starting with a letter or digit", slug)
+	}
+	if strings.TrimSpace(*name) == "" {
+		*name = slug
+	}
+	st, err := e.openDirectory(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c := &directory.Company{Slug: slug, Name: strings.TrimSpace(*name), NameIDMode: directory.NameIDUPN, SSOEnabled: false}
+	if err := st.CreateCompany(ctx, c); err != nil {
+		if errors.Is(err, directory.ErrConflict) {
+			return fmt.Errorf("company %q already exists", slug)
+		}
+		return err
+	}
+	_ = audit(ctx, st, c, "company.create", "name="+c.Name)
+	fmt.Fprintf(e.stdout, "created company %s (%s)\nnext: ssogate sso show %s\n", c.Slug, c.Name, c.Slug)
+	return nil
+}
+
+func validSlug(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *env) ssoCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: ssogate sso show|set-cert|retire-cert|configure SLUG …")
+	}
+	switch args[0] {
+	case "show":
+		slug, err := oneSlug(e.newFlags("sso show"), args[1:])
+		if err != nil {
+			return err
+		}
+		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error { return e.showSSO(ctx, st, c) })
+	case "set-cert":
+		fs := e.newFlags("sso set-cert")
+		file := fs.String("file", "", "the certificate file Entra calls Certificate (Base64); - for stdin")
+		retire := fs.Bool("retire-others", false, "make the new certificate the only trusted one")
+		slug, err := oneSlug(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if *file == "" {
+			return errors.New("sso set-cert: --file PATH (or - for stdin) is required")
+		}
+		var raw []byte
+		if *file == "-" {
+			raw, err = io.ReadAll(io.LimitReader(e.stdin, 1<<20))
+		} else {
+			raw, err = os.ReadFile(*file)
+		}
+		if err != nil {
+			return fmt.Errorf("read certificate: %w", err)
+		}
+		info, err := certs.Parse(string(raw), time.Now())
+		if err != nil {
+			return fmt.Errorf("certificate refused: %w", err)
+		}
+		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
+			cert := &directory.Certificate{CompanyID: c.ID, DER: info.DER, Subject: info.Subject, SHA1: info.SHA1,
+				SHA256: info.SHA256, NotBefore: info.NotBefore, NotAfter: info.NotAfter, AddedAt: time.Now()}
+			if err := st.AddCertificate(ctx, cert, *retire); err != nil {
+				return err
+			}
+			_ = audit(ctx, st, c, "cert.add", fmt.Sprintf("sha1=%s retire_others=%v", info.SHA1, *retire))
+			fmt.Fprintf(e.stdout, "trusted certificate %s\n  subject %s\n  expires %s\n", info.SHA1, info.Subject, info.NotAfter.UTC().Format(time.RFC3339))
+			if !*retire {
+				fmt.Fprintln(e.stdout, "  other trusted certificates were kept (rollover); retire them with --retire-others or sso retire-cert")
+			}
+			return nil
+		})
+	case "retire-cert":
+		fs := e.newFlags("sso retire-cert")
+		sha1 := fs.String("sha1", "", "the certificate's SHA-1 thumbprint (as Entra shows it)")
+		slug, err := oneSlug(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		want := strings.ToUpper(strings.NewReplacer(":", "", " ", "").Replace(*sha1))
+		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
+			list, err := st.ListCertificates(ctx, c.ID, false)
+			if err != nil {
+				return err
+			}
+			for _, ct := range list {
+				if ct.SHA1 == want {
+					if err := st.RetireCertificate(ctx, c.ID, ct.SHA256, time.Now()); err != nil {
+						return err
+					}
+					_ = audit(ctx, st, c, "cert.retire", "sha1="+want)
+					fmt.Fprintf(e.stdout, "retired certificate %s\n", want)
+					return nil
+				}
+			}
+			return fmt.Errorf("no trusted certificate with thumbprint %q", *sha1)
+		})
+	case "configure":
+		fs := e.newFlags("sso configure")
+		nameid := fs.String("nameid", "", "upn (match userName) or mail (match work email)")
+		enabled := fs.String("enabled", "", "true or false")
+		ident := fs.String("entra-identifier", "\x00", "Entra's Microsoft Entra Identifier (https://sts.windows.net/<tenant>/); empty to unset")
+		login := fs.String("login-url", "\x00", "Entra's Login URL (derived from the identifier when unset)")
+		name := fs.String("name", "", "the company's display name")
+		slug, err := oneSlug(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
+			var changes []string
+			if *nameid != "" {
+				m := directory.NameIDMode(strings.ToLower(*nameid))
+				if !m.Valid() {
+					return fmt.Errorf("--nameid %q: use upn or mail", *nameid)
+				}
+				c.NameIDMode = m
+				changes = append(changes, "nameid="+string(m))
+			}
+			if *enabled != "" {
+				b, err := strconv.ParseBool(*enabled)
+				if err != nil {
+					return fmt.Errorf("--enabled %q: use true or false", *enabled)
+				}
+				c.SSOEnabled = b
+				changes = append(changes, "enabled="+strconv.FormatBool(b))
+			}
+			if *ident != "\x00" {
+				v := strings.TrimSpace(*ident)
+				if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+					return fmt.Errorf("--entra-identifier %q: paste the Microsoft Entra Identifier, e.g. https://sts.windows.net/<tenant-id>/", v)
+				}
+				c.EntraIdentifier = v
+				changes = append(changes, "entra_identifier="+v)
+			}
+			if *login != "\x00" {
+				v := strings.TrimSpace(*login)
+				if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+					return fmt.Errorf("--login-url %q: paste Entra's Login URL, e.g. https://login.microsoftonline.com/<tenant-id>/saml2", v)
+				}
+				c.IDPLoginURL = v
+				changes = append(changes, "login_url="+v)
+			}
+			if *name != "" {
+				c.Name = strings.TrimSpace(*name)
+				changes = append(changes, "name="+c.Name)
+			}
+			if len(changes) == 0 {
+				return errors.New("sso configure: nothing to change (use --nameid, --enabled, --entra-identifier, --login-url or --name)")
+			}
+			if err := st.UpdateCompanySettings(ctx, c); err != nil {
+				return err
+			}
+			_ = audit(ctx, st, c, "sso.configure", strings.Join(changes, " "))
+			fmt.Fprintf(e.stdout, "updated %s: %s\n", c.Slug, strings.Join(changes, ", "))
+			return nil
+		})
+	}
+	return fmt.Errorf("unknown sso command %q", args[0])
+}
+
+func (e *env) showSSO(ctx context.Context, st directory.Store, c *directory.Company) error {
+	base := e.cfg.PublicURL + "/c/" + c.Slug
+	w := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "Company\t%s (%s)\n", c.Name, c.Slug)
+	fmt.Fprintf(w, "SSO enabled\t%v\n", c.SSOEnabled)
+	fmt.Fprintf(w, "NameID matched by\t%s\n", c.NameIDMode)
+	fmt.Fprintln(w, "\nPaste into Entra (Enterprise app → Single sign-on → SAML → Basic SAML Configuration):")
+	fmt.Fprintf(w, "  Identifier (Entity ID)\t%s/saml/metadata\n", base)
+	fmt.Fprintf(w, "  Reply URL (Assertion Consumer Service URL)\t%s/saml/acs\n", base)
+	fmt.Fprintf(w, "  Sign on URL (optional; blank = the M365 tile signs in directly)\t%s/login\n", base)
+	fmt.Fprintf(w, "  Relay State (optional)\t%s/\n", base)
+	fmt.Fprintf(w, "  SP metadata URL\t%s/saml/metadata\n", base)
+	fmt.Fprintf(w, "  SCIM Tenant URL\t%s/scim/v2\n", base)
+	ident := c.EntraIdentifier
+	if ident == "" {
+		ident = "(not set; pinned at first login: " + orNone(c.PinnedIssuer) + ")"
+	}
+	fmt.Fprintf(w, "\nEntra Identifier\t%s\n", ident)
+	login := c.IDPLoginURL
+	if login == "" {
+		login = "(derived from the identifier)"
+	}
+	fmt.Fprintf(w, "Entra Login URL\t%s\n", login)
+	list, err := st.ListCertificates(ctx, c.ID, true)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nCertificates (thumbprint as Entra shows it):")
+	if len(list) == 0 {
+		fmt.Fprintln(w, "  none: download Certificate (Base64) in Entra and run ssogate sso set-cert")
+	}
+	for _, ct := range list {
+		state := "trusted"
+		if ct.RetiredAt != nil {
+			state = "retired " + ct.RetiredAt.UTC().Format("2006-01-02")
+		}
+		used := "never used"
+		if ct.LastUsedAt != nil {
+			used = fmt.Sprintf("last signed a login %s (%d logins)", ct.LastUsedAt.UTC().Format(time.RFC3339), ct.UseCount)
+		}
+		days, level := certs.ExpiryWarning(ct.NotAfter, time.Now())
+		warn := ""
+		if level != "" {
+			warn = fmt.Sprintf("  ⚠ %s: %d days left", level, days)
+		}
+		fmt.Fprintf(w, "  %s\t%s, expires %s, %s%s\n    sha256 %s\t%s\n", ct.SHA1, state, ct.NotAfter.UTC().Format("2006-01-02"), used, warn, ct.SHA256, ct.Subject)
+	}
+	return w.Flush()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none yet"
+	}
+	return s
+}
+
+func (e *env) scimCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: ssogate scim token|tokens|log SLUG …")
+	}
+	switch args[0] {
+	case "token":
+		fs := e.newFlags("scim token")
+		label := fs.String("label", "", "a note to tell tokens apart")
+		revoke := fs.Int64("revoke", 0, "revoke the token with this id instead of minting one")
+		slug, err := oneSlug(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
+			if *revoke != 0 {
+				if err := st.RevokeSCIMToken(ctx, c.ID, *revoke, time.Now()); err != nil {
+					if errors.Is(err, directory.ErrNotFound) {
+						return fmt.Errorf("no SCIM token %d at %s", *revoke, slug)
+					}
+					return err
+				}
+				_ = audit(ctx, st, c, "scim.token.revoke", fmt.Sprintf("id=%d", *revoke))
+				fmt.Fprintf(e.stderr, "revoked SCIM token %d\n", *revoke)
+				return nil
+			}
+			tok, id, err := scim.MintToken(ctx, st, c.ID, *label)
+			if err != nil {
+				return err
+			}
+			_ = audit(ctx, st, c, "scim.token.mint", fmt.Sprintf("id=%d label=%s", id, *label))
+			fmt.Fprintln(e.stdout, tok)
+			fmt.Fprintf(e.stderr, "SCIM token %d minted for %s. It is shown once: paste it into Entra's Secret Token now.\nTenant URL: %s/c/%s/scim/v2\n", id, slug, e.cfg.PublicURL, slug)
+			return nil
+		})
+	case "tokens":
+		slug, err := oneSlug(e.newFlags("scim tokens"), args[1:])
+		if err != nil {
+			return err
+		}
+		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
+			list, err := st.ListSCIMTokens(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tLABEL\tCREATED\tLAST USED\tSTATE")
+			for _, t := range list {
+				state := "active"
+				if t.RevokedAt != nil {
+					state = "revoked"
+				}
+				last := "never"
+				if t.LastUsed != nil {
+					last = t.LastUsed.UTC().Format(time.RFC3339)
+				}
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Label, t.CreatedAt.UTC().Format(time.RFC3339), last, state)
+			}
+			return w.Flush()
+		})
+	case "log":
+		fs := e.newFlags("scim log")
+		emp := fs.String("employee", "", "only this employee id")
+		errs := fs.Bool("errors", false, "only failed requests")
+		limit := fs.Int("limit", 50, "how many entries")
+		slug, err := oneSlug(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
+			q := directory.ProvisioningQuery{CompanyID: c.ID, EmployeeID: *emp, Limit: *limit}
+			if *errs {
+				q.Outcome = "error"
+			}
+			list, err := st.ListProvisioning(ctx, q)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "TIME\tOPERATION\tEMPLOYEE\tUSERNAME\tSTATUS\tOUTCOME\tCHANGE")
+			for _, p := range list {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", p.At.UTC().Format(time.RFC3339), p.Operation, p.EmployeeID, p.UserName, p.Status, p.Outcome, p.Change)
+			}
+			return w.Flush()
+		})
+	}
+	return fmt.Errorf("unknown scim command %q", args[0])
+}
+
+func (e *env) adminCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: ssogate admin create SLUG --email E [--password-file PATH]")
+	}
+	fs := e.newFlags("admin create")
+	email := fs.String("email", "", "the admin's email (their login name)")
+	pwFile := fs.String("password-file", "", "read the password from this file (else it is prompted on stdin)")
+	slug, err := oneSlug(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(*email, "@") {
+		return errors.New("admin create: --email must be an email address")
+	}
+	var pw string
+	if *pwFile != "" {
+		b, err := os.ReadFile(*pwFile)
+		if err != nil {
+			return err
+		}
+		pw = strings.TrimRight(string(b), "\r\n")
+	} else {
+		fmt.Fprint(e.stderr, "password: ")
+		line, err := bufio.NewReader(io.LimitReader(e.stdin, 1024)).ReadString('\n')
+		if err != nil && line == "" {
+			return errors.New("admin create: no password given")
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	hash, err := password.Hash(pw)
+	if err != nil {
+		return fmt.Errorf("admin create: %w", err)
+	}
+	return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
+		a := &directory.Admin{CompanyID: c.ID, Email: strings.TrimSpace(*email), PasswordHash: hash}
+		if err := st.CreateAdmin(ctx, a); err != nil {
+			if errors.Is(err, directory.ErrConflict) {
+				return fmt.Errorf("an admin %s already exists at %s", *email, slug)
+			}
+			return err
+		}
+		_ = audit(ctx, st, c, "admin.create", "email="+a.Email)
+		fmt.Fprintf(e.stdout, "created setup admin %s at %s: sign in at %s/c/%s/admin/\n", a.Email, slug, e.cfg.PublicURL, slug)
+		return nil
+	})
+}
+
+func (e *env) sessionsCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "revoke" {
+		return errors.New("usage: ssogate sessions revoke SLUG --employee ID")
+	}
+	fs := e.newFlags("sessions revoke")
+	emp := fs.String("employee", "", "the employee id")
+	slug, err := oneSlug(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if *emp == "" {
+		return errors.New("sessions revoke: --employee is required")
+	}
+	return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
+		ss, err := e.openSessions(ctx)
+		if err != nil {
+			return err
+		}
+		defer ss.Close()
+		n, err := ss.RevokeEmployee(ctx, c.ID, *emp)
+		if err != nil {
+			return err
+		}
+		_ = audit(ctx, st, c, "sessions.revoke", "employee="+*emp)
+		fmt.Fprintf(e.stdout, "revoked %d sessions and tokens\n", n)
+		if e.cfg.RedisURL == "" {
+			fmt.Fprintln(e.stderr, "note: SSOGATE_REDIS_URL is empty, so this reached only this process's in-process store; use the admin console of the running server instead")
+		}
+		return nil
+	})
+}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/session"
+	"github.com/ssogate/ssogate/session/memstore"
+	"github.com/ssogate/ssogate/session/redisstore"
+	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/sso/directory/sqlstore"
+	"github.com/ssogate/ssogate/web"
+)
+
+// env is what every command gets: configuration, streams and a logger.
+type env struct {
+	cfg    config.Config
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+const usage = `usage: ssogate <command> [arguments]
+
+commands:
+  serve                                  run the gateway (default)
+  demo                                   run the gateway with a built-in fake Entra and a demo company
+  company create SLUG --name NAME        create a company
+  sso show SLUG                          values to paste into Entra, trusted certificates
+  sso set-cert SLUG --file PATH|-        trust a pasted certificate [--retire-others]
+  sso retire-cert SLUG --sha1 THUMBPRINT stop trusting a certificate
+  sso configure SLUG [--nameid upn|mail] [--enabled true|false] [--entra-identifier URL] [--login-url URL]
+  scim token SLUG [--label L]            mint a SCIM bearer token (printed once)
+  scim token SLUG --revoke ID            revoke a SCIM token;  scim tokens SLUG lists them
+  scim log SLUG [--employee ID] [--errors] [--limit N]   the provisioning log
+  admin create SLUG --email E [--password-file PATH]     a setup admin with a local password
+  employees import SLUG --file PATH.csv  import employees (header: userName,email,givenName,familyName,…)
+  employees list SLUG [--search S]       list employees
+  sessions revoke SLUG --employee ID     end every session and token of an employee
+  oauth client add|list|remove SLUG …    mobile app clients
+  config                                 list every SSOGATE_* setting
+
+Every command reads the same SSOGATE_* environment as serve.
+`
+
+// run is the whole program behind main, testable in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	lg, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	e := &env{cfg: cfg, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, log: lg}
+	if len(args) == 0 {
+		args = []string{"serve"}
+	}
+	switch args[0] {
+	case "serve":
+		return e.serve(ctx, args[1:])
+	case "demo":
+		return e.demo(ctx, args[1:])
+	case "company":
+		return e.companyCmd(ctx, args[1:])
+	case "sso":
+		return e.ssoCmd(ctx, args[1:])
+	case "scim":
+		return e.scimCmd(ctx, args[1:])
+	case "admin":
+		return e.adminCmd(ctx, args[1:])
+	case "employees":
+		return e.employeesCmd(ctx, args[1:])
+	case "sessions":
+		return e.sessionsCmd(ctx, args[1:])
+	case "oauth":
+		return e.oauthCmd(ctx, args[1:])
+	case "config":
+		for _, k := range config.Keys() {
+			fmt.Fprintf(stdout, "%-30s default %-28s %s\n", k.Name, k.Default, k.Meaning)
+		}
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (try: ssogate help)", args[0])
+}
+
+func newLogger(cfg config.Config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// openDirectory opens the directory database named by the configuration.
+func (e *env) openDirectory(ctx context.Context) (directory.Store, error) {
+	st, err := sqlstore.Open(ctx, e.cfg.DatabaseURL, sqlstore.Options{Logger: e.log})
+	if err != nil {
+		return nil, fmt.Errorf("open directory %s: %w", config.Redacted(e.cfg.DatabaseURL), err)
+	}
+	return st, nil
+}
+
+// openSessions opens Redis, or the in-process store when none is set.
+func (e *env) openSessions(ctx context.Context) (session.Store, error) {
+	if e.cfg.RedisURL == "" {
+		return memstore.New(memstore.Options{}), nil
+	}
+	st, err := redisstore.Open(ctx, e.cfg.RedisURL, redisstore.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open session store %s: %w", config.Redacted(e.cfg.RedisURL), err)
+	}
+	return st, nil
+}
+
+func (e *env) serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sqlite, mem := e.cfg.Embedded()
+	if sqlite {
+		e.log.Info("directory: embedded SQLite (set SSOGATE_DATABASE_URL=postgres://… for production)", "database", e.cfg.DatabaseURL)
+	} else {
+		e.log.Info("directory: PostgreSQL", "database", config.Redacted(e.cfg.DatabaseURL))
+	}
+	if mem {
+		e.log.Warn("sessions: embedded in-process store; sessions, the replay cache and SAML request state are not shared between instances (set SSOGATE_REDIS_URL for production)")
+	} else {
+		e.log.Info("sessions: Redis", "redis", config.Redacted(e.cfg.RedisURL))
+	}
+	dir, err := e.openDirectory(ctx)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	sess, err := e.openSessions(ctx)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	return e.listenAndServe(ctx, web.Deps{Config: e.cfg, Dir: dir, Sessions: sess, Logger: e.log}, nil)
+}
+
+// listenAndServe runs the server until ctx ends, then shuts down gracefully.
+// ready, when set, is called with the bound address.
+func (e *env) listenAndServe(ctx context.Context, d web.Deps, ready func(addr string)) error {
+	srv, err := web.New(d)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", e.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("SSOGATE_ADDR: %w", err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelWarn)}
+	bg, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go srv.RunBackground(bg)
+	e.log.Info("listening", "addr", ln.Addr().String(), "public_url", e.cfg.PublicURL)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shut, cancelShut := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelShut()
+	e.log.Info("shutting down")
+	if err := hs.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// newFlags makes a FlagSet that reports errors on stderr and allows flags
+// after positional arguments (ssogate sso show acme --x).
+func (e *env) newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// parseInterleaved parses flags that may follow positional arguments and
+// returns the positionals.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// oneSlug parses flags and exactly one SLUG positional.
+func oneSlug(fs *flag.FlagSet, args []string) (string, error) {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", fmt.Errorf("%s: expected one company SLUG, got %d arguments", fs.Name(), len(pos))
+	}
+	return strings.TrimSpace(pos[0]), nil
+}

@@ -1,0 +1,185 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ssogate/ssogate/session"
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+// principal is who a request acts for.
+type principal struct {
+	Session  *session.Session
+	Employee *directory.Employee
+}
+
+var errNoPrincipal = errors.New("no valid session or token")
+
+// authenticate returns the employee behind the request: a bearer token
+// (mobile) when an Authorization header is present, else the browser
+// session cookie. Both must belong to company t and to an active,
+// not-deleted employee.
+func (s *Server) authenticate(c echo.Context, t *tenant) (*principal, error) {
+	ctx := c.Request().Context()
+	var sess *session.Session
+	var err error
+	if h := c.Request().Header.Get("Authorization"); h != "" {
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || tok == "" || len(tok) > 200 {
+			return nil, errNoPrincipal
+		}
+		sess, err = s.sessions.Get(ctx, session.Key(strings.TrimSpace(tok)))
+		if err == nil && sess.Kind != session.KindBearer {
+			return nil, errNoPrincipal
+		}
+	} else {
+		sess, err = s.browser.Current(ctx, c.Request())
+		if err == nil && sess.Kind != session.KindBrowser {
+			return nil, errNoPrincipal
+		}
+	}
+	if errors.Is(err, session.ErrNotFound) {
+		return nil, errNoPrincipal
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session lookup: %w", err)
+	}
+	if sess.CompanyID != t.Company.ID || sess.EmployeeID == "" {
+		return nil, errNoPrincipal
+	}
+	e, err := s.dir.GetEmployee(ctx, t.Company.ID, sess.EmployeeID)
+	if errors.Is(err, directory.ErrNotFound) {
+		return nil, errNoPrincipal
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load employee: %w", err)
+	}
+	if !e.Active || !e.Visible() {
+		// Revocation normally removed the session already; refuse anyway.
+		_ = s.sessions.Delete(ctx, sess.ID)
+		return nil, errNoPrincipal
+	}
+	return &principal{Session: sess, Employee: e}, nil
+}
+
+func unauthorized(cause error) *userError {
+	return refuse(http.StatusUnauthorized, "unauthorized", "Not signed in",
+		"A valid session cookie or bearer token is required.", "", cause)
+}
+
+// home is the company's start page.
+func (s *Server) home(c echo.Context) error {
+	t, err := s.tenantOf(c)
+	if err != nil {
+		return err
+	}
+	p, err := s.authenticate(c, t)
+	if errors.Is(err, errNoPrincipal) {
+		return c.Redirect(http.StatusFound, "/c/"+t.Company.Slug+"/login?return_to=/c/"+t.Company.Slug+"/")
+	}
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "home.html", map[string]any{"Company": t.Company, "Employee": p.Employee})
+}
+
+// logout ends the browser session at once.
+func (s *Server) logout(c echo.Context) error {
+	t, err := s.tenantOf(c)
+	if err != nil {
+		return err
+	}
+	if err := s.browser.Logout(c.Request().Context(), c.Response(), c.Request()); err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	s.clearBindCookie(c)
+	return c.Redirect(http.StatusSeeOther, "/c/"+t.Company.Slug+"/signed-out")
+}
+
+func (s *Server) signedOut(c echo.Context) error {
+	t, err := s.tenantOf(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "signedout.html", t.Company)
+}
+
+// employeeView is the JSON form of an employee for /api.
+type employeeView struct {
+	ID               string `json:"id"`
+	Company          string `json:"company"`
+	UserName         string `json:"userName"`
+	Email            string `json:"email"`
+	GivenName        string `json:"givenName"`
+	FamilyName       string `json:"familyName"`
+	DisplayName      string `json:"displayName,omitempty"`
+	Title            string `json:"title,omitempty"`
+	Department       string `json:"department,omitempty"`
+	ManagerID        string `json:"managerId,omitempty"`
+	Country          string `json:"country,omitempty"`
+	Active           bool   `json:"active"`
+	IsApprover       bool   `json:"isApprover"`
+	IsAdmin          bool   `json:"isAdmin"`
+	TerminationDate  string `json:"terminationDate,omitempty"`
+	EmployeeNumber   string `json:"employeeNumber,omitempty"`
+	DateOfEmployment string `json:"dateOfEmployment,omitempty"`
+}
+
+func viewOf(slug string, e *directory.Employee) employeeView {
+	return employeeView{ID: e.ID, Company: slug, UserName: e.UserName, Email: e.Email, GivenName: e.GivenName,
+		FamilyName: e.FamilyName, DisplayName: e.DisplayName, Title: e.Title, Department: e.Department,
+		ManagerID: e.ManagerID, Country: e.Country, Active: e.Active, IsApprover: e.IsApprover, IsAdmin: e.IsAdmin,
+		TerminationDate: e.TerminationDate, EmployeeNumber: e.EmployeeNumber, DateOfEmployment: e.DateOfEmployment}
+}
+
+// me answers the signed-in employee as JSON.
+func (s *Server) me(c echo.Context) error {
+	t, err := s.tenantOf(c)
+	if err != nil {
+		return err
+	}
+	p, err := s.authenticate(c, t)
+	if errors.Is(err, errNoPrincipal) {
+		if c.Request().Header.Get("Authorization") != "" {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+		return unauthorized(err)
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, viewOf(t.Company.Slug, p.Employee))
+}
+
+// scimHandler hands /c/{company}/scim/v2/... to the SCIM handler.
+func (s *Server) scimHandler(c echo.Context) error {
+	slug := c.Param("company")
+	var co *directory.Company
+	if slugRE.MatchString(slug) {
+		t, err := s.companies.get(c.Request().Context(), slug)
+		if err != nil && !errors.Is(err, directory.ErrNotFound) {
+			return err
+		}
+		if t != nil {
+			co = t.Company
+		}
+	}
+	if co == nil {
+		return c.JSONBlob(http.StatusNotFound, []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"404","detail":"unknown company in the Tenant URL: check the URL pasted into Entra"}`))
+	}
+	base := "/c/" + slug + "/scim/v2"
+	sub := strings.TrimPrefix(c.Request().URL.Path, base)
+	s.scim.ServeCompany(c.Response(), c.Request(), co, sub, s.cfg.PublicURL+base)
+	return nil
+}
+
+// revokeEmployee ends every session and token of an employee.
+func (s *Server) revokeEmployee(ctx context.Context, companyID int64, employeeID string) (int, error) {
+	return s.sessions.RevokeEmployee(ctx, companyID, employeeID)
+}

@@ -1,0 +1,8 @@
+// Package web is the gateway's HTTP face: the Echo application, its routes
+// and middleware, the one error handler, and the handlers that join the SAML
+// service provider (sso), the directory, SCIM and the session store.
+//
+// It owns what users see (pages, JSON errors) and what operators see (logs,
+// metrics, health). Protocol logic stays in sso and sso/scim, storage in
+// sso/directory and session; web decides what to do with their results.
+package web

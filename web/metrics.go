@@ -1,0 +1,37 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+type metrics struct {
+	logins      *prometheus.CounterVec
+	acsDuration *prometheus.HistogramVec
+	certExpiry  *prometheus.GaugeVec
+	handler     http.Handler
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ssogate_logins_total", Help: "SAML sign-ins by outcome (success, refused) and reason.",
+		}, []string{"outcome", "reason"}),
+		acsDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ssogate_acs_duration_seconds", Help: "Time to answer an ACS POST, by outcome.",
+			Buckets: []float64{.0005, .001, .002, .004, .008, .016, .032, .064, .128, .256, .512, 1},
+		}, []string{"outcome"}),
+		certExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ssogate_certificate_expiry_seconds", Help: "Seconds until each trusted IdP certificate expires.",
+		}, []string{"company", "sha1"}),
+	}
+	reg.MustRegister(m.logins, m.acsDuration, m.certExpiry)
+	// The Go and process collectors may already be registered by the caller.
+	_ = reg.Register(collectors.NewGoCollector())
+	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	return m
+}

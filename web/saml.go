@@ -1,0 +1,346 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ssogate/ssogate/session"
+	"github.com/ssogate/ssogate/sso"
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+// pendingRequest links the two legs of an SP-initiated login. It lives in
+// the session store under "samlreq:"+RelayState, so the ACS POST may land on
+// any instance, and is taken (deleted) by the first POST that names it.
+type pendingRequest struct {
+	RequestID string    `json:"rid"`
+	Company   string    `json:"co"`
+	ReturnTo  string    `json:"to"`
+	Created   time.Time `json:"at"`
+}
+
+const pendingPrefix = "samlreq:"
+
+// bindCookie names the current session of this browser to the ACS. The
+// session cookie is SameSite=Lax and so is not sent on Entra's cross-site
+// POST; this one (SameSite=None on https) lets the ACS destroy the session it
+// replaces. Its value is the store key, which cannot be turned back into a
+// usable cookie.
+func (s *Server) bindCookieName() string {
+	if s.cfg.Secure() {
+		return "__Host-ssogate_bind"
+	}
+	return "ssogate_bind"
+}
+
+// login starts an SP-initiated login: GET /c/{company}/login?return_to=…
+func (s *Server) login(c echo.Context) error {
+	t, err := s.tenantOf(c)
+	if err != nil {
+		return err
+	}
+	if ue := s.ssoAvailable(c.Request().Context(), t, c.RealIP()); ue != nil {
+		return ue
+	}
+	target := s.safeTarget(c.QueryParam("return_to"), t.Company.Slug)
+	relay := session.NewSecret()[:22] // 132 bits; RelayState must stay under 80 bytes
+	redirect, reqID, err := t.SP.AuthnRequest(relay)
+	if err != nil {
+		return fmt.Errorf("make AuthnRequest: %w", err)
+	}
+	raw, _ := json.Marshal(pendingRequest{RequestID: reqID, Company: t.Company.Slug, ReturnTo: target, Created: s.now()})
+	if err := s.sessions.Put(c.Request().Context(), pendingPrefix+relay, raw, s.cfg.SAMLRequestTTL); err != nil {
+		return fmt.Errorf("store pending SAML request: %w", err)
+	}
+	return c.Redirect(http.StatusFound, redirect)
+}
+
+// ssoAvailable refuses logins when SSO is off or not configured.
+func (s *Server) ssoAvailable(ctx context.Context, t *tenant, ip string) *userError {
+	if !t.Company.SSOEnabled {
+		s.recordFailure(ctx, t.Company, "sso_disabled", "single sign-on is disabled for this company", "", ip)
+		return refuse(http.StatusForbidden, "sso_disabled", "Single sign-on is switched off",
+			"Signing in with Microsoft is switched off for "+t.Company.Name+".",
+			"Ask your administrator; setup admins can still sign in to the admin console with their local password.", nil)
+	}
+	if t.SP == nil {
+		s.recordFailure(ctx, t.Company, "not_configured", t.SPErr.Error(), "", ip)
+		return refuse(http.StatusServiceUnavailable, "not_configured", "Single sign-on is not set up yet",
+			"Signing in with Microsoft is not fully set up for "+t.Company.Name+".",
+			"Ask your administrator to paste the Entra certificate in ssogate.", t.SPErr)
+	}
+	return nil
+}
+
+// metadata serves the SP metadata; its URL is the SP Entity ID.
+func (s *Server) metadata(c echo.Context) error {
+	t, err := s.tenantOf(c)
+	if err != nil {
+		return err
+	}
+	var xml []byte
+	if t.SP != nil {
+		xml, err = t.SP.Metadata()
+	} else {
+		// Metadata needs no IdP certificate: build an SP just for it.
+		var sp *sso.SP
+		sp, err = sso.New(sso.Settings{EntityID: s.companyURL(t.Company.Slug, "/saml/metadata"),
+			ACSURL: s.companyURL(t.Company.Slug, "/saml/acs"), IDPSSOURL: loginURL(t.Company),
+			NameIDFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"}, s.ssoOpts)
+		if err == nil {
+			xml, err = sp.Metadata()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("metadata: %w", err)
+	}
+	return c.Blob(http.StatusOK, "application/samlmetadata+xml", xml)
+}
+
+// acs is the Assertion Consumer Service (Entra: Reply URL).
+func (s *Server) acs(c echo.Context) error {
+	start := time.Now()
+	err := s.acsLogin(c)
+	outcome := "success"
+	if err != nil {
+		outcome = "refused"
+	}
+	s.metrics.acsDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	return err
+}
+
+func (s *Server) acsLogin(c echo.Context) error {
+	r := c.Request()
+	ctx := r.Context()
+	ip := c.RealIP()
+	t, err := s.tenantOf(c)
+	if err != nil {
+		s.metrics.logins.WithLabelValues("refused", "unknown_company").Inc()
+		return err
+	}
+	co := t.Company
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, s.cfg.ACSMaxBody)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return s.refuseLogin(ctx, co, "too_large", fmt.Sprintf("ACS body over %d bytes", s.cfg.ACSMaxBody), "", ip, err)
+		}
+		return s.refuseLogin(ctx, co, "malformed", "unreadable form body", "", ip, err)
+	}
+	if ue := s.ssoAvailable(ctx, t, ip); ue != nil {
+		s.metrics.logins.WithLabelValues("refused", ue.Code).Inc()
+		return ue
+	}
+	relay := r.PostForm.Get("RelayState")
+	var requestIDs []string
+	target := ""
+	via := "saml:idp"
+	if len(relay) == 22 && !strings.ContainsAny(relay, "/:") {
+		raw, err := s.sessions.Take(ctx, pendingPrefix+relay)
+		switch {
+		case err == nil:
+			var p pendingRequest
+			if json.Unmarshal(raw, &p) != nil || p.Company != co.Slug || p.RequestID == "" {
+				return s.refuseLogin(ctx, co, "unknown_request", "the pending request belongs to another company or is corrupt", "", ip, nil)
+			}
+			requestIDs, target, via = []string{p.RequestID}, p.ReturnTo, "saml:sp"
+		case errors.Is(err, session.ErrNotFound):
+			// Not ours, used already, or expired: treat as IdP-initiated; a
+			// response carrying an InResponseTo is then refused by sso.
+		default:
+			return fmt.Errorf("take pending SAML request: %w", err)
+		}
+	}
+	if requestIDs == nil {
+		target = s.safeTarget(relay, co.Slug)
+	}
+	id, err := t.SP.ParseResponse(ctx, r, requestIDs, replayCache{s.sessions})
+	if err != nil {
+		var se *sso.Error
+		if errors.As(err, &se) {
+			return s.refuseLogin(ctx, co, string(se.Reason), se.Detail, "", ip, se.Err)
+		}
+		return s.refuseLogin(ctx, co, "internal", "unclassified validation error", "", ip, err)
+	}
+	if co.EntraIdentifier == "" && co.PinnedIssuer == "" {
+		pinned, err := s.dir.PinIssuer(ctx, co.ID, id.Issuer)
+		if err != nil {
+			return fmt.Errorf("pin issuer: %w", err)
+		}
+		if pinned != id.Issuer {
+			return s.refuseLogin(ctx, co, "wrong_issuer", fmt.Sprintf("expected issuer %q (pinned at first login), got %q", pinned, id.Issuer), id.NameID, ip, nil)
+		}
+		s.companies.Invalidate(co.Slug)
+		s.log.Info("issuer pinned at first valid login", "company", co.Slug, "issuer", id.Issuer)
+	}
+	emp, reason, detail, err := s.resolveEmployee(ctx, co, id)
+	if err != nil {
+		return fmt.Errorf("resolve employee: %w", err)
+	}
+	if reason != "" {
+		return s.refuseLogin(ctx, co, reason, detail, id.NameID, ip, nil)
+	}
+	s.destroyBoundSession(c)
+	sess, err := s.browser.Login(ctx, c.Response(), r, &session.Session{
+		Kind: session.KindBrowser, CompanyID: co.ID, Company: co.Slug, EmployeeID: emp.ID,
+		Via: via, CertSHA256: id.CertSHA256, UserAgent: truncate(r.UserAgent(), 200), RemoteIP: ip,
+	})
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	s.setBindCookie(c, sess.ID, sess.ExpiresAt)
+	now := s.now()
+	if err := s.dir.MarkCertificateUsed(ctx, co.ID, id.CertSHA256, now); err != nil {
+		s.log.Warn("mark certificate used", "company", co.Slug, "err", err)
+	}
+	if err := s.dir.RecordSignIn(ctx, &directory.SignInEvent{CompanyID: co.ID, At: now, Success: true, Reason: "ok",
+		Detail: via, NameID: id.NameID, EmployeeID: emp.ID, CertSHA256: id.CertSHA256, RemoteIP: ip}); err != nil {
+		s.log.Warn("record sign-in", "company", co.Slug, "err", err)
+	}
+	s.metrics.logins.WithLabelValues("success", "ok").Inc()
+	s.log.Info("signed in", "company", co.Slug, "employee", emp.ID, "via", via, "cert_sha256", id.CertSHA256)
+	return c.Redirect(http.StatusSeeOther, target)
+}
+
+// destroyBoundSession ends the session this browser held before (named by
+// the bind cookie, which crosses Entra's POST), whatever company it was for:
+// one session per browser.
+func (s *Server) destroyBoundSession(c echo.Context) {
+	ck, err := c.Cookie(s.bindCookieName())
+	if err != nil || len(ck.Value) != 64 {
+		return
+	}
+	if err := s.sessions.Delete(c.Request().Context(), ck.Value); err != nil {
+		s.log.Warn("destroy previous session", "err", err)
+	}
+}
+
+func (s *Server) setBindCookie(c echo.Context, id string, expires time.Time) {
+	same := http.SameSiteLaxMode
+	if s.cfg.Secure() {
+		same = http.SameSiteNoneMode
+	}
+	c.SetCookie(&http.Cookie{Name: s.bindCookieName(), Value: id, Path: "/", HttpOnly: true, Secure: s.cfg.Secure(),
+		SameSite: same, Expires: expires, MaxAge: int(time.Until(expires).Seconds())})
+}
+
+func (s *Server) clearBindCookie(c echo.Context) {
+	c.SetCookie(&http.Cookie{Name: s.bindCookieName(), Value: "", Path: "/", HttpOnly: true, Secure: s.cfg.Secure(), MaxAge: -1})
+}
+
+// replayCache adapts the session store to sso.ReplayCache: one use of each
+// assertion ID across every instance.
+type replayCache struct{ st session.Store }
+
+func (rc replayCache) Consume(ctx context.Context, assertionID string, until time.Time) error {
+	err := rc.st.Consume(ctx, "saml:assertion:"+assertionID, until)
+	if errors.Is(err, session.ErrReplayed) {
+		return fmt.Errorf("%w: %w", sso.ErrReplayed, err)
+	}
+	return err
+}
+
+// refusal texts per reason: what the user sees. The admin sees the reason
+// and detail on the diagnostics page.
+var refusals = map[string][2]string{
+	"unknown_employee":  {"Your Microsoft account is not linked to an employee here.", "Ask your HR or IT administrator to check that you are added as an employee, with your Microsoft sign-in name or work email."},
+	"inactive_employee": {"Your employee account is inactive.", "Ask your HR administrator to reactivate you if you should have access."},
+	"objectid_conflict": {"Your Microsoft account does not match the employee it signs in as.", "Ask your IT administrator to check your employee record (sign-in name and Entra account)."},
+	"replay":            {"This sign-in was already used.", "Start again from the app or the Microsoft 365 tile."},
+	"expired":           {"This sign-in has expired.", "Start again from the app or the Microsoft 365 tile."},
+	"not_yet_valid":     {"This sign-in is not valid yet.", "Check your device's clock, then try again. If it keeps happening, contact your IT department."},
+	"clock_skew":        {"The sign-in time does not match this server's clock.", "Try again. If it keeps happening, contact your IT department."},
+	"unknown_request":   {"This sign-in does not belong to a login started here.", "Start again from the app or the Microsoft 365 tile."},
+	"unsolicited_with_request_id": {"This sign-in does not belong to a login started here, or it took too long.", "Start again from the app or the Microsoft 365 tile."},
+	"status_not_success":          {"Microsoft did not sign you in.", "Try again. If it keeps happening, contact your IT department with the time of the attempt."},
+	"too_large":                   {"The sign-in message was too large.", "Try again from the Microsoft 365 tile. If it keeps happening, contact your IT department."},
+}
+
+// refuseLogin records the failure for the diagnostics page, logs it, counts
+// it, and returns the user-safe page. nameID is stored (admin-only), never
+// logged.
+func (s *Server) refuseLogin(ctx context.Context, co *directory.Company, reason, detail, nameID, ip string, cause error) error {
+	s.recordFailure(ctx, co, reason, detail, nameID, ip)
+	s.metrics.logins.WithLabelValues("refused", reason).Inc()
+	msg, ok := refusals[reason]
+	if !ok {
+		msg = [2]string{"Your sign-in could not be verified.", "Ask your IT department to check the single sign-on set-up (the admin console shows why under sign-in diagnostics)."}
+	}
+	s.log.LogAttrs(ctx, slog.LevelWarn, "sign-in refused", slog.String("company", co.Slug), slog.String("reason", reason),
+		slog.String("detail", detail), slog.Any("cause", cause))
+	status := http.StatusForbidden
+	switch reason {
+	case "malformed", "doctype":
+		status = http.StatusBadRequest
+	case "too_large":
+		status = http.StatusRequestEntityTooLarge
+	}
+	return &userError{Status: status, Code: reason, Title: "Sign-in refused", Message: msg[0], Action: msg[1]}
+}
+
+func (s *Server) recordFailure(ctx context.Context, co *directory.Company, reason, detail, nameID, ip string) {
+	if err := s.dir.RecordSignIn(ctx, &directory.SignInEvent{CompanyID: co.ID, At: s.now(), Reason: reason,
+		Detail: truncate(detail, 1000), NameID: truncate(nameID, 256), RemoteIP: ip}); err != nil {
+		s.log.Warn("record sign-in failure", "company", co.Slug, "err", err)
+	}
+}
+
+// safeTarget turns a return_to or RelayState into a same-site path under
+// /c/{slug}/, or the company's start page. It accepts a local path or an
+// absolute URL on the gateway's own origin (admins paste full URLs into
+// Entra's Relay State); never another host, a scheme-relative //host, a
+// backslash, or a control character.
+func (s *Server) safeTarget(raw, slug string) string {
+	home := "/c/" + slug + "/"
+	if raw == "" || len(raw) > 2048 {
+		return home
+	}
+	for _, r := range raw {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return home
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil || u.Opaque != "" {
+		return home
+	}
+	if u.Scheme != "" || u.Host != "" {
+		if !strings.EqualFold(u.Scheme, s.public.Scheme) || !strings.EqualFold(u.Host, s.public.Host) {
+			return home
+		}
+	} else if !strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, "//") {
+		return home
+	}
+	p := u.EscapedPath()
+	if p == "" || !strings.HasPrefix(p, "/") {
+		return home
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	if clean != home && !strings.HasPrefix(clean, home) {
+		return home
+	}
+	if u.RawQuery != "" {
+		clean += "?" + u.RawQuery
+	}
+	return clean
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,220 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/session"
+	"github.com/ssogate/ssogate/sso"
+	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/sso/scim"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Deps is everything the web layer needs; the caller (cmd) builds it.
+type Deps struct {
+	Config   config.Config
+	Dir      directory.Store
+	Sessions session.Store
+	Logger   *slog.Logger
+	// Now is the clock (nil = time.Now).
+	Now func() time.Time
+	// Registry receives the gateway's metrics (nil = a new registry).
+	Registry *prometheus.Registry
+	// Mounts adds handlers under path prefixes that get no security
+	// headers of ours (the demo's fake Entra). Never set by `serve`.
+	Mounts map[string]http.Handler
+}
+
+// Server is the gateway's HTTP application.
+type Server struct {
+	cfg       config.Config
+	public    *url.URL
+	dir       directory.Store
+	sessions  session.Store
+	log       *slog.Logger
+	now       func() time.Time
+	e         *echo.Echo
+	tmpl      *template.Template
+	browser   *session.Manager
+	companies *companyCache
+	metrics   *metrics
+	scim      *scim.Handler
+	ssoOpts   sso.Options
+}
+
+// New builds the application and its routes.
+func New(d Deps) (*Server, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	pub, err := url.Parse(d.Config.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := template.New("").ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: d.Config, public: pub, dir: d.Dir, sessions: d.Sessions, log: d.Logger, now: d.Now, tmpl: tmpl,
+		ssoOpts: sso.Options{Now: d.Now, MaxIssueDelay: d.Config.SAMLMaxIssueDelay, ClockSkew: d.Config.SAMLClockSkew,
+			AllowSHA1: d.Config.SAMLAllowSHA1},
+	}
+	s.browser = &session.Manager{
+		Store: d.Sessions,
+		Cookie: session.CookieConfig{
+			Name: session.CookieName(d.Config.CookieName, d.Config.Secure()), Secure: d.Config.Secure(),
+			Path: "/", SameSite: http.SameSiteLaxMode,
+		},
+		Now: d.Now, Idle: d.Config.SessionIdle, Absolute: d.Config.SessionAbsolute,
+	}
+	s.companies = newCompanyCache(s)
+	s.metrics = newMetrics(d.Registry)
+	s.scim = scim.New(scim.Options{Store: d.Dir, Revoker: d.Sessions, Throttle: d.Sessions, Logger: d.Logger.With("component", "scim"),
+		Now: d.Now, MaxBody: d.Config.SCIMMaxBody})
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.errorHandler
+	e.IPExtractor = echo.ExtractIPDirect()
+	if d.Config.TrustProxyHeaders {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		s.log.Error("panic", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
+		return err
+	}}))
+	e.Use(s.accessLog)
+	mounts := make([]string, 0, len(d.Mounts))
+	for prefix, h := range d.Mounts {
+		prefix = "/" + strings.Trim(prefix, "/")
+		mounts = append(mounts, prefix+"/")
+		e.Any(prefix+"/*", echo.WrapHandler(h))
+	}
+	e.Use(s.securityHeaders(mounts))
+	s.e = e
+	s.routes()
+	return s, nil
+}
+
+// Handler returns the http.Handler to serve.
+func (s *Server) Handler() http.Handler { return s.e }
+
+func (s *Server) routes() {
+	e := s.e
+	static, _ := fs.Sub(staticFS, "static")
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(static)))))
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler))
+
+	c := e.Group("/c/:company")
+	c.GET("", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/c/"+c.Param("company")+"/") })
+	c.GET("/", s.home)
+	c.GET("/login", s.login)
+	c.POST("/logout", s.logout)
+	c.GET("/signed-out", s.signedOut)
+	c.GET("/saml/metadata", s.metadata)
+	c.POST("/saml/acs", s.acs)
+	c.GET("/api/me", s.me)
+	c.GET("/api/employees/:id/approvers", s.approvers)
+	c.Any("/scim/v2", s.scimHandler)
+	c.Any("/scim/v2/*", s.scimHandler)
+}
+
+// render executes a template into the response.
+func (s *Server) render(c echo.Context, status int, name string, data any) error {
+	var b strings.Builder
+	if err := s.tmpl.ExecuteTemplate(&b, name, data); err != nil {
+		return err
+	}
+	return c.HTML(status, b.String())
+}
+
+func (s *Server) securityHeaders(skip []string) echo.MiddlewareFunc {
+	secure := s.cfg.Secure()
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			p := c.Request().URL.Path
+			for _, m := range skip {
+				if strings.HasPrefix(p, m) {
+					return next(c)
+				}
+			}
+			h := c.Response().Header()
+			h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("Cross-Origin-Opener-Policy", "same-origin")
+			h.Set("Cache-Control", "no-store")
+			if secure {
+				h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			}
+			return next(c)
+		}
+	}
+}
+
+// accessLog logs one line per request: never the query string (it can carry
+// OAuth codes), never cookies or bodies.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		if p := c.Request().URL.Path; p == "/metrics" || p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/static/") {
+			return nil
+		}
+		s.log.LogAttrs(c.Request().Context(), slog.LevelDebug, "http",
+			slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
+			slog.Int("status", c.Response().Status), slog.Duration("took", time.Since(start)),
+			slog.String("ip", c.RealIP()))
+		return nil
+	}
+}
+
+func (s *Server) healthz(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
+
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	out := map[string]string{"database": "ok", "sessions": "ok"}
+	status := http.StatusOK
+	if err := s.dir.Ping(ctx); err != nil {
+		out["database"], status = "unreachable", http.StatusServiceUnavailable
+		s.log.Warn("readyz: database unreachable", "err", err)
+	}
+	if err := s.sessions.Ping(ctx); err != nil {
+		out["sessions"], status = "unreachable", http.StatusServiceUnavailable
+		s.log.Warn("readyz: session store unreachable", "err", err)
+	}
+	return c.JSON(status, out)
+}
