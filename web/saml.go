@@ -253,14 +253,14 @@ func (rc replayCache) Consume(ctx context.Context, assertionID string, until tim
 // refusal texts per reason: what the user sees. The admin sees the reason
 // and detail on the diagnostics page.
 var refusals = map[string][2]string{
-	"unknown_employee":  {"Your Microsoft account is not linked to an employee here.", "Ask your HR or IT administrator to check that you are added as an employee, with your Microsoft sign-in name or work email."},
-	"inactive_employee": {"Your employee account is inactive.", "Ask your HR administrator to reactivate you if you should have access."},
-	"objectid_conflict": {"Your Microsoft account does not match the employee it signs in as.", "Ask your IT administrator to check your employee record (sign-in name and Entra account)."},
-	"replay":            {"This sign-in was already used.", "Start again from the app or the Microsoft 365 tile."},
-	"expired":           {"This sign-in has expired.", "Start again from the app or the Microsoft 365 tile."},
-	"not_yet_valid":     {"This sign-in is not valid yet.", "Check your device's clock, then try again. If it keeps happening, contact your IT department."},
-	"clock_skew":        {"The sign-in time does not match this server's clock.", "Try again. If it keeps happening, contact your IT department."},
-	"unknown_request":   {"This sign-in does not belong to a login started here.", "Start again from the app or the Microsoft 365 tile."},
+	"unknown_employee":            {"Your Microsoft account is not linked to an employee here.", "Ask your HR or IT administrator to check that you are added as an employee, with your Microsoft sign-in name or work email."},
+	"inactive_employee":           {"Your employee account is inactive.", "Ask your HR administrator to reactivate you if you should have access."},
+	"objectid_conflict":           {"Your Microsoft account does not match the employee it signs in as.", "Ask your IT administrator to check your employee record (sign-in name and Entra account)."},
+	"replay":                      {"This sign-in was already used.", "Start again from the app or the Microsoft 365 tile."},
+	"expired":                     {"This sign-in has expired.", "Start again from the app or the Microsoft 365 tile."},
+	"not_yet_valid":               {"This sign-in is not valid yet.", "Check your device's clock, then try again. If it keeps happening, contact your IT department."},
+	"clock_skew":                  {"The sign-in time does not match this server's clock.", "Try again. If it keeps happening, contact your IT department."},
+	"unknown_request":             {"This sign-in does not belong to a login started here.", "Start again from the app or the Microsoft 365 tile."},
 	"unsolicited_with_request_id": {"This sign-in does not belong to a login started here, or it took too long.", "Start again from the app or the Microsoft 365 tile."},
 	"status_not_success":          {"Microsoft did not sign you in.", "Try again. If it keeps happening, contact your IT department with the time of the attempt."},
 	"too_large":                   {"The sign-in message was too large.", "Try again from the Microsoft 365 tile. If it keeps happening, contact your IT department."},
