@@ -235,7 +235,7 @@ func (s *Store) checkManager(ctx context.Context, companyID int64, employeeID, m
 		if err != nil {
 			err = s.translate(err)
 			if cur == managerID {
-				return fmt.Errorf("%w: manager %s is not an employee of this company: %w", directory.ErrInvalid, managerID, err)
+				return fmt.Errorf("%w: manager %s is not an employee of this company (%v)", directory.ErrInvalid, managerID, err)
 			}
 			return err
 		}
