@@ -145,6 +145,8 @@ func (s *Server) routes() {
 	c.GET("/api/employees/:id/approvers", s.approvers)
 	c.Any("/scim/v2", s.scimHandler)
 	c.Any("/scim/v2/*", s.scimHandler)
+	s.oauthRoutes(c)
+	s.adminRoutes(c)
 }
 
 // render executes a template into the response.
