@@ -180,3 +180,27 @@ func DecodeAuthnRequest(redirectURL string) (*AuthnRequestInfo, error) {
 	}
 	return info, nil
 }
+
+// EncodeAuthnRequest makes an HTTP-Redirect SAMLRequest value, for tests
+// of what the fake Entra refuses.
+func EncodeAuthnRequest(id, issuer, nameIDFormat, acsURL string) string {
+	var x strings.Builder
+	x.WriteString(`<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" Version="2.0"`)
+	fmt.Fprintf(&x, ` ID="%s" AssertionConsumerServiceURL="%s" IssueInstant="%s"><saml:Issuer>%s</saml:Issuer>`,
+		xmlEscape(id), xmlEscape(acsURL), samlTime(time.Now()), xmlEscape(issuer))
+	if nameIDFormat != "" {
+		fmt.Fprintf(&x, `<samlp:NameIDPolicy Format="%s"/>`, xmlEscape(nameIDFormat))
+	}
+	x.WriteString(`</samlp:AuthnRequest>`)
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.DefaultCompression)
+	_, _ = w.Write([]byte(x.String()))
+	_ = w.Close()
+	return base64.StdEncoding.EncodeToString(buf.Bytes())
+}
+
+func xmlEscape(s string) string {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
