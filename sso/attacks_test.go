@@ -245,6 +245,11 @@ func TestCommentInjectionInNameID(t *testing.T) {
 		if err == nil && id.NameID != "victim@contoso.com.evil.com" {
 			t.Fatalf("comment injection truncated the NameID to %q", id.NameID)
 		}
+		if err == nil {
+			t.Logf("accepted with the full NameID %q", id.NameID)
+		} else {
+			t.Logf("refused: %v", err)
+		}
 	}
 }
 
@@ -604,5 +609,34 @@ func BenchmarkParseResponse(b *testing.B) {
 		if _, err := sp.ParseResponse(ctx, reqs[i%n], nil, noReplay{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestConcurrentParse(t *testing.T) {
+	fixtures(t)
+	sp := newSP(t, settings(), Options{})
+	rc := newReplay()
+	x := mustResponse(t, genuine())
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := sp.ParseResponse(context.Background(), postXML(x), nil, rc)
+			errs <- err
+		}()
+	}
+	var ok, replayed int
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, ErrReplayed):
+			replayed++
+		default:
+			t.Errorf("unexpected: %v", err)
+		}
+	}
+	if ok != 1 || replayed != n-1 {
+		t.Fatalf("%d accepted, %d replays; want exactly one login", ok, replayed)
 	}
 }
