@@ -53,7 +53,34 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 		_ = c.Close()
 		return nil, err
 	}
+	if err := checkVersion(ctx, c); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// ErrOldServer is returned by Open for a Redis older than 7.0.
+var ErrOldServer = errors.New("redisstore: Redis 7.0 or newer is required")
+
+// checkVersion refuses a server too old for the commands the store uses
+// (PEXPIRE NX, PEXPIREAT GT). A server that hides INFO is let through.
+func checkVersion(ctx context.Context, c redis.UniversalClient) error {
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return nil
+	}
+	for _, line := range strings.Split(info, "\n") {
+		v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:")
+		if !ok {
+			continue
+		}
+		major, _, _ := strings.Cut(v, ".")
+		if n, err := strconv.Atoi(major); err == nil && n < 7 {
+			return fmt.Errorf("%w (the server is %s)", ErrOldServer, v)
+		}
+	}
+	return nil
 }
 
 // target is a parsed URL: one server, or Sentinel/Cluster.
