@@ -16,7 +16,7 @@ const maxFilterLen = 2048
 // parseFilter parses a SCIM filter. Entra writes
 // `emails[type eq "work"].value eq "x"`, which RFC 7644's grammar (and the
 // parser) lacks; it is rewritten to the equivalent
-// `emails[(type eq "work") and value eq "x"]` first.
+// `emails[type eq "work" and value eq "x"]` first.
 func parseFilter(s string) (filter.Expression, *Error) {
 	if len(s) > maxFilterLen {
 		return nil, badFilter("filter longer than %d characters", maxFilterLen)
@@ -96,8 +96,11 @@ func rewriteValuePathSub(s string) (string, bool) {
 						end = ve
 					}
 					inner := s[open+1 : i]
+					if hasOrToken(inner) {
+						return "", false // the parser has no grouping inside brackets
+					}
 					cond := sub + s[j:end]
-					s = s[:open+1] + "(" + inner + ") and " + cond + "]" + s[end:]
+					s = s[:open+1] + inner + " and " + cond + "]" + s[end:]
 					done = false
 				}
 				open = -1
@@ -114,6 +117,37 @@ func rewriteValuePathSub(s string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// hasOrToken reports an "or" (or "not") keyword outside string literals.
+func hasOrToken(s string) bool {
+	inStr, esc := false, false
+	word := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && inStr {
+			switch {
+			case esc:
+				esc = false
+			case s[i] == '\\':
+				esc = true
+			case s[i] == '"':
+				inStr = false
+			}
+			continue
+		}
+		if i < len(s) && isNameChar(s[i]) {
+			word++
+			continue
+		}
+		if w := strings.ToLower(s[i-word : i]); w == "or" || w == "not" {
+			return true
+		}
+		word = 0
+		if i < len(s) && s[i] == '"' {
+			inStr = true
+		}
+	}
+	return false
 }
 
 func isNameChar(c byte) bool {
