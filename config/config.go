@@ -205,11 +205,11 @@ func (c Config) Validate() error {
 	}
 	if c.RedisURL != "" {
 		ok := false
-		for _, p := range []string{"redis://", "rediss://", "redis+sentinel://", "redis+cluster://"} {
+		for _, p := range []string{"redis://", "rediss://", "redis+sentinel://", "redis+cluster://", "rediss+sentinel://", "rediss+cluster://"} {
 			ok = ok || strings.HasPrefix(c.RedisURL, p)
 		}
 		if !ok {
-			bad("SSOGATE_REDIS_URL", "%q must start with redis://, rediss://, redis+sentinel:// or redis+cluster://", redactURL(c.RedisURL))
+			bad("SSOGATE_REDIS_URL", "%q must start with redis://, rediss://, redis+sentinel://, redis+cluster:// (or their rediss+ forms)", redactURL(c.RedisURL))
 		}
 	}
 	positive := func(key string, d time.Duration) {
