@@ -253,12 +253,17 @@ func (s *Store) GetEmployee(ctx context.Context, companyID int64, id string) (*d
 	return e, nil
 }
 
+// findSQL selects the visible employee of a company by one column; the
+// partial unique indexes (WHERE deleted_at IS NULL) serve it.
+func findSQL(column string) string {
+	return `SELECT ` + employeeCols + ` FROM employees WHERE company_id = ? AND ` + column + ` = ? AND deleted_at IS NULL`
+}
+
 func (s *Store) findOne(ctx context.Context, what string, companyID int64, column, value string) (*directory.Employee, error) {
 	if value == "" {
 		return nil, fmt.Errorf("employee by %s: %w", what, directory.ErrNotFound)
 	}
-	e, err := scanEmployee(s.queryRowR(ctx, `SELECT `+employeeCols+` FROM employees
-		WHERE company_id = ? AND `+column+` = ? AND deleted_at IS NULL`, companyID, value))
+	e, err := scanEmployee(s.queryRowR(ctx, findSQL(column), companyID, value))
 	if err != nil {
 		return nil, fmt.Errorf("employee by %s: %w", what, s.translate(err))
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +55,13 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			// A nil result after an ignored error must fail this subtest,
+			// not the whole binary.
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("panic: %v\n%s", r, debug.Stack())
+				}
+			}()
 			s := open(t)
 			if err := s.Ping(context.Background()); err != nil {
 				t.Fatalf("Ping: %v", err)

@@ -77,9 +77,9 @@ CREATE TABLE employees (
     CONSTRAINT employees_manager_not_self CHECK (manager_id IS NULL OR manager_id <> id)
 ) STRICT;
 
-CREATE UNIQUE INDEX employees_username_key  ON employees (company_id, username_norm)   WHERE deleted_at IS NULL;
-CREATE UNIQUE INDEX employees_email_key     ON employees (company_id, email_norm)      WHERE deleted_at IS NULL;
-CREATE UNIQUE INDEX employees_object_id_key ON employees (company_id, entra_object_id) WHERE deleted_at IS NULL;
+CREATE UNIQUE INDEX employees_username_key  ON employees (username_norm, company_id)   WHERE deleted_at IS NULL;
+CREATE UNIQUE INDEX employees_email_key     ON employees (email_norm, company_id)      WHERE deleted_at IS NULL;
+CREATE UNIQUE INDEX employees_object_id_key ON employees (entra_object_id, company_id) WHERE entra_object_id IS NOT NULL AND deleted_at IS NULL;
 CREATE INDEX employees_external_id_idx ON employees (company_id, external_id);
 CREATE INDEX employees_manager_id_idx  ON employees (company_id, manager_id);
 CREATE INDEX employees_manager_ref_idx ON employees (company_id, manager_ref);

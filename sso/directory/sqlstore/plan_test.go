@@ -1,0 +1,86 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ssogate/ssogate/internal/testenv"
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+// TestLookupsUseIndexes checks, on both databases, that the lookups the
+// interface promises to be index-backed use the intended index.
+func TestLookupsUseIndexes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, url string }{
+		{"sqlite", "sqlite:" + t.TempDir() + "/plan.db"},
+		{"postgres", testenv.PostgresURL(t)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := Open(ctx, tc.url, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			c := &directory.Company{Slug: "plan", Name: "Plan"}
+			if err := s.CreateCompany(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			err = s.InTx(ctx, func(tx directory.Store) error {
+				for i := range 3000 {
+					e := &directory.Employee{CompanyID: c.ID, UserName: fmt.Sprintf("u%d@contoso.com", i), Email: fmt.Sprintf("m%d@contoso.com", i),
+						ExternalID: fmt.Sprintf("x%d", i), ManagerRef: fmt.Sprintf("r%d", i%300)}
+					if i%2 == 0 {
+						e.EntraObjectID = fmt.Sprintf("oid-%d", i)
+					}
+					if err := tx.CreateEmployee(ctx, e); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Deliberately no ANALYZE: the plan must be right on fresh tables, before
+			// any statistics exist (right after a bulk import).
+			for _, q := range []struct{ sql, index string }{
+				{findSQL("username_norm"), "employees_username_key"},
+				{findSQL("email_norm"), "employees_email_key"},
+				{findSQL("entra_object_id"), "employees_object_id_key"},
+				{`SELECT id FROM employees WHERE company_id = ? AND external_id = ? AND deleted_at IS NULL`, "employees_external_id_idx"},
+				{`SELECT id FROM employees WHERE company_id = ? AND manager_ref = ? AND manager_id IS NULL AND deleted_at IS NULL`, "employees_manager_ref_idx"},
+				{`SELECT id FROM employees WHERE company_id = ? AND manager_id = ? AND deleted_at IS NULL`, "employees_manager_id_idx"},
+			} {
+				explain := "EXPLAIN QUERY PLAN "
+				if s.dialect == DialectPostgres {
+					explain = "EXPLAIN "
+				}
+				rows, err := s.writer.QueryContext(ctx, s.q(explain+q.sql), c.ID, "u17@contoso.com")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var plan []string
+				cols, _ := rows.Columns()
+				for rows.Next() {
+					vals := make([]any, len(cols))
+					ptrs := make([]any, len(cols))
+					for i := range vals {
+						ptrs[i] = &vals[i]
+					}
+					if err := rows.Scan(ptrs...); err != nil {
+						t.Fatal(err)
+					}
+					plan = append(plan, fmt.Sprint(vals...))
+				}
+				rows.Close()
+				if p := strings.Join(plan, "\n"); !strings.Contains(p, q.index) {
+					t.Errorf("%s does not use %s:\n%s", q.sql, q.index, p)
+				}
+			}
+		})
+	}
+}
