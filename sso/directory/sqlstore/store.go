@@ -96,6 +96,10 @@ type Store struct {
 	tx *sql.Tx
 
 	rebound *sync.Map // query with ? placeholders -> PostgreSQL $n form
+
+	// Prepared statements per pool (SQLite only: parsing a statement costs
+	// more than running an indexed lookup; pgx caches its own).
+	wstmts, rstmts *sync.Map // query -> *sql.Stmt
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -120,6 +124,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
 		s.dialect = DialectSQLite
+		s.wstmts, s.rstmts = new(sync.Map), new(sync.Map)
 		err = s.openSQLite(ctx, strings.TrimPrefix(url, "sqlite:"))
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		s.dialect = DialectPostgres
@@ -159,6 +164,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		db.SetConnMaxLifetime(0)
 		db.SetConnMaxIdleTime(0)
 		s.writer, s.reader = db, db
+		s.rstmts = s.wstmts
 		return s.migrate(ctx, goose.DialectSQLite3, nil)
 	}
 	if strings.HasPrefix(path, "file:") {
@@ -352,21 +358,77 @@ func (s *Store) q(query string) string {
 	return b.String()
 }
 
+// stmt returns the cached prepared statement for query (already in the
+// dialect's form) on the writer or the reader pool, bound to s.tx inside a
+// transaction. It returns nil when there is none to use: PostgreSQL, or a
+// query not yet prepared when inside a transaction (preparing on the pool
+// then would wait for the one writer connection the transaction holds).
+func (s *Store) stmt(ctx context.Context, write bool, query string) *sql.Stmt {
+	if s.wstmts == nil {
+		return nil
+	}
+	db, cache := s.reader, s.rstmts
+	if write || s.tx != nil {
+		db, cache = s.writer, s.wstmts
+	}
+	v, ok := cache.Load(query)
+	if !ok {
+		if s.tx != nil {
+			return nil
+		}
+		st, err := db.PrepareContext(ctx, query)
+		if err != nil {
+			return nil // let the plain call report the error
+		}
+		if v, ok = cache.LoadOrStore(query, st); ok {
+			_ = st.Close()
+		} else {
+			v = st
+		}
+	}
+	if s.tx != nil {
+		return s.tx.StmtContext(ctx, v.(*sql.Stmt))
+	}
+	return v.(*sql.Stmt)
+}
+
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := s.w().ExecContext(ctx, s.q(query), args...)
+	query = s.q(query)
+	var res sql.Result
+	var err error
+	if st := s.stmt(ctx, true, query); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = s.w().ExecContext(ctx, query, args...)
+	}
 	return res, s.translate(err)
 }
 
 func (s *Store) queryRowW(ctx context.Context, query string, args ...any) *sql.Row {
-	return s.w().QueryRowContext(ctx, s.q(query), args...)
+	query = s.q(query)
+	if st := s.stmt(ctx, true, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.w().QueryRowContext(ctx, query, args...)
 }
 
 func (s *Store) queryRowR(ctx context.Context, query string, args ...any) *sql.Row {
-	return s.r().QueryRowContext(ctx, s.q(query), args...)
+	query = s.q(query)
+	if st := s.stmt(ctx, false, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.r().QueryRowContext(ctx, query, args...)
 }
 
 func (s *Store) queryR(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := s.r().QueryContext(ctx, s.q(query), args...)
+	query = s.q(query)
+	var rows *sql.Rows
+	var err error
+	if st := s.stmt(ctx, false, query); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = s.r().QueryContext(ctx, query, args...)
+	}
 	return rows, s.translate(err)
 }
 

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -82,5 +83,44 @@ func TestLookupsUseIndexes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSQLiteConnSettings checks the pragmas and pool sizes of both pools.
+func TestSQLiteConnSettings(t *testing.T) {
+	t.Parallel()
+	s, err := Open(context.Background(), "sqlite:"+t.TempDir()+"/conn.db", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pragma := func(db interface {
+		QueryRow(string, ...any) *sql.Row
+	}, name string) string {
+		var v string
+		if err := db.QueryRow("PRAGMA " + name).Scan(&v); err != nil {
+			t.Fatalf("PRAGMA %s: %v", name, err)
+		}
+		return v
+	}
+	for name, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "synchronous": "1", "busy_timeout": "10000", "query_only": "0"} {
+		if got := pragma(s.writer, name); got != want {
+			t.Errorf("writer %s = %s, want %s", name, got, want)
+		}
+	}
+	for name, want := range map[string]string{"foreign_keys": "1", "busy_timeout": "10000", "query_only": "1"} {
+		if got := pragma(s.reader, name); got != want {
+			t.Errorf("reader %s = %s, want %s", name, got, want)
+		}
+	}
+	if n := s.writer.Stats().MaxOpenConnections; n != 1 {
+		t.Errorf("writer pool allows %d connections, want 1", n)
+	}
+	if n := s.reader.Stats().MaxOpenConnections; n < 2 {
+		t.Errorf("reader pool allows %d connections, want several", n)
+	}
+	// The reader pool refuses writes outright.
+	if _, err := s.reader.Exec("DELETE FROM companies"); err == nil {
+		t.Error("the reader pool accepted a write")
 	}
 }
