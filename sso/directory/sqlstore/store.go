@@ -94,6 +94,8 @@ type Store struct {
 
 	// tx is set on the Store InTx passes to fn: every statement uses it.
 	tx *sql.Tx
+	// txStmts holds statements prepared inside tx (SQLite), closed with it.
+	txStmts *sync.Map
 
 	rebound *sync.Map // query with ? placeholders -> PostgreSQL $n form
 
@@ -304,6 +306,9 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) (err error) 
 	}()
 	t := *s
 	t.tx = tx
+	if s.wstmts != nil {
+		t.txStmts = new(sync.Map)
+	}
 	if err := fn(&t); err != nil {
 		return err
 	}
@@ -360,9 +365,10 @@ func (s *Store) q(query string) string {
 
 // stmt returns the cached prepared statement for query (already in the
 // dialect's form) on the writer or the reader pool, bound to s.tx inside a
-// transaction. It returns nil when there is none to use: PostgreSQL, or a
-// query not yet prepared when inside a transaction (preparing on the pool
-// then would wait for the one writer connection the transaction holds).
+// transaction. It returns nil on PostgreSQL (pgx caches its own). Inside a
+// transaction a query the pool has not prepared yet is prepared on the
+// transaction only: preparing on the pool would wait for the one writer
+// connection the transaction holds.
 func (s *Store) stmt(ctx context.Context, write bool, query string) *sql.Stmt {
 	if s.wstmts == nil {
 		return nil
@@ -374,7 +380,15 @@ func (s *Store) stmt(ctx context.Context, write bool, query string) *sql.Stmt {
 	v, ok := cache.Load(query)
 	if !ok {
 		if s.tx != nil {
-			return nil
+			if v, ok := s.txStmts.Load(query); ok {
+				return v.(*sql.Stmt)
+			}
+			st, err := s.tx.PrepareContext(ctx, query)
+			if err != nil {
+				return nil
+			}
+			s.txStmts.Store(query, st)
+			return st
 		}
 		st, err := db.PrepareContext(ctx, query)
 		if err != nil {
