@@ -12,7 +12,7 @@ import (
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
-const companyCols = `id, slug, name, sso_enabled, nameid_mode, entra_identifier, pinned_issuer, version, created_at, updated_at`
+const companyCols = `id, slug, name, sso_enabled, nameid_mode, entra_identifier, pinned_issuer, idp_login_url, cert_auto_retire_days, version, created_at, updated_at`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -20,7 +20,7 @@ func scanCompany(r rowScanner) (*directory.Company, error) {
 	var c directory.Company
 	var mode string
 	var created, updated dbTime
-	if err := r.Scan(&c.ID, &c.Slug, &c.Name, &c.SSOEnabled, &mode, &c.EntraIdentifier, &c.PinnedIssuer, &c.Version, &created, &updated); err != nil {
+	if err := r.Scan(&c.ID, &c.Slug, &c.Name, &c.SSOEnabled, &mode, &c.EntraIdentifier, &c.PinnedIssuer, &c.IDPLoginURL, &c.CertAutoRetireDays, &c.Version, &created, &updated); err != nil {
 		return nil, err
 	}
 	c.NameIDMode = directory.NameIDMode(mode)
@@ -45,10 +45,17 @@ func validSlug(s string) bool {
 	return true
 }
 
+// maxAutoRetireDays bounds Company.CertAutoRetireDays (ten years).
+const maxAutoRetireDays = 3650
+
 func checkCompanySettings(c *directory.Company) error {
 	var ck checker
 	ck.text("company name", c.Name, maxText)
 	ck.text("Entra identifier", c.EntraIdentifier, maxText)
+	ck.text("Entra login URL", c.IDPLoginURL, maxText)
+	if c.CertAutoRetireDays < 0 || c.CertAutoRetireDays > maxAutoRetireDays {
+		ck.fail("automatic certificate retirement %d days is not between 0 and %d", c.CertAutoRetireDays, maxAutoRetireDays)
+	}
 	if c.NameIDMode == "" {
 		c.NameIDMode = directory.NameIDUPN
 	}
@@ -72,9 +79,9 @@ func (s *Store) CreateCompany(ctx context.Context, c *directory.Company) error {
 		return ck.err
 	}
 	now := s.clock()
-	err := s.queryRowW(ctx, `INSERT INTO companies (slug, name, sso_enabled, nameid_mode, entra_identifier, pinned_issuer, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
-		c.Slug, c.Name, c.SSOEnabled, string(c.NameIDMode), c.EntraIdentifier, c.PinnedIssuer, s.tv(now), s.tv(now)).Scan(&c.ID)
+	err := s.queryRowW(ctx, `INSERT INTO companies (slug, name, sso_enabled, nameid_mode, entra_identifier, pinned_issuer, idp_login_url, cert_auto_retire_days, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
+		c.Slug, c.Name, c.SSOEnabled, string(c.NameIDMode), c.EntraIdentifier, c.PinnedIssuer, c.IDPLoginURL, c.CertAutoRetireDays, s.tv(now), s.tv(now)).Scan(&c.ID)
 	if err != nil {
 		return fmt.Errorf("create company %q: %w", c.Slug, s.translate(err))
 	}
@@ -129,9 +136,10 @@ func (s *Store) UpdateCompanySettings(ctx context.Context, c *directory.Company)
 	}
 	now := s.clock()
 	got, err := scanCompany(s.queryRowW(ctx, `UPDATE companies
-		SET name = ?, sso_enabled = ?, nameid_mode = ?, entra_identifier = ?, version = version + 1, updated_at = ?
+		SET name = ?, sso_enabled = ?, nameid_mode = ?, entra_identifier = ?, idp_login_url = ?, cert_auto_retire_days = ?,
+		    version = version + 1, updated_at = ?
 		WHERE id = ? RETURNING `+companyCols,
-		c.Name, c.SSOEnabled, string(c.NameIDMode), c.EntraIdentifier, s.tv(now), c.ID))
+		c.Name, c.SSOEnabled, string(c.NameIDMode), c.EntraIdentifier, c.IDPLoginURL, c.CertAutoRetireDays, s.tv(now), c.ID))
 	if err != nil {
 		return fmt.Errorf("update company %d: %w", c.ID, s.translate(err))
 	}
