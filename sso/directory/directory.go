@@ -77,6 +77,11 @@ type Company struct {
 	// URL", https://login.microsoftonline.com/<tenant>/saml2). When empty it
 	// is derived from EntraIdentifier or PinnedIssuer.
 	IDPLoginURL string
+	// CertAutoRetireDays turns on automatic certificate retirement (0 =
+	// off): a trusted certificate that signed logins before, but none for
+	// this many days while another trusted certificate signed the later
+	// ones, is retired (web applies the rule).
+	CertAutoRetireDays int
 
 	Version   int64
 	CreatedAt time.Time
@@ -271,7 +276,8 @@ type Store interface {
 	GetCompanyByID(ctx context.Context, id int64) (*Company, error)
 	ListCompanies(ctx context.Context) ([]Company, error)
 	// UpdateCompanySettings writes Name, SSOEnabled, NameIDMode,
-	// EntraIdentifier and IDPLoginURL of c (by ID) and bumps Version.
+	// EntraIdentifier, IDPLoginURL and CertAutoRetireDays of c (by ID) and
+	// bumps Version.
 	UpdateCompanySettings(ctx context.Context, c *Company) error
 	// PinIssuer sets PinnedIssuer if it is empty and returns the pinned
 	// value after the call (which may be another, earlier pin).
@@ -331,6 +337,15 @@ type Store interface {
 	// Local admins.
 	CreateAdmin(ctx context.Context, a *Admin) error // ErrConflict on email
 	GetAdminByEmail(ctx context.Context, companyID int64, email string) (*Admin, error)
+	GetAdmin(ctx context.Context, companyID, adminID int64) (*Admin, error)
+
+	// Local passwords of employees managed locally (detached from Entra),
+	// kept apart from the Employee record. SetEmployeePassword stores an
+	// encoded hash (never a password); an empty hash removes it. ErrNotFound
+	// when the company has no such employee. GetEmployeePassword returns
+	// the hash, or ErrNotFound when none is set.
+	SetEmployeePassword(ctx context.Context, companyID int64, employeeID, hash string) error
+	GetEmployeePassword(ctx context.Context, companyID int64, employeeID string) (string, error)
 	UpdateAdminPassword(ctx context.Context, companyID, adminID int64, hash string) error
 
 	// OAuth clients.
@@ -344,6 +359,9 @@ type Store interface {
 	RemoveDepartmentApprover(ctx context.Context, companyID int64, department, employeeID string) error
 	// ListDepartmentApprovers matches department case-insensitively.
 	ListDepartmentApprovers(ctx context.Context, companyID int64, department string) ([]string, error)
+	// ListApproverDepartments returns the departments (as first added) the
+	// employee approves for, in the order they were added.
+	ListApproverDepartments(ctx context.Context, companyID int64, employeeID string) ([]string, error)
 
 	// Ping checks the database is reachable; Close releases it.
 	Ping(ctx context.Context) error

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"Admins", testAdmins},
 		{"OAuthClients", testOAuthClients},
 		{"DepartmentApprovers", testDepartmentApprovers},
+		{"EmployeePasswords", testEmployeePasswords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -202,6 +203,22 @@ func testCompanies(t *testing.T, s directory.Store) {
 		got.EntraIdentifier != "" || got.Version != 2 || got.UpdatedAt.Before(got.CreatedAt) {
 		t.Fatalf("after UpdateCompanySettings: %+v", got)
 	}
+	// The Login URL and automatic certificate retirement are settings too.
+	upd.IDPLoginURL, upd.CertAutoRetireDays = "https://login.microsoftonline.com/0000/saml2", 7
+	must(t, s.UpdateCompanySettings(ctx, &upd), "UpdateCompanySettings with login URL and auto-retire")
+	got, err = s.GetCompany(ctx, "contoso")
+	must(t, err, "GetCompany")
+	if got.IDPLoginURL != "https://login.microsoftonline.com/0000/saml2" || got.CertAutoRetireDays != 7 || got.Version != 3 {
+		t.Fatalf("login URL / auto-retire not stored: %+v", got)
+	}
+	bad := upd
+	bad.CertAutoRetireDays = -1
+	wantErr(t, s.UpdateCompanySettings(ctx, &bad), directory.ErrInvalid, "UpdateCompanySettings with negative auto-retire days")
+	withURL := &directory.Company{Slug: "withurl", Name: "W", IDPLoginURL: "https://login.microsoftonline.com/1111/saml2", CertAutoRetireDays: 3}
+	must(t, s.CreateCompany(ctx, withURL), "CreateCompany with a login URL")
+	got, err = s.GetCompanyByID(ctx, withURL.ID)
+	must(t, err, "GetCompanyByID")
+	same(t, got, withURL, "CreateCompany with a login URL")
 	upd.NameIDMode = "nope"
 	wantErr(t, s.UpdateCompanySettings(ctx, &upd), directory.ErrInvalid, "UpdateCompanySettings with a bad mode")
 	missing := &directory.Company{ID: a.ID + 1000, Name: "x", NameIDMode: directory.NameIDUPN}
@@ -1275,6 +1292,15 @@ func testAdmins(t *testing.T, s directory.Store) {
 		t.Fatalf("password hash = %q", got.PasswordHash)
 	}
 	wantErr(t, s.UpdateAdminPassword(ctx, other.ID, a.ID, "x"), directory.ErrNotFound, "UpdateAdminPassword through another company")
+	byID, err := s.GetAdmin(ctx, c.ID, a.ID)
+	must(t, err, "GetAdmin")
+	if byID.Email != a.Email || byID.PasswordHash != "$argon2id$new" || byID.EmployeeID != e.ID {
+		t.Fatalf("GetAdmin = %+v", byID)
+	}
+	_, err = s.GetAdmin(ctx, other.ID, a.ID)
+	wantErr(t, err, directory.ErrNotFound, "GetAdmin through another company")
+	_, err = s.GetAdmin(ctx, c.ID, a.ID+1000)
+	wantErr(t, err, directory.ErrNotFound, "GetAdmin of a missing id")
 	wantErr(t, s.UpdateAdminPassword(ctx, c.ID, a.ID, ""), directory.ErrInvalid, "empty password hash")
 	if err := s.CreateAdmin(ctx, &directory.Admin{CompanyID: c.ID, Email: "z@contoso.com", PasswordHash: "x", EmployeeID: "missing"}); err == nil {
 		t.Fatal("CreateAdmin linked to a missing employee succeeded")
@@ -1343,6 +1369,15 @@ func testDepartmentApprovers(t *testing.T, s directory.Store) {
 	if strings.Join(list, ",") != b.ID {
 		t.Fatalf("after removing a: %v", list)
 	}
+	deps, err := s.ListApproverDepartments(ctx, c.ID, b.ID)
+	must(t, err, "ListApproverDepartments")
+	if strings.Join(deps, "|") != "ÄRZTE & PFLEGE|IT" {
+		t.Fatalf("departments of b = %q, want the first spelling of each, in order", deps)
+	}
+	deps, _ = s.ListApproverDepartments(ctx, other.ID, b.ID)
+	if len(deps) != 0 {
+		t.Fatalf("another company sees departments %v", deps)
+	}
 	// A hard-deleted employee approves nothing.
 	del := time.Now()
 	ub := *b
@@ -1352,4 +1387,41 @@ func testDepartmentApprovers(t *testing.T, s directory.Store) {
 	if len(list) != 0 {
 		t.Fatalf("hard-deleted approver still listed: %v", list)
 	}
+}
+
+func testEmployeePasswords(t *testing.T, s directory.Store) {
+	c := company(t, s, "passwords")
+	other := company(t, s, "passwords2")
+	e := employee(t, s, c.ID, "ola@contoso.com", "")
+	_, err := s.GetEmployeePassword(ctx, c.ID, e.ID)
+	wantErr(t, err, directory.ErrNotFound, "GetEmployeePassword before any is set")
+	must(t, s.SetEmployeePassword(ctx, c.ID, e.ID, "$argon2id$one"), "SetEmployeePassword")
+	must(t, s.SetEmployeePassword(ctx, c.ID, e.ID, "$argon2id$two"), "SetEmployeePassword again")
+	got, err := s.GetEmployeePassword(ctx, c.ID, e.ID)
+	must(t, err, "GetEmployeePassword")
+	if got != "$argon2id$two" {
+		t.Fatalf("password hash = %q, want the last one set", got)
+	}
+	_, err = s.GetEmployeePassword(ctx, other.ID, e.ID)
+	wantErr(t, err, directory.ErrNotFound, "GetEmployeePassword through another company")
+	wantErr(t, s.SetEmployeePassword(ctx, other.ID, e.ID, "$argon2id$x"), directory.ErrNotFound, "SetEmployeePassword through another company")
+	wantErr(t, s.SetEmployeePassword(ctx, c.ID, "missing", "$argon2id$x"), directory.ErrNotFound, "SetEmployeePassword of a missing employee")
+	// The hash is not part of the employee record.
+	emp, err := s.GetEmployee(ctx, c.ID, e.ID)
+	must(t, err, "GetEmployee")
+	if raw, _ := json.Marshal(emp); strings.Contains(string(raw), "argon2id") {
+		t.Fatal("the password hash leaks into the Employee")
+	}
+	// Inside a failed transaction nothing is kept.
+	_ = s.InTx(ctx, func(tx directory.Store) error {
+		must(t, tx.SetEmployeePassword(ctx, c.ID, e.ID, "$argon2id$rolled-back"), "SetEmployeePassword in tx")
+		return errors.New("roll back")
+	})
+	got, _ = s.GetEmployeePassword(ctx, c.ID, e.ID)
+	if got != "$argon2id$two" {
+		t.Fatalf("a rolled-back password was kept: %q", got)
+	}
+	must(t, s.SetEmployeePassword(ctx, c.ID, e.ID, ""), "SetEmployeePassword empty (remove)")
+	_, err = s.GetEmployeePassword(ctx, c.ID, e.ID)
+	wantErr(t, err, directory.ErrNotFound, "GetEmployeePassword after removal")
 }
