@@ -8,7 +8,7 @@ ALTER TABLE companies ADD COLUMN cert_auto_retire_days INTEGER NOT NULL DEFAULT 
 
 CREATE TABLE employee_passwords (
     company_id    BIGINT      NOT NULL,
-    employee_id   TEXT        NOT NULL,
+    employee_id   TEXT COLLATE "C" NOT NULL,
     password_hash TEXT        NOT NULL,
     updated_at    TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (company_id, employee_id),
