@@ -1,8 +1,9 @@
 -- The directory schema for SQLite. Times are TEXT in one fixed-width UTC
 -- form (2006-01-02T15:04:05.000000Z) so they sort as text; booleans are
 -- INTEGER 0/1. *_norm columns hold keys folded in Go (see sqlstore.Fold).
--- Constraint and index names match the PostgreSQL schema; the store maps
--- unique violations to fields by them.
+-- Constraint and index names match the PostgreSQL schema. A unique
+-- violation is mapped to a field by its index name on PostgreSQL and by
+-- its column list on SQLite (which reports columns, not names).
 
 -- +goose Up
 CREATE TABLE companies (
