@@ -37,7 +37,7 @@ func newChrome(t *testing.T) context.Context {
 	ctx, cancelC := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	if err := chromedp.Run(ctx); err != nil {
+	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
@@ -46,8 +46,8 @@ func newChrome(t *testing.T) context.Context {
 // screenshot saves a full-page PNG under test/output/screenshots.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	var png []byte
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 90)); err != nil {
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 		return
 	}
@@ -60,44 +60,30 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 func TestBrowserSPInitiatedLogin(t *testing.T) {
 	g := newGW(t, backends()[0])
 	ctx := newChrome(t)
-	var page string
 	// Opening the app unauthenticated goes to Entra and back to the page asked for.
-	err := chromedp.Run(ctx,
-		chromedp.Navigate(g.URL+"/c/acme/"),
-		chromedp.WaitVisible(`#signin-0`, chromedp.ByID),
-	)
-	if err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(g.URL+"/c/acme/"), chromedp.WaitVisible(chromedp.ID("signin-0"))); err != nil {
 		t.Fatalf("reach the fake Entra: %v\n%s", err, g.logText())
 	}
 	screenshot(t, ctx, "fake-entra-login")
-	err = chromedp.Run(ctx,
-		chromedp.Click(`#signin-0`, chromedp.ByID),
-		chromedp.WaitVisible(`form[action$="/logout"]`, chromedp.ByQuery),
-		chromedp.Text(`main`, &page, chromedp.ByQuery),
-	)
-	if err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("signin-0")),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/logout"]`))); err != nil {
 		t.Fatalf("sign in: %v\n%s", err, g.logText())
 	}
+	page, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	testenv.Must(t, err, "read page")
 	screenshot(t, ctx, "signed-in-home")
 	if !strings.Contains(page, "Signed in as Maja Holm") {
 		t.Fatalf("home page: %q", page)
 	}
-	var loc string
-	var cookies []*network.Cookie
-	err = chromedp.Run(ctx,
-		chromedp.Location(&loc),
-		chromedp.ActionFunc(func(ctx context.Context) error {
-			var err error
-			cookies, err = network.GetCookies().Do(ctx)
-			return err
-		}),
-	)
-	testenv.Must(t, err, "read location and cookies")
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	testenv.Must(t, err, "location")
 	if loc != g.URL+"/c/acme/" {
 		t.Fatalf("landed on %q", loc)
 	}
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{g.URL + "/"}})
+	testenv.Must(t, err, "cookies")
 	var sess *network.Cookie
-	for _, c := range cookies {
+	for _, c := range res.Cookies {
 		if strings.Contains(c.Name, "ssogate_session") {
 			sess = c
 		}
@@ -106,19 +92,18 @@ func TestBrowserSPInitiatedLogin(t *testing.T) {
 		t.Fatalf("session cookie in the browser: %+v", sess)
 	}
 	// The API sees the same session.
-	var me string
-	err = chromedp.Run(ctx, chromedp.Navigate(g.URL+"/c/acme/api/me"), chromedp.Text(`body`, &me, chromedp.ByQuery))
+	testenv.Must(t, chromedp.Do(ctx, chromedp.Navigate(g.URL+"/c/acme/api/me")), "navigate")
+	me, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
 	testenv.Must(t, err, "api/me")
 	if !strings.Contains(me, `"userName":"maja.holm@acme.example"`) {
 		t.Fatalf("/api/me in the browser: %s", me)
 	}
 	// Sign out: the button ends the session.
-	err = chromedp.Run(ctx, chromedp.Navigate(g.URL+"/c/acme/api/me"),
-		chromedp.Navigate(g.URL+"/c/acme/"), chromedp.WaitVisible(`form[action$="/logout"] button`, chromedp.ByQuery),
-		chromedp.Click(`form[action$="/logout"] button`, chromedp.ByQuery),
-		chromedp.WaitVisible(`a[href$="/login"]`, chromedp.ByQuery))
+	err = chromedp.Do(ctx, chromedp.Navigate(g.URL+"/c/acme/"), chromedp.WaitVisible(chromedp.CSS(`form[action$="/logout"] button`)),
+		chromedp.Click(chromedp.CSS(`form[action$="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS(`a[href$="/login"]`)))
 	testenv.Must(t, err, "sign out")
-	err = chromedp.Run(ctx, chromedp.Navigate(g.URL+"/c/acme/api/me"), chromedp.Text(`body`, &me, chromedp.ByQuery))
+	testenv.Must(t, chromedp.Do(ctx, chromedp.Navigate(g.URL+"/c/acme/api/me")), "navigate")
+	me, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
 	testenv.Must(t, err, "api/me after logout")
 	if !strings.Contains(me, "unauthorized") {
 		t.Fatalf("after sign-out: %s", me)
