@@ -445,8 +445,9 @@ func (sp *SP) classify(err error, f *facts, issuer string, ids []string, now tim
 	return refuse(ReasonMalformed, "the response is not a valid SAML response", cause)
 }
 
-// keyInfoCert returns the first certificate in sig's KeyInfo, if any.
-func keyInfoCert(sig *etree.Element) *x509.Certificate {
+// keyInfoDER returns the DER bytes of the first certificate in sig's
+// KeyInfo, if any and if it is base64.
+func keyInfoDER(sig *etree.Element) []byte {
 	if sig == nil {
 		return nil
 	}
@@ -456,6 +457,15 @@ func keyInfoCert(sig *etree.Element) *x509.Certificate {
 	}
 	der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(el.Text()), ""))
 	if err != nil {
+		return nil
+	}
+	return der
+}
+
+// keyInfoCert returns the first certificate in sig's KeyInfo, if any.
+func keyInfoCert(sig *etree.Element) *x509.Certificate {
+	der := keyInfoDER(sig)
+	if der == nil {
 		return nil
 	}
 	c, err := x509.ParseCertificate(der)
@@ -612,6 +622,16 @@ func (sp *SP) verifyingCert(f *facts, now time.Time) (*x509Cert, *Error) {
 	el, sig := f.root, f.responseSig
 	if sig == nil {
 		el, sig = f.assertion, f.assnSig
+	}
+	// The common case needs no certificate parsing: the KeyInfo bytes are
+	// exactly a trusted certificate's (the same test findTrusted makes on
+	// the parsed certificate). Anything else takes the parsing path below.
+	if der := keyInfoDER(sig); der != nil {
+		for _, t := range sp.trusted {
+			if bytes.Equal(t.cert.Raw, der) {
+				return t, nil
+			}
+		}
 	}
 	if c := keyInfoCert(sig); c != nil {
 		if t := sp.findTrusted(c); t != nil {

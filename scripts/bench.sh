@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# One command for every performance figure ssogate publishes (issue 6):
+#   1. go test -bench for the hot paths (in process, no sockets);
+#   2. the load driver (test/load) over loopback HTTP against
+#        ssogate on the embedded stores (SQLite + in-process sessions),
+#        ssogate on PostgreSQL + Redis with 100,000 employees,
+#        crewjam's samlsp default ACS and a bare ParseResponse server (test/baseline),
+#      all trusting the same fake Entra certificate, in the same run;
+#   3. a table with the ratios the targets are stated in.
+# Services start as scripts/test.sh starts them. Loopback only; bounded
+# (every driver run has -n and -max). Not run by CI.
+#
+#   scripts/bench.sh            # everything (about 5–8 minutes on 2 cores)
+#   QUICK=1 scripts/bench.sh    # smaller counts, no go test -bench (about 2 minutes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LOG_TAG=bench.sh
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+QUICK=${QUICK:-}
+LOGINS=${LOGINS:-1500}       # logins per ACS target
+ME=${ME:-40000}              # /api/me requests per backend
+SYNC=${SYNC:-3000}           # employees per SCIM initial sync
+LOOKUPS=${LOOKUPS:-5000}     # filter lookups per directory size
+BIG=${BIG:-100000}           # employees in the PostgreSQL directory
+if [ -n "$QUICK" ]; then LOGINS=400 ME=10000 SYNC=600 LOOKUPS=1500 BIG=${BIG_QUICK:-20000}; fi
+PORT_GW=18080 PORT_BASE=18090
+
+ensure_postgres
+ensure_redis
+
+work=$(mktemp -d /tmp/ssogate-bench.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+log "building ssogate, baseline and the load driver"
+go build -o "$work/bin/" ./cmd/ssogate ./test/baseline ./test/load
+L="$work/bin/load"
+R="$work/results.jsonl"
+: >"$R"
+
+if [ -z "$QUICK" ]; then
+  log "go test -bench (hot paths, in process)"
+  export SSOGATE_TEST_POSTGRES_URL="$PGURL" SSOGATE_TEST_REDIS_URL="$REDISURL" SSOGATE_TEST_REQUIRE=1
+  go test -run '^$' -benchmem -bench 'ParseResponse$' -benchtime 300x ./sso/ | grep -E '^Benchmark' | tee "$work/gobench.txt"
+  go test -run '^$' -benchmem -bench 'ACS|SessionCheck' -benchtime 2s ./web/ | grep -E '^Benchmark' | tee -a "$work/gobench.txt"
+  go test -run '^$' -benchmem -bench 'Current' -benchtime 1s ./session/ | grep -E '^Benchmark' | tee -a "$work/gobench.txt"
+  go test -run '^$' -benchmem -bench 'FindEmployeeByUserName$' -benchtime 3000x ./sso/directory/sqlstore/ | grep -E '^Benchmark' | tee -a "$work/gobench.txt"
+  go test -run '^$' -bench 'FilterLookup' -benchtime 2000x ./sso/scim/ | grep -E '^Benchmark' | tee -a "$work/gobench.txt" || true
+  go test -run '^$' -benchmem -bench 'PatchApply' -benchtime 2s ./sso/scim/ | grep -E '^Benchmark' | tee -a "$work/gobench.txt" || true
+fi
+
+log "fake Entra key; seeding directories"
+"$L" keygen -dir "$work/idp"
+issuer=$(cat "$work/idp/issuer.txt")
+pgadmin="postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+for db in ssogate_bench_big ssogate_bench_small; do
+  psql "$pgadmin" -qc "drop database if exists $db" -qc "create database $db"
+done
+PG_BIG="postgres://postgres@127.0.0.1:5432/ssogate_bench_big?sslmode=disable"
+PG_SMALL="postgres://postgres@127.0.0.1:5432/ssogate_bench_small?sslmode=disable"
+mkdir -p "$work/emb" "$work/big" "$work/small"
+for d in emb big small; do cp "$work/idp/"* "$work/$d/"; done
+"$L" seed -dir "$work/emb" -db "sqlite:$work/emb/gw.db" -employees 1000
+"$L" seed -dir "$work/big" -db "$PG_BIG" -employees "$BIG"
+"$L" seed -dir "$work/small" -db "$PG_SMALL" -employees 1000
+psql "$PG_BIG" -qc analyze
+psql "$PG_SMALL" -qc analyze
+
+gw_env() { # $1 database URL, $2 Redis URL ("" = in-process)
+  echo "env SSOGATE_ADDR=127.0.0.1:$PORT_GW SSOGATE_PUBLIC_URL=http://127.0.0.1:$PORT_GW SSOGATE_DATABASE_URL=$1 SSOGATE_REDIS_URL=$2 SSOGATE_LOG_LEVEL=error $work/bin/ssogate serve"
+}
+start_bg() { # command...; sets $srv to its pid once it answers /healthz on $port
+  local port=$1; shift
+  "$@" >"$work/server.log" 2>&1 &
+  srv=$!
+  pids+=("$srv")
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return; sleep 0.1; done
+  cat "$work/server.log" >&2
+  log "server did not start"
+  exit 1
+}
+stop_bg() { kill "$srv" 2>/dev/null || true; wait "$srv" 2>/dev/null || true; }
+
+GW=http://127.0.0.1:$PORT_GW/c/bench
+BASE=http://127.0.0.1:$PORT_BASE
+
+log "baselines: crewjam samlsp default ACS and bare ParseResponse"
+start_bg "$PORT_BASE" "$work/bin/baseline" -addr "127.0.0.1:$PORT_BASE" -cert "$work/idp/idp-cert.pem" -issuer "$issuer"
+"$L" login -dir "$work/idp" -acs "$BASE/raw/saml/acs" -n "$LOGINS" -c 4 -warmup 100 -pid "$srv" -max 90s -label "raw ParseResponse" -out "$R"
+"$L" login -dir "$work/idp" -acs "$BASE/samlsp/saml/acs" -n "$LOGINS" -c 4 -warmup 100 -pid "$srv" -max 90s -label "samlsp default ACS" -out "$R"
+stop_bg
+
+log "ssogate, embedded stores (SQLite + in-process sessions), 1,000 employees"
+start_bg "$PORT_GW" $(gw_env "sqlite:$work/emb/gw.db" "")
+"$L" login -dir "$work/emb" -acs "$GW/saml/acs" -employees 1000 -n "$LOGINS" -c 4 -warmup 1000 -pid "$srv" -max 90s -label "ssogate login (sqlite+memory)" -out "$R"
+"$L" me -dir "$work/emb" -base "$GW" -employees 1000 -n "$ME" -c 32 -pid "$srv" -max 30s -label "ssogate /api/me (sqlite+memory)" -out "$R"
+"$L" scim -base "$GW/scim/v2" -token-file "$work/emb/scim-token" -n "$SYNC" -c 8 -pid "$srv" -max 40s -label "ssogate SCIM sync (sqlite)" -out "$R"
+stop_bg
+
+log "ssogate, PostgreSQL + Redis, $BIG employees"
+start_bg "$PORT_GW" $(gw_env "$PG_BIG" "redis://127.0.0.1:6379/15")
+"$L" login -dir "$work/big" -acs "$GW/saml/acs" -employees 1000 -n "$LOGINS" -c 4 -warmup 1000 -pid "$srv" -max 90s -label "ssogate login (postgres+redis)" -out "$R"
+"$L" me -dir "$work/big" -base "$GW" -employees 1000 -n "$ME" -c 32 -pid "$srv" -max 30s -label "ssogate /api/me (postgres+redis)" -out "$R"
+"$L" scim -base "$GW/scim/v2" -token-file "$work/big/scim-token" -n "$SYNC" -c 8 -pid "$srv" -max 40s -label "ssogate SCIM sync (postgres)" -out "$R"
+"$L" lookup -base "$GW/scim/v2" -token-file "$work/big/scim-token" -employees "$BIG" -n "$LOOKUPS" -c 8 -pid "$srv" -max 30s -label "SCIM filter lookup (postgres, big)" -out "$R"
+stop_bg
+
+log "ssogate, PostgreSQL + Redis, 1,000 employees (filter lookup reference)"
+start_bg "$PORT_GW" $(gw_env "$PG_SMALL" "redis://127.0.0.1:6379/15")
+"$L" lookup -base "$GW/scim/v2" -token-file "$work/small/scim-token" -employees 1000 -n "$LOOKUPS" -c 8 -pid "$srv" -max 30s -label "SCIM filter lookup (postgres, 1k)" -out "$R"
+stop_bg
+
+for db in ssogate_bench_big ssogate_bench_small; do psql "$pgadmin" -qc "drop database if exists $db"; done
+
+echo
+echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3), load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+"$L" report -in "$R" \
+  -ratio "ssogate login (sqlite+memory)/samlsp default ACS" \
+  -ratio "ssogate login (sqlite+memory)/raw ParseResponse" \
+  -ratio "ssogate login (postgres+redis)/samlsp default ACS" \
+  -ratio "ssogate login (postgres+redis)/raw ParseResponse" \
+  -ratio "SCIM filter lookup (postgres, 1k)/SCIM filter lookup (postgres, big)"
+if [ -f "$work/gobench.txt" ]; then echo; echo '```'; cat "$work/gobench.txt"; echo '```'; fi
+cp "$R" "${BENCH_RESULTS:-/tmp/ssogate-bench-results.jsonl}"

@@ -1,0 +1,191 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/internal/testenv"
+	"github.com/ssogate/ssogate/session"
+	"github.com/ssogate/ssogate/session/memstore"
+	"github.com/ssogate/ssogate/session/redisstore"
+	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/sso/directory/sqlstore"
+	"github.com/ssogate/ssogate/sso/ssotest"
+	"github.com/ssogate/ssogate/web"
+)
+
+// The hot paths through the real router, in process (no sockets): the ACS
+// end to end (form, ParseResponse, replay cache, employee lookup, session,
+// sign-in record) and the session check (/api/me). The load driver
+// (test/load) measures the same over HTTP against the baselines.
+
+const benchBase = "http://gw.bench"
+
+type benchGW struct {
+	h      http.Handler
+	idp    *ssotest.IdP
+	acs    string
+	n      int
+	minted int
+}
+
+type benchBackend struct {
+	name string
+	dir  func(b *testing.B) directory.Store
+	sess func(b *testing.B) session.Store
+}
+
+func benchBackends() []benchBackend {
+	return []benchBackend{
+		{"sqlite+memory", func(b *testing.B) directory.Store {
+			st, err := sqlstore.Open(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "gw.db"), sqlstore.Options{})
+			testenv.Must(b, err, "open sqlite")
+			b.Cleanup(func() { st.Close() })
+			return st
+		}, func(*testing.B) session.Store { return memstore.New(memstore.Options{}) }},
+		{"postgres+redis", func(b *testing.B) directory.Store {
+			st, err := sqlstore.Open(context.Background(), testenv.PostgresURL(b), sqlstore.Options{})
+			testenv.Must(b, err, "open postgres")
+			b.Cleanup(func() { st.Close() })
+			return st
+		}, func(b *testing.B) session.Store {
+			u, prefix := testenv.RedisURL(b)
+			st, err := redisstore.Open(context.Background(), u, redisstore.Options{Prefix: prefix})
+			testenv.Must(b, err, "open redis")
+			b.Cleanup(func() { st.Close() })
+			return st
+		}},
+	}
+}
+
+// newBenchGW builds a gateway with company "bench" trusting a fake Entra,
+// and n active employees user%06d@bench.example.
+func newBenchGW(b *testing.B, be benchBackend, n int) *benchGW {
+	b.Helper()
+	ctx := context.Background()
+	dir := be.dir(b)
+	idp, err := ssotest.New("https://sts.windows.net/" + ssotest.NewTenantID() + "/")
+	testenv.Must(b, err, "fake entra")
+	c := &directory.Company{Slug: "bench", Name: "Bench", SSOEnabled: true, NameIDMode: directory.NameIDUPN, EntraIdentifier: idp.Issuer}
+	testenv.Must(b, dir.CreateCompany(ctx, c), "company")
+	info, err := certs.Parse(idp.CertificateBase64(), time.Now())
+	testenv.Must(b, err, "cert")
+	testenv.Must(b, dir.AddCertificate(ctx, &directory.Certificate{CompanyID: c.ID, DER: info.DER, Subject: info.Subject,
+		SHA1: info.SHA1, SHA256: info.SHA256, NotBefore: info.NotBefore, NotAfter: info.NotAfter, AddedAt: time.Now()}, false), "trust")
+	err = dir.InTx(ctx, func(tx directory.Store) error {
+		for i := range n {
+			upn := fmt.Sprintf("user%06d@bench.example", i)
+			if err := tx.CreateEmployee(ctx, &directory.Employee{CompanyID: c.ID, UserName: upn, Email: upn, GivenName: "G",
+				FamilyName: "F", Active: true, Source: directory.SourceImport}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	testenv.Must(b, err, "employees")
+	cfg := config.Defaults()
+	cfg.PublicURL = benchBase
+	cfg.LogLevel = "error"
+	testenv.Must(b, cfg.Validate(), "config")
+	s, err := web.New(web.Deps{Config: cfg, Dir: dir, Sessions: be.sess(b)})
+	testenv.Must(b, err, "web.New")
+	return &benchGW{h: s.Handler(), idp: idp, acs: benchBase + "/c/bench/saml/acs", n: n}
+}
+
+// forms mints count signed IdP-initiated responses (Entra's shape, with
+// the objectidentifier claim) for the next employees in turn.
+func (g *benchGW) forms(b *testing.B, count int) []string {
+	out := make([]string, count)
+	for i := range out {
+		u := g.minted % g.n
+		g.minted++
+		upn := fmt.Sprintf("user%06d@bench.example", u)
+		s, err := g.idp.ResponseBase64(ssotest.Assertion{ACSURL: g.acs, Audience: benchBase + "/c/bench/saml/metadata",
+			NameID: upn, ObjectID: fmt.Sprintf("0b5e0000-0000-4000-8000-%012d", u), TenantID: g.idp.TenantID, Email: upn,
+			GivenName: "G", FamilyName: "F", DisplayName: "G F"})
+		testenv.Must(b, err, "mint")
+		out[i] = url.Values{"SAMLResponse": {s}}.Encode()
+	}
+	return out
+}
+
+func (g *benchGW) login(b *testing.B, form string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, g.acs, strings.NewReader(form))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.RemoteAddr = "127.0.0.1:40000"
+	w := httptest.NewRecorder()
+	g.h.ServeHTTP(w, r)
+	if w.Code != http.StatusSeeOther {
+		b.Fatalf("login: %d %s", w.Code, w.Body.String())
+	}
+	return w
+}
+
+// BenchmarkACS is one full IdP-initiated login per op: every response is
+// fresh (the replay cache refuses reuse); minting runs with the timer off.
+func BenchmarkACS(b *testing.B) {
+	for _, be := range benchBackends() {
+		b.Run(be.name, func(b *testing.B) {
+			g := newBenchGW(b, be, 1000)
+			for _, f := range g.forms(b, g.n) { // bind every object id first: the steady state
+				g.login(b, f)
+			}
+			var batch []string
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if len(batch) == 0 {
+					b.StopTimer()
+					batch = g.forms(b, 64)
+					b.StartTimer()
+				}
+				g.login(b, batch[0])
+				batch = batch[1:]
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
+		})
+	}
+}
+
+// BenchmarkSessionCheck is GET /api/me with a live browser session.
+func BenchmarkSessionCheck(b *testing.B) {
+	for _, be := range benchBackends() {
+		b.Run(be.name, func(b *testing.B) {
+			g := newBenchGW(b, be, 1000)
+			w := g.login(b, g.forms(b, 1)[0])
+			var cookie *http.Cookie
+			for _, c := range w.Result().Cookies() {
+				if strings.Contains(c.Name, "ssogate_session") {
+					cookie = c
+				}
+			}
+			if cookie == nil {
+				b.Fatal("no session cookie")
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					r := httptest.NewRequest(http.MethodGet, benchBase+"/c/bench/api/me", nil)
+					r.RemoteAddr = "127.0.0.1:40000"
+					r.AddCookie(cookie)
+					w := httptest.NewRecorder()
+					g.h.ServeHTTP(w, r)
+					if w.Code != http.StatusOK {
+						b.Fatalf("/api/me: %d %s", w.Code, w.Body.String())
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
+		})
+	}
+}
