@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssogate/ssogate/sso/ssotest"
+)
+
+// cli runs one command in-process against the environment env.
+func cli(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err = run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func mustCLI(t *testing.T, env map[string]string, stdin string, args ...string) string {
+	t.Helper()
+	out, errOut, err := cli(t, env, stdin, args...)
+	if err != nil {
+		t.Fatalf("ssogate %s: %v\n%s", strings.Join(args, " "), err, errOut)
+	}
+	return out
+}
+
+func TestAdminCommandsConnectAnEntraTenant(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{
+		"SSOGATE_DATABASE_URL": "sqlite:" + filepath.Join(dir, "gw.db"),
+		"SSOGATE_PUBLIC_URL":   "https://sso.example.com",
+		"SSOGATE_LOG_LEVEL":    "warn",
+	}
+	out := mustCLI(t, env, "", "company", "create", "acme", "--name", "Acme A/S")
+	if !strings.Contains(out, "created company acme") {
+		t.Fatalf("company create: %s", out)
+	}
+	if _, _, err := cli(t, env, "", "company", "create", "acme"); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("duplicate company: %v", err)
+	}
+	show := mustCLI(t, env, "", "sso", "show", "acme")
+	for _, want := range []string{"https://sso.example.com/c/acme/saml/metadata", "https://sso.example.com/c/acme/saml/acs",
+		"https://sso.example.com/c/acme/login", "https://sso.example.com/c/acme/scim/v2"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("sso show lacks %s:\n%s", want, show)
+		}
+	}
+	idp, err := ssotest.New("https://sts.windows.net/" + ssotest.NewTenantID() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The paste box: stdin, CRLF line endings, no BEGIN/END lines.
+	pemText := idp.CertificateBase64()
+	body := strings.Join(strings.Split(pemText, "\n")[1:len(strings.Split(pemText, "\n"))-2], "\r\n")
+	out = mustCLI(t, env, body, "sso", "set-cert", "acme", "--file", "-")
+	if !strings.Contains(out, "trusted certificate") {
+		t.Fatalf("set-cert: %s", out)
+	}
+	// A private key is refused with a reason, and nothing changes.
+	_, _, err = cli(t, env, "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n", "sso", "set-cert", "acme", "--file", "-")
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "private key") {
+		t.Fatalf("private key paste: %v", err)
+	}
+	mustCLI(t, env, "", "sso", "configure", "acme", "--nameid", "mail", "--enabled", "true", "--entra-identifier", idp.Issuer)
+	if _, _, err := cli(t, env, "", "sso", "configure", "acme", "--nameid", "transient"); err == nil {
+		t.Fatal("bad nameid accepted")
+	}
+	show = mustCLI(t, env, "", "sso", "show", "acme")
+	if !strings.Contains(show, idp.Issuer) || !strings.Contains(show, "mail") || !strings.Contains(show, "SSO enabled        true") && !strings.Contains(show, "true") {
+		t.Fatalf("sso show after configure:\n%s", show)
+	}
+	csvPath := filepath.Join(dir, "people.csv")
+	os.WriteFile(csvPath, []byte("\ufeffuserName;email;givenName;familyName;department\r\nmaja@acme.example;Maja.Holm@acme.example;Maja;Holm;Finance\r\nlars@acme.example;lars@acme.example;Lars;Jensen;IT\r\n"), 0o600)
+	out = mustCLI(t, env, "", "employees", "import", "acme", "--file", csvPath)
+	if !strings.Contains(out, "2 created") {
+		t.Fatalf("import: %s", out)
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("userName,email,givenName\nx@acme.example,x@acme.example,X\n"), 0o600)
+	if _, _, err := cli(t, env, "", "employees", "import", "acme", "--file", bad); err == nil || !strings.Contains(err.Error(), "familyname") {
+		t.Fatalf("bad import: %v", err)
+	}
+	list := mustCLI(t, env, "", "employees", "list", "acme")
+	if !strings.Contains(list, "maja@acme.example") || !strings.Contains(list, "2 of 2") {
+		t.Fatalf("employees list:\n%s", list)
+	}
+	tok := strings.TrimSpace(mustCLI(t, env, "", "scim", "token", "acme"))
+	if len(tok) < 32 || strings.ContainsAny(tok, " \n") {
+		t.Fatalf("scim token printed %q", tok)
+	}
+	mustCLI(t, env, "", "oauth", "client", "add", "acme", "--client-id", "mobile", "--redirect-uri", "com.example.app:/oauth2redirect", "--redirect-uri", "https://app.example.com/cb")
+	if _, _, err := cli(t, env, "", "oauth", "client", "add", "acme", "--client-id", "evil", "--redirect-uri", "myapp:/cb"); err == nil {
+		t.Fatal("a non reverse-DNS custom scheme was accepted")
+	}
+	if out := mustCLI(t, env, "", "oauth", "client", "list", "acme"); !strings.Contains(out, "com.example.app:/oauth2redirect") {
+		t.Fatalf("oauth client list: %s", out)
+	}
+	if _, _, err := cli(t, env, "", "sso", "show", "nosuch"); err == nil || !strings.Contains(err.Error(), "unknown company") {
+		t.Fatalf("unknown company: %v", err)
+	}
+	if _, _, err := cli(t, map[string]string{"SSOGATE_SESSION_IDLE": "forever"}, "", "serve"); err == nil || !strings.Contains(err.Error(), "SSOGATE_SESSION_IDLE") {
+		t.Fatalf("bad config: %v", err)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestDemoSignsInThroughTheFakeEntra runs `ssogate demo` and signs in as a
+// newcomer would: the M365 tile of the fake Entra, then /api/me.
+func TestDemoSignsInThroughTheFakeEntra(t *testing.T) {
+	addr := freeAddr(t)
+	env := map[string]string{"SSOGATE_ADDR": addr, "SSOGATE_LOG_LEVEL": "warn"}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuf
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &out)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	base := "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "ssogate demo is running") {
+		if time.Now().After(deadline) {
+			t.Fatalf("demo did not start:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(out.String(), base+"/c/demo/") {
+		t.Fatalf("demo output lacks the URL to click:\n%s", out.String())
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := c.PostForm(base+"/fake-entra/myapps", url.Values{"user": {"0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := readAll(resp)
+	m := regexp.MustCompile(`name="SAMLResponse" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no SAML form: %s", page)
+	}
+	resp, err = c.PostForm(base+"/c/demo/saml/acs", url.Values{"SAMLResponse": {strings.NewReplacer("&#43;", "+", "&#61;", "=").Replace(m[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if home := readAll(resp); resp.StatusCode != 200 || !strings.Contains(home, "Maja") {
+		t.Fatalf("after the tile: %d %s", resp.StatusCode, home)
+	}
+	resp, err = c.Get(base + "/c/demo/api/me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if me := readAll(resp); resp.StatusCode != 200 || !strings.Contains(me, `"userName":"maja.holm@demo.example"`) {
+		t.Fatalf("/api/me: %d %s", resp.StatusCode, me)
+	}
+}
+
+func TestDemoRefusesNonLoopback(t *testing.T) {
+	_, _, err := cli(t, map[string]string{"SSOGATE_ADDR": "0.0.0.0:8080"}, "", "demo")
+	if err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("demo on 0.0.0.0: %v", err)
+	}
+}
+
+func readAll(resp *http.Response) string {
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return b.String()
+}
