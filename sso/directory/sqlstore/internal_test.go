@@ -58,8 +58,8 @@ func TestLookupsUseIndexes(t *testing.T) {
 				{findSQL("email_norm"), "employees_email_key"},
 				{findSQL("entra_object_id"), "employees_object_id_key"},
 				{`SELECT id FROM employees WHERE company_id = ? AND external_id = ? AND deleted_at IS NULL`, "employees_external_id_idx"},
-				{`SELECT id FROM employees WHERE company_id = ? AND manager_ref = ? AND manager_id IS NULL AND deleted_at IS NULL`, "employees_manager_ref_idx"},
-				{`SELECT id FROM employees WHERE company_id = ? AND manager_id = ? AND deleted_at IS NULL`, "employees_manager_id_idx"},
+				{`SELECT id FROM employees WHERE company_id = ? AND manager_ref = ? AND manager_id IS NULL AND deleted_at IS NULL ORDER BY created_at, id`, "employees_manager_ref_idx"},
+				{`SELECT id FROM employees WHERE company_id = ? AND manager_id = ? AND deleted_at IS NULL ORDER BY created_at, id`, "employees_manager_id_idx"},
 			} {
 				explain := "EXPLAIN QUERY PLAN "
 				if s.dialect == DialectPostgres {
