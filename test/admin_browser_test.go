@@ -1,0 +1,259 @@
+package test
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/ssogate/ssogate/internal/testenv"
+	"github.com/ssogate/ssogate/sso/ssotest"
+)
+
+// Real-browser tests of the admin console (headless Chromium): certificate
+// rollover with inline paste errors (flow 1), detach then local password
+// sign-in (flow 4), and sign-in diagnostics after a failed login (flow 5).
+// Each saves screenshots under test/output/screenshots.
+
+// do runs browser steps, failing the test with the gateway's log.
+func do(t *testing.T, g *gw, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, g.logText())
+	}
+}
+
+// text returns the visible text of the first element matching css.
+func text(t *testing.T, g *gw, ctx context.Context, css string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+	if err != nil {
+		t.Fatalf("text of %s: %v\n%s", css, err, g.logText())
+	}
+	return s
+}
+
+// chromeAdminLogin signs the browser in to acme's console with the
+// break-glass password.
+func chromeAdminLogin(t *testing.T, g *gw, ctx context.Context) {
+	t.Helper()
+	do(t, g, ctx, "admin sign-in",
+		chromedp.Navigate(g.URL+"/c/acme/admin/"),
+		chromedp.WaitVisible(chromedp.ID("password-signin")),
+		chromedp.SetValue(chromedp.ID("email"), adminEmail),
+		chromedp.SetValue(chromedp.ID("password"), adminPassword),
+		chromedp.Click(chromedp.CSS("#password-signin button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("nav.side")),
+	)
+}
+
+// chromePostACS makes the browser POST a SAMLResponse to acme's ACS from a
+// page of another origin, as Entra's form does after the Microsoft 365 tile.
+func chromePostACS(t *testing.T, g *gw, ctx context.Context, samlResponse string) {
+	t.Helper()
+	page := `<!doctype html><title>Entra</title><form id="f" method="post" action="` + g.URL + `/c/acme/saml/acs">` +
+		`<input type="hidden" name="SAMLResponse" value="` + samlResponse + `"><button id="go" type="submit">Continue</button></form>`
+	do(t, g, ctx, "post to the ACS",
+		chromedp.Navigate("data:text/html;base64,"+base64.StdEncoding.EncodeToString([]byte(page))),
+		chromedp.Click(chromedp.ID("go")),
+		chromedp.WaitVisible(chromedp.CSS("main h1")),
+	)
+}
+
+func TestBrowserAdminCertificateRollover(t *testing.T) {
+	g := newGW(t, backends()[0])
+	g.addAdmin(t, g.company, adminEmail, adminPassword)
+	ctx := newChrome(t)
+	chromeAdminLogin(t, g, ctx)
+	screenshot(t, ctx, "admin-overview")
+
+	// SSO settings: the values for Entra, each with a working copy button.
+	do(t, g, ctx, "SSO settings",
+		chromedp.Navigate(g.URL+"/c/acme/admin/sso"),
+		chromedp.WaitVisible(chromedp.CSS(`button.copy[data-copy-target="val-reply-url"]`)),
+		chromedp.Click(chromedp.CSS(`button.copy[data-copy-target="val-reply-url"]`)),
+	)
+	label := text(t, g, ctx, `button.copy[data-copy-target="val-reply-url"]`)
+	if label != "Copied" && label != "Press Ctrl+C" {
+		t.Fatalf("copy button after a click: %q (admin.js not running?)", label)
+	}
+	if v := text(t, g, ctx, "#val-reply-url"); v != g.URL+"/c/acme/saml/acs" {
+		t.Fatalf("Reply URL shown: %q", v)
+	}
+	time.Sleep(1700 * time.Millisecond) // let the button label settle for the screenshot
+	screenshot(t, ctx, "admin-sso-settings")
+
+	// Paste mistakes: each gets its inline message, nothing is stored.
+	for _, m := range pasteMistakes(t) {
+		do(t, g, ctx, "paste "+m.name,
+			chromedp.Navigate(g.URL+"/c/acme/admin/certificates"),
+			chromedp.WaitVisible(chromedp.ID("certificate")),
+			chromedp.SetValue(chromedp.ID("certificate"), m.paste),
+			chromedp.Click(chromedp.CSS("#paste-form button[type=submit]")),
+			chromedp.WaitVisible(chromedp.ID("paste-error")),
+		)
+		msg := text(t, g, ctx, "#paste-error")
+		if !strings.Contains(strings.ToLower(msg), strings.ToLower(m.says)) {
+			t.Fatalf("%s: inline message %q lacks %q", m.name, msg, m.says)
+		}
+		if m.name == "private key" {
+			screenshot(t, ctx, "admin-cert-paste-error")
+		}
+	}
+
+	// The new certificate is pasted while the old one still signs.
+	next, err := ssotest.New(g.idp.Issuer)
+	testenv.Must(t, err, "next")
+	oldSHA1, newSHA1 := certSHA1(g.idp), certSHA1(next)
+	do(t, g, ctx, "paste the new certificate",
+		chromedp.Navigate(g.URL+"/c/acme/admin/certificates"),
+		chromedp.SetValue(chromedp.ID("certificate"), next.CertificateBase64()),
+		chromedp.Click(chromedp.CSS("#paste-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(`article[data-sha1="`+newSHA1+`"]`)),
+	)
+	// Logins signed by the old and, after Entra's switch, the new certificate
+	// both work during the rollover window.
+	chromePostACS(t, g, ctx, g.signed(g.assertion("acme", "maja.holm@acme.example")))
+	if h := text(t, g, ctx, "main"); !strings.Contains(h, "Signed in as Maja Holm") {
+		t.Fatalf("login signed by the old certificate: %q", h)
+	}
+	a := g.assertion("acme", "maja.holm@acme.example")
+	a.Key, a.Cert = next.Key, next.Cert
+	chromePostACS(t, g, ctx, g.signed(a))
+	if h := text(t, g, ctx, "main"); !strings.Contains(h, "Signed in as Maja Holm") {
+		t.Fatalf("login signed by the new certificate: %q", h)
+	}
+	// The console shows the new certificate signing, with its use.
+	do(t, g, ctx, "certificates", chromedp.Navigate(g.URL+"/c/acme/admin/certificates"))
+	newCard := text(t, g, ctx, `article[data-sha1="`+newSHA1+`"]`)
+	if !strings.Contains(newCard, "Signing now") || !strings.Contains(text(t, g, ctx, `article[data-sha1="`+newSHA1+`"] .use-count`), "1") {
+		t.Fatalf("new certificate card: %q", newCard)
+	}
+	screenshot(t, ctx, "admin-certificates")
+	// Retire the old one.
+	do(t, g, ctx, "retire the old certificate",
+		chromedp.Click(chromedp.CSS(`article[data-sha1="`+oldSHA1+`"] form button`)),
+		chromedp.WaitVisible(chromedp.CSS(".flash.ok")),
+	)
+	if c := text(t, g, ctx, `article[data-sha1="`+oldSHA1+`"]`); !strings.Contains(c, "Retired") {
+		t.Fatalf("old certificate card after retiring: %q", c)
+	}
+	chromePostACS(t, g, ctx, g.signed(g.assertion("acme", "maja.holm@acme.example")))
+	if h := text(t, g, ctx, "main"); !strings.Contains(h, "Sign-in refused") {
+		t.Fatalf("the retired certificate still signs in: %q", h)
+	}
+}
+
+func TestBrowserAdminDetachThenLocalLogin(t *testing.T) {
+	g := newGW(t, backends()[0])
+	g.addAdmin(t, g.company, adminEmail, adminPassword)
+	ola := g.entraLinked(t, "ola@acme.example", false)
+	ctx := newChrome(t)
+	chromeAdminLogin(t, g, ctx)
+	do(t, g, ctx, "find Ola",
+		chromedp.Navigate(g.URL+"/c/acme/admin/employees?status=inactive"),
+		chromedp.WaitVisible(chromedp.ID("employees")),
+	)
+	if list := text(t, g, ctx, "#employees"); !strings.Contains(list, "Ola Nordmann") || strings.Contains(list, "Maja Holm") {
+		t.Fatalf("inactive filter: %q", list)
+	}
+	do(t, g, ctx, "all employees", chromedp.Navigate(g.URL+"/c/acme/admin/employees?status=all"), chromedp.WaitVisible(chromedp.ID("employees")))
+	screenshot(t, ctx, "admin-employees")
+	do(t, g, ctx, "search and open Ola",
+		chromedp.SetValue(chromedp.ID("q"), "nordmann"),
+		chromedp.Click(chromedp.CSS("#employee-search button")),
+		chromedp.WaitVisible(chromedp.CSS(`#employees a[href$="/employees/`+ola.ID+`"]`)),
+		chromedp.Click(chromedp.CSS(`#employees a[href$="/employees/`+ola.ID+`"]`)),
+		chromedp.WaitVisible(chromedp.ID("detach-link")),
+	)
+	if m := text(t, g, ctx, "#managed-by"); m != "Managed by Entra" {
+		t.Fatalf("managed by: %q", m)
+	}
+	do(t, g, ctx, "open the detach confirmation",
+		chromedp.Click(chromedp.ID("detach-link")),
+		chromedp.WaitVisible(chromedp.ID("confirm-detach")),
+	)
+	if p := text(t, g, ctx, "main"); !strings.Contains(p, "What changes") || !strings.Contains(p, "provisioning stops managing") {
+		t.Fatalf("confirmation: %q", p)
+	}
+	screenshot(t, ctx, "admin-detach-confirm")
+	do(t, g, ctx, "detach, activate, set a password",
+		chromedp.Click(chromedp.ID("confirm-detach")),
+		chromedp.WaitVisible(chromedp.ID("activate-form")),
+		chromedp.Click(chromedp.CSS("#activate-form button")),
+		chromedp.WaitVisible(chromedp.ID("password-form")),
+		chromedp.SetValue(chromedp.CSS("#password-form #password"), "fjord-lighthouse-42"),
+		chromedp.SetValue(chromedp.CSS("#password-form #password2"), "fjord-lighthouse-42"),
+		chromedp.Click(chromedp.CSS("#password-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(".flash.ok")),
+	)
+	if f := text(t, g, ctx, ".flash.ok"); !strings.Contains(f, "Local password set") {
+		t.Fatalf("after setting the password: %q", f)
+	}
+	if m := text(t, g, ctx, "#managed-by"); !strings.Contains(m, "detached") {
+		t.Fatalf("managed by after detach: %q", m)
+	}
+	screenshot(t, ctx, "admin-employee")
+	// Ola signs in with the local password (SSO stays on for everyone else).
+	do(t, g, ctx, "local password sign-in",
+		chromedp.Navigate(g.URL+"/c/acme/login?method=password"),
+		chromedp.WaitVisible(chromedp.ID("local-signin")),
+		chromedp.SetValue(chromedp.ID("username"), "ola@acme.example"),
+		chromedp.SetValue(chromedp.ID("password"), "fjord-lighthouse-42"),
+	)
+	screenshot(t, ctx, "local-password-signin")
+	do(t, g, ctx, "submit",
+		chromedp.Click(chromedp.CSS("#local-signin button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/logout"]`)),
+	)
+	if h := text(t, g, ctx, "main"); !strings.Contains(h, "Signed in as Ola Nordmann") {
+		t.Fatalf("home after local sign-in: %q", h)
+	}
+}
+
+func TestBrowserAdminDiagnosticsAndProvisioning(t *testing.T) {
+	g := newGW(t, backends()[0])
+	g.addAdmin(t, g.company, adminEmail, adminPassword)
+	ctx := newChrome(t)
+	chromeAdminLogin(t, g, ctx)
+	// A failed login in the browser: Entra's Identifier is wrong.
+	wrong := g.assertion("acme", "maja.holm@acme.example")
+	wrong.Audience = "https://acme.example/wrong-identifier"
+	chromePostACS(t, g, ctx, g.signed(wrong))
+	if h := text(t, g, ctx, "main"); !strings.Contains(h, "Sign-in refused") {
+		t.Fatalf("refusal page: %q", h)
+	}
+	// The console shows it, with expected vs received and the Entra field to fix.
+	do(t, g, ctx, "diagnostics",
+		chromedp.Navigate(g.URL+"/c/acme/admin/diagnostics"),
+		chromedp.WaitVisible(chromedp.CSS(`article[data-reason="wrong_audience"]`)),
+	)
+	ev := text(t, g, ctx, `article[data-reason="wrong_audience"]`)
+	for _, want := range []string{"Wrong Identifier (Entity ID)", "https://acme.example/wrong-identifier", "Basic SAML Configuration → Identifier (Entity ID) must be exactly " + g.URL + "/c/acme/saml/metadata"} {
+		if !strings.Contains(ev, want) {
+			t.Fatalf("diagnostics entry lacks %q:\n%s", want, ev)
+		}
+	}
+	screenshot(t, ctx, "admin-diagnostics")
+	// Provisioning: a token is shown once.
+	do(t, g, ctx, "mint a SCIM token",
+		chromedp.Navigate(g.URL+"/c/acme/admin/provisioning"),
+		chromedp.SetValue(chromedp.ID("label"), "Entra production"),
+		chromedp.Click(chromedp.CSS("#mint-form button")),
+		chromedp.WaitVisible(chromedp.ID("val-token")),
+	)
+	if tok := text(t, g, ctx, "#val-token"); !strings.HasPrefix(tok, "scim_") && len(tok) < 40 {
+		t.Fatalf("token shown: %q", tok)
+	}
+	screenshot(t, ctx, "admin-scim-token")
+	do(t, g, ctx, "provisioning", chromedp.Navigate(g.URL+"/c/acme/admin/provisioning"), chromedp.WaitVisible(chromedp.ID("log-filter")))
+	screenshot(t, ctx, "admin-provisioning")
+	do(t, g, ctx, "audit", chromedp.Navigate(g.URL+"/c/acme/admin/audit"), chromedp.WaitVisible(chromedp.ID("audit")))
+	if a := text(t, g, ctx, "#audit"); !strings.Contains(a, "scim.token.mint") || !strings.Contains(a, "admin:"+adminEmail) {
+		t.Fatalf("audit: %q", a)
+	}
+	screenshot(t, ctx, "admin-audit")
+}

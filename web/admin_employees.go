@@ -1,0 +1,614 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ssogate/ssogate/internal/password"
+	"github.com/ssogate/ssogate/session"
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+// Employees pages: search and filter, edit sign-in name and email, roles
+// and approval settings, activate/deactivate, detach from Entra, local
+// password, sessions.
+
+const employeesPerPage = 50
+
+type employeeRow struct {
+	ID, Name, UserName, Email, Department, Title string
+	Active, Deleted, Admin, Approver             bool
+	Managed                                      string // "Entra", "Local", "Import"
+}
+
+// managedBy says who manages an employee's record.
+func managedBy(e *directory.Employee) string {
+	switch {
+	case e.EntraLinked:
+		return "Entra"
+	case e.Source == directory.SourceLocal:
+		return "Local"
+	default:
+		return "Import"
+	}
+}
+
+func displayName(e *directory.Employee) string {
+	if n := strings.TrimSpace(e.GivenName + " " + e.FamilyName); n != "" {
+		return n
+	}
+	return firstNonEmpty(e.DisplayName, e.UserName)
+}
+
+func rowOf(e *directory.Employee) employeeRow {
+	return employeeRow{ID: e.ID, Name: displayName(e), UserName: e.UserName, Email: e.Email, Department: e.Department,
+		Title: e.Title, Active: e.Active, Deleted: !e.Visible(), Admin: e.IsAdmin, Approver: e.IsApprover, Managed: managedBy(e)}
+}
+
+type employeesView struct {
+	Rows                []employeeRow
+	Query, Status       string
+	Total               int
+	From, To            int
+	PrevURL, NextURL    string
+	ActiveN, InactiveN  int
+	AllURL, ActiveURL   string
+	InactiveURL         string
+	ShowingAll, Showing string
+}
+
+// adminEmployeesPage: GET /admin/employees?q=…&status=active|inactive|all&page=N.
+func (s *Server) adminEmployeesPage(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	co := ac.t.Company
+	v := &employeesView{Query: strings.TrimSpace(c.QueryParam("q")), Status: c.QueryParam("status")}
+	if len(v.Query) > 200 {
+		v.Query = v.Query[:200]
+	}
+	q := directory.EmployeeQuery{CompanyID: co.ID, Search: v.Query, Limit: employeesPerPage}
+	yes, no := true, false
+	switch v.Status {
+	case "inactive":
+		q.Active = &no
+	case "all":
+	default:
+		v.Status = "active"
+		q.Active = &yes
+	}
+	page, _ := strconv.Atoi(c.QueryParam("page"))
+	if page < 1 || page > 100000 {
+		page = 1
+	}
+	q.Offset = (page - 1) * employeesPerPage
+	rows, total, err := s.dir.ListEmployees(ctx, q)
+	if err != nil {
+		return fmt.Errorf("list employees: %w", err)
+	}
+	for i := range rows {
+		v.Rows = append(v.Rows, rowOf(&rows[i]))
+	}
+	v.Total = total
+	if len(rows) > 0 {
+		v.From, v.To = q.Offset+1, q.Offset+len(rows)
+	}
+	for _, st := range []struct {
+		active bool
+		n      *int
+	}{{true, &v.ActiveN}, {false, &v.InactiveN}} {
+		a := st.active
+		_, n, err := s.dir.ListEmployees(ctx, directory.EmployeeQuery{CompanyID: co.ID, Search: v.Query, Active: &a})
+		if err != nil {
+			return fmt.Errorf("count employees: %w", err)
+		}
+		*st.n = n
+	}
+	link := func(status string, page int) string {
+		u := url.Values{}
+		if v.Query != "" {
+			u.Set("q", v.Query)
+		}
+		u.Set("status", status)
+		if page > 1 {
+			u.Set("page", strconv.Itoa(page))
+		}
+		return ac.base() + "/employees?" + u.Encode()
+	}
+	v.AllURL, v.ActiveURL, v.InactiveURL = link("all", 1), link("active", 1), link("inactive", 1)
+	if page > 1 {
+		v.PrevURL = link(v.Status, page-1)
+	}
+	if q.Offset+len(rows) < total {
+		v.NextURL = link(v.Status, page+1)
+	}
+	return s.adminPage(c, http.StatusOK, "admin_employees.html", "Employees", "employees", v, "")
+}
+
+type sessionRow struct {
+	ID, Kind, Via, Created, LastSeen, LastSeenAgo, Expires, IP, UserAgent string
+}
+
+type approverRow struct {
+	ID, Name, UserName, Kind string
+}
+
+type adminEmployeeView struct {
+	E           *directory.Employee
+	Row         employeeRow
+	Fields      [][2]string
+	Departments []string
+	Approvers   []approverRow
+	Manager     *employeeRow
+	Sessions    []sessionRow
+	HasPassword bool
+	CanActivate bool
+	CanDeact    bool
+	CanDetach   bool
+	CanPassword bool
+	IsSelf      bool
+	LoginURL    string
+	Form        struct{ UserName, Email string }
+}
+
+// employeeOf loads the employee of the URL, of the admin's company only.
+func (s *Server) employeeOf(c echo.Context) (*directory.Employee, error) {
+	ac := adminOf(c)
+	id := c.Param("id")
+	if id == "" || len(id) > 100 {
+		return nil, refuse(http.StatusNotFound, "not_found", "Not found", "There is no such employee.", "", nil)
+	}
+	e, err := s.dir.GetEmployee(c.Request().Context(), ac.t.Company.ID, id)
+	if errors.Is(err, directory.ErrNotFound) {
+		return nil, refuse(http.StatusNotFound, "not_found", "Not found", "There is no such employee in "+ac.t.Company.Name+".", "", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load employee: %w", err)
+	}
+	return e, nil
+}
+
+func (s *Server) employeeViewOf(ctx context.Context, ac *adminCtx, e *directory.Employee) (*adminEmployeeView, error) {
+	co := ac.t.Company
+	v := &adminEmployeeView{E: e, Row: rowOf(e), LoginURL: s.companyURL(co.Slug, "/login?method=password")}
+	v.Form.UserName, v.Form.Email = e.UserName, e.Email
+	add := func(k, val string) {
+		if val != "" {
+			v.Fields = append(v.Fields, [2]string{k, val})
+		}
+	}
+	add("Employee id", e.ID)
+	add("Display name", e.DisplayName)
+	add("Job title", e.Title)
+	add("Department", e.Department)
+	add("Mobile", e.MobilePhone)
+	add("Phone (work)", e.WorkPhone)
+	add("Country", e.Country)
+	add("Employment date", e.DateOfEmployment)
+	add("Payroll number", e.PayrollNumber)
+	add("Employee number", e.EmployeeNumber)
+	add("Subsidiary", e.GroupCompanyName)
+	add("Termination date", e.TerminationDate)
+	add("Entra object id", e.EntraObjectID)
+	add("Entra externalId", e.ExternalID)
+	add("Created", fmtTime(e.CreatedAt))
+	add("Updated", fmtTime(e.UpdatedAt))
+	if e.ManagerID != "" {
+		m, err := s.dir.GetEmployee(ctx, co.ID, e.ManagerID)
+		if err == nil {
+			r := rowOf(m)
+			v.Manager = &r
+		} else if !errors.Is(err, directory.ErrNotFound) {
+			return nil, err
+		}
+	} else if e.ManagerRef != "" {
+		add("Manager (not provisioned yet)", e.ManagerRef)
+	}
+	deps, err := s.dir.ListApproverDepartments(ctx, co.ID, e.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list departments: %w", err)
+	}
+	v.Departments = deps
+	if e.Visible() {
+		aps, err := directory.Approvers(ctx, s.dir, co.ID, e.ID)
+		if err != nil && !errors.Is(err, directory.ErrNotFound) {
+			return nil, fmt.Errorf("approvers: %w", err)
+		}
+		for _, a := range aps {
+			v.Approvers = append(v.Approvers, approverRow{ID: a.EmployeeID, Name: a.DisplayName, UserName: a.UserName, Kind: string(a.Kind)})
+		}
+	}
+	sessions, err := s.sessions.ListEmployee(ctx, co.ID, e.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	sort.Slice(sessions, func(i, j int) bool { return sessions[i].CreatedAt.After(sessions[j].CreatedAt) })
+	now := s.now()
+	for _, ss := range sessions {
+		v.Sessions = append(v.Sessions, sessionRow{ID: ss.ID, Kind: string(ss.Kind), Via: ss.Via, Created: fmtTime(ss.CreatedAt),
+			LastSeen: fmtTime(ss.LastSeen), LastSeenAgo: ago(now, ss.LastSeen), Expires: fmtTime(ss.Expiry()), IP: ss.RemoteIP,
+			UserAgent: truncate(ss.UserAgent, 80)})
+	}
+	hash, err := s.dir.GetEmployeePassword(ctx, co.ID, e.ID)
+	if err != nil && !errors.Is(err, directory.ErrNotFound) {
+		return nil, fmt.Errorf("load password: %w", err)
+	}
+	v.HasPassword = hash != ""
+	v.CanActivate = e.Visible() && !e.Active && !e.EntraLinked
+	v.CanDeact = e.Visible() && e.Active && !e.EntraLinked
+	v.CanDetach = e.Visible() && (e.EntraLinked || e.Source != directory.SourceLocal)
+	v.CanPassword = e.Visible() && !e.EntraLinked && e.Source == directory.SourceLocal
+	v.IsSelf = ac.sess.EmployeeID == e.ID
+	return v, nil
+}
+
+func (s *Server) employeePage(c echo.Context, status int, e *directory.Employee, errMsg string, form func(v *adminEmployeeView)) error {
+	ac := adminOf(c)
+	v, err := s.employeeViewOf(c.Request().Context(), ac, e)
+	if err != nil {
+		return err
+	}
+	if form != nil {
+		form(v)
+	}
+	return s.adminPage(c, status, "admin_employee.html", displayName(e), "employees", v, errMsg)
+}
+
+// adminEmployeePage: GET /admin/employees/{id}.
+func (s *Server) adminEmployeePage(c echo.Context) error {
+	e, err := s.employeeOf(c)
+	if err != nil {
+		return err
+	}
+	return s.employeePage(c, http.StatusOK, e, "", nil)
+}
+
+func (s *Server) employeeURL(c echo.Context, e *directory.Employee) string {
+	return adminOf(c).base() + "/employees/" + url.PathEscape(e.ID)
+}
+
+// updateEmployee re-reads the employee in the transaction, applies fn,
+// writes it and the audit entry.
+func (s *Server) updateEmployee(ctx context.Context, ac *adminCtx, id, action string, fn func(tx directory.Store, e *directory.Employee) (string, error)) (*directory.Employee, error) {
+	var out *directory.Employee
+	err := s.dir.InTx(ctx, func(tx directory.Store) error {
+		e, err := tx.GetEmployee(ctx, ac.t.Company.ID, id)
+		if err != nil {
+			return err
+		}
+		detail, err := fn(tx, e)
+		if err != nil {
+			return err
+		}
+		if err := tx.UpdateEmployee(ctx, e); err != nil {
+			return err
+		}
+		out = e
+		return tx.AppendAudit(ctx, &directory.AuditEntry{CompanyID: ac.t.Company.ID, At: s.now(), Actor: ac.actor(),
+			Action: action, Detail: truncate(fmt.Sprintf("employee=%s (%s) %s", e.ID, e.UserName, detail), 1000)})
+	})
+	return out, err
+}
+
+// refusal is a precondition failure shown inline on the employee page.
+type refusal struct{ msg string }
+
+func (r *refusal) Error() string { return r.msg }
+
+func (s *Server) employeeResult(c echo.Context, e *directory.Employee, err error, code string, form func(v *adminEmployeeView)) error {
+	var rf *refusal
+	var ce *directory.ConflictError
+	switch {
+	case err == nil:
+		return done(c, s.employeeURL(c, e), code)
+	case errors.As(err, &rf):
+		return s.employeePage(c, http.StatusConflict, e, rf.msg, form)
+	case errors.As(err, &ce):
+		what := map[string]string{"userName": "sign-in name", "email": "work email", "entraObjectId": "Entra object id"}[ce.Field]
+		return s.employeePage(c, http.StatusConflict, e, "Another employee already has this "+firstNonEmpty(what, ce.Field)+".", form)
+	case errors.Is(err, directory.ErrInvalid):
+		return s.employeePage(c, http.StatusUnprocessableEntity, e, "The change was refused: "+strings.TrimPrefix(err.Error(), "directory: invalid: "), form)
+	}
+	return err
+}
+
+func validEmail(v string) bool {
+	at := strings.IndexByte(v, '@')
+	return at > 0 && at < len(v)-1 && len(v) <= 254 && !strings.ContainsAny(v, " \t\r\n<>\",;")
+}
+
+// adminEmployeeIdentity: POST /admin/employees/{id}/identity (sign-in name
+// and work email; the seed's "update the new email address").
+func (s *Server) adminEmployeeIdentity(c echo.Context) error {
+	ac := adminOf(c)
+	e, err := s.employeeOf(c)
+	if err != nil {
+		return err
+	}
+	userName := strings.TrimSpace(c.FormValue("username"))
+	email := strings.TrimSpace(c.FormValue("email"))
+	form := func(v *adminEmployeeView) { v.Form.UserName, v.Form.Email = userName, email }
+	switch {
+	case !e.Visible():
+		return s.employeePage(c, http.StatusConflict, e, "This employee was deleted by Entra and is kept as history only.", form)
+	case userName == "" || len(userName) > 254 || strings.ContainsAny(userName, " \t\r\n"):
+		return s.employeePage(c, http.StatusUnprocessableEntity, e, "Enter a sign-in name without spaces (usually the Entra user principal name).", form)
+	case email != "" && !validEmail(email):
+		return s.employeePage(c, http.StatusUnprocessableEntity, e, "Enter a work email address like name@example.com.", form)
+	}
+	if userName == e.UserName && email == e.Email {
+		return done(c, s.employeeURL(c, e), "identity")
+	}
+	_, err = s.updateEmployee(c.Request().Context(), ac, e.ID, "employee.identity", func(_ directory.Store, cur *directory.Employee) (string, error) {
+		d := fmt.Sprintf("userName %q→%q email %q→%q", cur.UserName, userName, cur.Email, email)
+		cur.UserName, cur.Email = userName, email
+		return d, nil
+	})
+	return s.employeeResult(c, e, err, "identity", form)
+}
+
+// adminEmployeeRoles: POST /admin/employees/{id}/roles (setup admin role,
+// self-approver, only the selected approver).
+func (s *Server) adminEmployeeRoles(c echo.Context) error {
+	ac := adminOf(c)
+	e, err := s.employeeOf(c)
+	if err != nil {
+		return err
+	}
+	admin := c.FormValue("admin") == "on"
+	self := c.FormValue("self_approver") == "on"
+	only := c.FormValue("only_selected") == "on"
+	if !e.Visible() {
+		return s.employeePage(c, http.StatusConflict, e, "This employee was deleted by Entra and is kept as history only.", nil)
+	}
+	if ac.sess.EmployeeID == e.ID && e.IsAdmin && !admin {
+		return s.employeePage(c, http.StatusConflict, e, "You cannot remove your own admin role. Ask another setup admin.", nil)
+	}
+	_, err = s.updateEmployee(c.Request().Context(), ac, e.ID, "employee.roles", func(_ directory.Store, cur *directory.Employee) (string, error) {
+		cur.IsAdmin, cur.SelfApprover, cur.OnlySelectedApprover = admin, self, only
+		return fmt.Sprintf("admin=%v self_approver=%v only_selected_approver=%v", admin, self, only), nil
+	})
+	if err == nil && !admin && e.IsAdmin {
+		// Admin sessions made from this employee's SSO end with the role.
+		s.revokeAdminSessions(c.Request().Context(), ac.t.Company.ID, e.ID)
+	}
+	return s.employeeResult(c, e, err, "roles", nil)
+}
+
+// revokeAdminSessions ends an employee's admin console sessions.
+func (s *Server) revokeAdminSessions(ctx context.Context, companyID int64, employeeID string) {
+	list, err := s.sessions.ListEmployee(ctx, companyID, employeeID)
+	if err != nil {
+		s.log.Warn("list sessions", "err", err)
+		return
+	}
+	for _, ss := range list {
+		if ss.Kind == session.KindAdmin {
+			_ = s.sessions.Delete(ctx, ss.ID)
+		}
+	}
+}
+
+// adminEmployeeDepartmentAdd: POST /admin/employees/{id}/departments
+// (department=…): the employee approves for that department (added by
+// hand, never touched by sync).
+func (s *Server) adminEmployeeDepartmentAdd(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	e, err := s.employeeOf(c)
+	if err != nil {
+		return err
+	}
+	dep := strings.TrimSpace(c.FormValue("department"))
+	if dep == "" || len(dep) > 200 {
+		return s.employeePage(c, http.StatusUnprocessableEntity, e, "Enter the department's name as it appears on employees (e.g. Sales).", nil)
+	}
+	if !e.Visible() || !e.Active {
+		return s.employeePage(c, http.StatusConflict, e, "Only active employees can approve for a department.", nil)
+	}
+	err = s.change(ctx, ac, "employee.department_approver.add", fmt.Sprintf("employee=%s (%s) department=%q", e.ID, e.UserName, dep),
+		func(tx directory.Store) error { return tx.AddDepartmentApprover(ctx, ac.t.Company.ID, dep, e.ID) })
+	return s.employeeResult(c, e, err, "department-added", nil)
+}
+
+// adminEmployeeDepartmentRemove: POST /admin/employees/{id}/departments/remove.
+func (s *Server) adminEmployeeDepartmentRemove(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	e, err := s.employeeOf(c)
+	if err != nil {
+		return err
+	}
+	dep := strings.TrimSpace(c.FormValue("department"))
+	err = s.change(ctx, ac, "employee.department_approver.remove", fmt.Sprintf("employee=%s (%s) department=%q", e.ID, e.UserName, dep),
+		func(tx directory.Store) error { return tx.RemoveDepartmentApprover(ctx, ac.t.Company.ID, dep, e.ID) })
+	if errors.Is(err, directory.ErrNotFound) {
+		err = &refusal{"This employee does not approve for that department."}
+	}
+	return s.employeeResult(c, e, err, "department-gone", nil)
+}
+
+// adminEmployeeActivate: POST /admin/employees/{id}/activate. Only for
+// employees Entra does not manage (Entra would undo it): detach first.
+func (s *Server) adminEmployeeActivate(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	e, err := s.employeeOf(c)
+	if err != nil {
+		return err
+	}
+	_, err = s.updateEmployee(ctx, ac, e.ID, "employee.activate", func(tx directory.Store, cur *directory.Employee) (string, error) {
+		switch {
+		case !cur.Visible():
+			return "", &refusal{"Entra deleted this employee; the record is kept as history and cannot be activated. Create the person again in Entra (or import them)."}
+		case cur.Active:
+			return "", &refusal{"This employee is already active."}
+		case cur.EntraLinked:
+			return "", &refusal{"Entra manages this employee: assign the user to the app in Entra to reactivate them, or detach them from Entra first (for someone who moved to another Entra tenant)."}
+		}
+		d := "termination_date " + cur.TerminationDate + " cleared"
+		cur.Active, cur.TerminationDate = true, ""
+		return d, nil
+	})
+	if err == nil {
+		if rerr := directory.RecomputeApproverRole(ctx, s.dir, ac.t.Company.ID, e.ManagerID); rerr != nil {
+			s.log.Warn("recompute approver role", "err", rerr)
+		}
+	}
+	return s.employeeResult(c, e, err, "activated", nil)
+}
+
+// adminEmployeeDeactivate: POST /admin/employees/{id}/deactivate (local
+// employees only): inactive, termination date today, signed out at once.
+func (s *Server) adminEmployeeDeactivate(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	e, err := s.employeeOf(c)
+	if err != nil {
+		return err
+	}
+	if ac.sess.EmployeeID == e.ID {
+		return s.employeePage(c, http.StatusConflict, e, "You cannot deactivate yourself.", nil)
+	}
+	_, err = s.updateEmployee(ctx, ac, e.ID, "employee.deactivate", func(tx directory.Store, cur *directory.Employee) (string, error) {
+		switch {
+		case !cur.Visible() || !cur.Active:
+			return "", &refusal{"This employee is already inactive."}
+		case cur.EntraLinked:
+			return "", &refusal{"Entra manages this employee: unassign the user from the app in Entra (provisioning then deactivates them), or detach them first."}
+		}
+		cur.Active = false
+		cur.TerminationDate = s.now().UTC().Format("2006-01-02")
+		return "termination_date " + cur.TerminationDate, nil
+	})
+	if err == nil {
+		if _, rerr := s.sessions.RevokeEmployee(ctx, ac.t.Company.ID, e.ID); rerr != nil {
+			s.log.Error("revoke sessions after deactivation", "employee", e.ID, "err", rerr)
+		}
+		if rerr := directory.RecomputeApproverRole(ctx, s.dir, ac.t.Company.ID, e.ManagerID); rerr != nil {
+			s.log.Warn("recompute approver role", "err", rerr)
+		}
+	}
+	return s.employeeResult(c, e, err, "deactivated", nil)
+}
+
+// adminEmployeeDetachPage: GET /admin/employees/{id}/detach — the
+// confirmation that says what changes.
+func (s *Server) adminEmployeeDetachPage(c echo.Context) error {
+	ac := adminOf(c)
+	e, err := s.employeeOf(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.employeeViewOf(c.Request().Context(), ac, e)
+	if err != nil {
+		return err
+	}
+	if !v.CanDetach {
+		return s.employeePage(c, http.StatusConflict, e, "This employee is already managed locally (or was deleted by Entra).", nil)
+	}
+	return s.adminPage(c, http.StatusOK, "admin_detach.html", "Detach "+displayName(e)+" from Entra", "employees", v, "")
+}
+
+// adminEmployeeDetach: POST /admin/employees/{id}/detach. The employee
+// becomes Source local, EntraLinked false: SCIM can no longer change,
+// deactivate or delete them, and the Entra object id binding is removed.
+func (s *Server) adminEmployeeDetach(c echo.Context) error {
+	ac := adminOf(c)
+	e, err := s.employeeOf(c)
+	if err != nil {
+		return err
+	}
+	if c.FormValue("confirm") != "yes" {
+		return c.Redirect(http.StatusSeeOther, s.employeeURL(c, e)+"/detach")
+	}
+	_, err = s.updateEmployee(c.Request().Context(), ac, e.ID, "employee.detach", func(_ directory.Store, cur *directory.Employee) (string, error) {
+		if !cur.Visible() {
+			return "", &refusal{"Entra deleted this employee; the record is kept as history only."}
+		}
+		if !cur.EntraLinked && cur.Source == directory.SourceLocal {
+			return "", &refusal{"This employee is already managed locally."}
+		}
+		d := fmt.Sprintf("source %s→local entra_linked %v→false entra_object_id %q cleared", cur.Source, cur.EntraLinked, cur.EntraObjectID)
+		cur.Source, cur.EntraLinked, cur.EntraObjectID = directory.SourceLocal, false, ""
+		return d, nil
+	})
+	return s.employeeResult(c, e, err, "detached", nil)
+}
+
+// adminEmployeePassword: POST /admin/employees/{id}/password — a local
+// password for an employee detached from Entra (argon2id, never shown).
+func (s *Server) adminEmployeePassword(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	e, err := s.employeeOf(c)
+	if err != nil {
+		return err
+	}
+	pw, again := c.FormValue("password"), c.FormValue("password2")
+	switch {
+	case !e.Visible() || e.EntraLinked || e.Source != directory.SourceLocal:
+		return s.employeePage(c, http.StatusConflict, e, "Only employees detached from Entra can have a local password. Detach them first.", nil)
+	case pw != again:
+		return s.employeePage(c, http.StatusUnprocessableEntity, e, "The two passwords differ.", nil)
+	}
+	if err := password.Check(pw); err != nil {
+		return s.employeePage(c, http.StatusUnprocessableEntity, e, "Password refused: "+err.Error()+".", nil)
+	}
+	hash, err := password.Hash(pw)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	err = s.change(ctx, ac, "employee.password", fmt.Sprintf("employee=%s (%s) local password set", e.ID, e.UserName),
+		func(tx directory.Store) error { return tx.SetEmployeePassword(ctx, ac.t.Company.ID, e.ID, hash) })
+	return s.employeeResult(c, e, err, "password", nil)
+}
+
+// adminEmployeeRevokeSessions: POST /admin/employees/{id}/sessions/revoke.
+func (s *Server) adminEmployeeRevokeSessions(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	e, err := s.employeeOf(c)
+	if err != nil {
+		return err
+	}
+	n, err := s.sessions.RevokeEmployee(ctx, ac.t.Company.ID, e.ID)
+	if err != nil {
+		return fmt.Errorf("revoke sessions: %w", err)
+	}
+	s.auditOnly(ctx, ac.t.Company.ID, ac.actor(), "sessions.revoke", fmt.Sprintf("employee=%s (%s) revoked=%d", e.ID, e.UserName, n))
+	return done(c, s.employeeURL(c, e), "sessions-revoked")
+}
+
+// adminEmployeeRevokeSession: POST /admin/employees/{id}/sessions/{sid}/revoke
+// revokes one session, which must be one of this employee's.
+func (s *Server) adminEmployeeRevokeSession(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	e, err := s.employeeOf(c)
+	if err != nil {
+		return err
+	}
+	list, err := s.sessions.ListEmployee(ctx, ac.t.Company.ID, e.ID)
+	if err != nil {
+		return fmt.Errorf("list sessions: %w", err)
+	}
+	sid := c.Param("sid")
+	for _, ss := range list {
+		if ss.ID == sid {
+			if err := s.sessions.Delete(ctx, sid); err != nil {
+				return fmt.Errorf("revoke session: %w", err)
+			}
+			s.auditOnly(ctx, ac.t.Company.ID, ac.actor(), "sessions.revoke", fmt.Sprintf("employee=%s (%s) session=%s… kind=%s", e.ID, e.UserName, sid[:min(8, len(sid))], ss.Kind))
+			return done(c, s.employeeURL(c, e), "session-revoked")
+		}
+	}
+	return s.employeePage(c, http.StatusNotFound, e, "That session has already ended.", nil)
+}

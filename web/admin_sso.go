@@ -1,0 +1,447 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+// SSO settings and certificates pages of the console.
+
+// entraValue is one value the admin pastes into Entra, with a copy button.
+type entraValue struct {
+	Label, Field, Value, Note string
+}
+
+// entraValues are the values for Entra's "Basic SAML Configuration" and
+// provisioning, exactly as the gateway checks them.
+func (s *Server) entraValues(slug string) []entraValue {
+	return []entraValue{
+		{"Identifier (Entity ID)", "identifier", s.companyURL(slug, "/saml/metadata"), "Basic SAML Configuration → Identifier. Must match exactly."},
+		{"Reply URL (Assertion Consumer Service URL)", "reply-url", s.companyURL(slug, "/saml/acs"), "Basic SAML Configuration → Reply URL. Must match exactly."},
+		{"Sign on URL", "sign-on-url", s.companyURL(slug, "/login"), "Optional. Leave it empty in Entra so the Microsoft 365 tile signs in directly."},
+		{"App Federation Metadata / SP metadata URL", "metadata-url", s.companyURL(slug, "/saml/metadata"), "For tools that read the service provider's metadata."},
+		{"SCIM Tenant URL", "tenant-url", s.companyURL(slug, "/scim/v2"), "Provisioning → Admin Credentials → Tenant URL."},
+	}
+}
+
+type ssoView struct {
+	Values       []entraValue
+	Enabled      bool
+	Mode         string
+	Identifier   string
+	LoginURL     string
+	DerivedLogin string
+	PinnedIssuer string
+	Name         string
+	Configured   bool
+}
+
+func (s *Server) ssoViewOf(t *tenant) *ssoView {
+	co := t.Company
+	v := &ssoView{Values: s.entraValues(co.Slug), Enabled: co.SSOEnabled, Mode: string(co.NameIDMode), Identifier: co.EntraIdentifier,
+		LoginURL: co.IDPLoginURL, PinnedIssuer: co.PinnedIssuer, Name: co.Name, Configured: t.SP != nil}
+	if co.IDPLoginURL == "" {
+		v.DerivedLogin = loginURL(co)
+	}
+	if v.Mode == "" {
+		v.Mode = string(directory.NameIDUPN)
+	}
+	return v
+}
+
+// adminSSOPage: GET /admin/sso.
+func (s *Server) adminSSOPage(c echo.Context) error {
+	return s.adminPage(c, http.StatusOK, "admin_sso.html", "SSO settings", "sso", s.ssoViewOf(adminOf(c).t), "")
+}
+
+// checkEntraURL accepts an empty value or an absolute http(s) URL.
+func checkEntraURL(v, what, example string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(v) > 500 || strings.ContainsAny(v, " \t\r\n") {
+		return fmt.Errorf("%s %q is not a URL: paste it from Entra (Single sign-on → Set up), e.g. %s", what, v, example)
+	}
+	return nil
+}
+
+// adminSSOSave: POST /admin/sso.
+func (s *Server) adminSSOSave(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	co := *ac.t.Company
+	before := co
+	co.SSOEnabled = c.FormValue("enabled") == "on"
+	co.NameIDMode = directory.NameIDMode(c.FormValue("nameid"))
+	co.EntraIdentifier = strings.TrimSpace(c.FormValue("identifier"))
+	co.IDPLoginURL = strings.TrimSpace(c.FormValue("login_url"))
+	if name := strings.TrimSpace(c.FormValue("name")); name != "" {
+		co.Name = name
+	}
+	var problems []string
+	if !co.NameIDMode.Valid() {
+		problems = append(problems, "Choose how the NameID is matched: user.userprincipalname or user.mail.")
+	}
+	if err := checkEntraURL(co.EntraIdentifier, "Microsoft Entra Identifier", "https://sts.windows.net/<tenant-id>/"); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if err := checkEntraURL(co.IDPLoginURL, "Login URL", "https://login.microsoftonline.com/<tenant-id>/saml2"); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(co.Name) > 200 {
+		problems = append(problems, "The company name is too long (200 characters at most).")
+	}
+	if len(problems) > 0 {
+		v := s.ssoViewOf(ac.t)
+		v.Enabled, v.Mode, v.Identifier, v.LoginURL, v.Name = co.SSOEnabled, string(co.NameIDMode), co.EntraIdentifier, co.IDPLoginURL, co.Name
+		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_sso.html", "SSO settings", "sso", v, strings.Join(problems, " "))
+	}
+	var changes []string
+	if before.SSOEnabled != co.SSOEnabled {
+		changes = append(changes, "enabled="+strconv.FormatBool(co.SSOEnabled))
+	}
+	if before.NameIDMode != co.NameIDMode {
+		changes = append(changes, "nameid="+string(co.NameIDMode))
+	}
+	if before.EntraIdentifier != co.EntraIdentifier {
+		changes = append(changes, fmt.Sprintf("entra_identifier=%q", co.EntraIdentifier))
+	}
+	if before.IDPLoginURL != co.IDPLoginURL {
+		changes = append(changes, fmt.Sprintf("login_url=%q", co.IDPLoginURL))
+	}
+	if before.Name != co.Name {
+		changes = append(changes, fmt.Sprintf("name=%q", co.Name))
+	}
+	if len(changes) == 0 {
+		return done(c, ac.base()+"/sso", "sso")
+	}
+	if err := s.change(ctx, ac, "sso.configure", strings.Join(changes, " "), func(tx directory.Store) error {
+		return tx.UpdateCompanySettings(ctx, &co)
+	}); err != nil {
+		if errors.Is(err, directory.ErrInvalid) {
+			return s.adminPage(c, http.StatusUnprocessableEntity, "admin_sso.html", "SSO settings", "sso", s.ssoViewOf(ac.t), "The settings were refused: "+err.Error())
+		}
+		return fmt.Errorf("save SSO settings: %w", err)
+	}
+	s.companies.Invalidate(co.Slug)
+	return done(c, ac.base()+"/sso", "sso")
+}
+
+// certBanner is an expiry warning shown on every console page.
+type certBanner struct {
+	Level string
+	Text  string
+}
+
+// certBanners warns about trusted certificates within 60, 30 or 7 days of
+// expiry (or expired), most urgent first.
+func certBanners(list []directory.Certificate, now time.Time) []certBanner {
+	var out []certBanner
+	rank := map[string]int{certs.LevelExpired: 0, certs.LevelCritical: 1, certs.LevelWarning: 2, certs.LevelNotice: 3}
+	for _, ct := range list {
+		if ct.RetiredAt != nil {
+			continue
+		}
+		days, level := certs.ExpiryWarning(ct.NotAfter, now)
+		if level == certs.LevelNone {
+			continue
+		}
+		renewed := false
+		for _, o := range list {
+			if o.RetiredAt == nil && o.SHA256 != ct.SHA256 && o.NotAfter.After(now.AddDate(0, 0, 60)) {
+				renewed = true
+			}
+		}
+		when := fmt.Sprintf("expires on %s (in %s)", ct.NotAfter.UTC().Format("2006-01-02"), plural(days, "day"))
+		if level == certs.LevelExpired {
+			when = "expired on " + ct.NotAfter.UTC().Format("2006-01-02")
+		}
+		text := fmt.Sprintf("The SAML signing certificate %s %s. In Entra: Single sign-on → SAML Certificates → New Certificate, then paste its Certificate (Base64) under Certificates here before you make it active.", ct.SHA1, when)
+		if renewed {
+			text = fmt.Sprintf("The SAML signing certificate %s %s. A renewed certificate is already trusted: once Entra signs with it, retire this one.", ct.SHA1, when)
+		}
+		out = append(out, certBanner{Level: level, Text: text})
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && rank[out[j].Level] < rank[out[j-1].Level]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// certRow is one certificate in the list.
+type certRow struct {
+	SHA1, SHA256, Subject   string
+	NotBefore, NotAfter     string
+	DaysLeft                string
+	Level                   string
+	Added, Retired          string
+	LastUsed, LastUsedAgo   string
+	UseCount                int64
+	Trusted, Signing, Fresh bool
+}
+
+type certsView struct {
+	Rows        []certRow
+	Trusted     int
+	AutoRetire  int
+	PasteReason string // certs.Reason of a refused paste
+	PasteError  string // its message, shown at the paste box
+}
+
+func (s *Server) certsViewOf(ctx context.Context, co *directory.Company) (*certsView, error) {
+	list, err := s.dir.ListCertificates(ctx, co.ID, true)
+	if err != nil {
+		return nil, fmt.Errorf("list certificates: %w", err)
+	}
+	now := s.now()
+	v := &certsView{AutoRetire: co.CertAutoRetireDays}
+	var signing *directory.Certificate
+	for i := range list {
+		ct := &list[i]
+		if ct.RetiredAt == nil && ct.LastUsedAt != nil && (signing == nil || ct.LastUsedAt.After(*signing.LastUsedAt)) {
+			signing = ct
+		}
+	}
+	for _, ct := range list {
+		days, level := certs.ExpiryWarning(ct.NotAfter, now)
+		r := certRow{SHA1: ct.SHA1, SHA256: ct.SHA256, Subject: ct.Subject, NotBefore: ct.NotBefore.UTC().Format("2006-01-02"),
+			NotAfter: ct.NotAfter.UTC().Format("2006-01-02"), Level: level, Added: fmtTime(ct.AddedAt), Retired: fmtTimePtr(ct.RetiredAt),
+			LastUsed: fmtTimePtr(ct.LastUsedAt), UseCount: ct.UseCount, Trusted: ct.RetiredAt == nil,
+			Signing: signing != nil && ct.SHA256 == signing.SHA256}
+		if days >= 0 {
+			r.DaysLeft = plural(days, "day") + " left"
+		} else {
+			r.DaysLeft = "expired"
+		}
+		if ct.LastUsedAt != nil {
+			r.LastUsedAgo = ago(now, *ct.LastUsedAt)
+		}
+		if r.Trusted {
+			v.Trusted++
+		}
+		v.Rows = append(v.Rows, r)
+	}
+	// Trusted first, newest first within each group.
+	rows := v.Rows
+	for i := 1; i < len(rows); i++ {
+		for j := i; j > 0 && certRowBefore(rows[j], rows[j-1]); j-- {
+			rows[j], rows[j-1] = rows[j-1], rows[j]
+		}
+	}
+	return v, nil
+}
+
+func certRowBefore(a, b certRow) bool {
+	if a.Trusted != b.Trusted {
+		return a.Trusted
+	}
+	return a.Added > b.Added
+}
+
+// adminCertsPage: GET /admin/certificates.
+func (s *Server) adminCertsPage(c echo.Context) error {
+	ac := adminOf(c)
+	v, err := s.certsViewOf(c.Request().Context(), ac.t.Company)
+	if err != nil {
+		return err
+	}
+	return s.adminPage(c, http.StatusOK, "admin_certs.html", "Certificates", "certs", v, "")
+}
+
+// adminCertAdd: POST /admin/certificates — paste Entra's Certificate
+// (Base64). A refused paste is shown inline with certs' message (what was
+// pasted and what to paste instead); the pasted text is never echoed back
+// (it may be a private key).
+func (s *Server) adminCertAdd(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	paste := c.FormValue("certificate")
+	info, err := certs.Parse(paste, s.now())
+	if err != nil {
+		v, verr := s.certsViewOf(ctx, ac.t.Company)
+		if verr != nil {
+			return verr
+		}
+		msg := "The certificate could not be read. Paste the whole Certificate (Base64) file from Entra."
+		var ce *certs.Error
+		if errors.As(err, &ce) {
+			msg, v.PasteReason = ce.Msg, string(ce.Reason)
+		}
+		v.PasteError = msg
+		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_certs.html", "Certificates", "certs", v, "")
+	}
+	retireOthers := c.FormValue("retire_others") == "on"
+	existing, err := s.dir.ListCertificates(ctx, ac.t.Company.ID, true)
+	if err != nil {
+		return fmt.Errorf("list certificates: %w", err)
+	}
+	code := "cert-added"
+	for _, ct := range existing {
+		if ct.SHA256 == info.SHA256 {
+			code = "cert-readded"
+		}
+	}
+	cert := &directory.Certificate{CompanyID: ac.t.Company.ID, DER: info.DER, Subject: info.Subject, SHA1: info.SHA1,
+		SHA256: info.SHA256, NotBefore: info.NotBefore, NotAfter: info.NotAfter, AddedAt: s.now()}
+	detail := fmt.Sprintf("sha1=%s subject=%q not_after=%s retire_others=%v", info.SHA1, info.Subject,
+		info.NotAfter.UTC().Format("2006-01-02"), retireOthers)
+	if err := s.change(ctx, ac, "cert.add", detail, func(tx directory.Store) error {
+		return tx.AddCertificate(ctx, cert, retireOthers)
+	}); err != nil {
+		return fmt.Errorf("add certificate: %w", err)
+	}
+	s.companies.Invalidate(ac.t.Company.Slug)
+	return done(c, ac.base()+"/certificates", code)
+}
+
+var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// adminCertRetire: POST /admin/certificates/{sha256}/retire. The last
+// trusted certificate cannot be retired: that would refuse every sign-in.
+func (s *Server) adminCertRetire(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	sha := c.Param("sha256")
+	if !sha256RE.MatchString(sha) {
+		return refuse(http.StatusNotFound, "not_found", "Not found", "There is no such certificate.", "", nil)
+	}
+	list, err := s.dir.ListCertificates(ctx, ac.t.Company.ID, false)
+	if err != nil {
+		return fmt.Errorf("list certificates: %w", err)
+	}
+	var found *directory.Certificate
+	for i := range list {
+		if list[i].SHA256 == sha {
+			found = &list[i]
+		}
+	}
+	if found == nil {
+		return refuse(http.StatusNotFound, "not_found", "Not found", "This company trusts no such certificate (it may be retired already).", "", nil)
+	}
+	if len(list) == 1 {
+		v, err := s.certsViewOf(ctx, ac.t.Company)
+		if err != nil {
+			return err
+		}
+		return s.adminPage(c, http.StatusConflict, "admin_certs.html", "Certificates", "certs", v,
+			"This is the only trusted certificate: retiring it would refuse every sign-in. Paste the new certificate first (or switch SSO off under SSO settings).")
+	}
+	if err := s.change(ctx, ac, "cert.retire", "sha1="+found.SHA1, func(tx directory.Store) error {
+		return tx.RetireCertificate(ctx, ac.t.Company.ID, sha, s.now())
+	}); err != nil {
+		return fmt.Errorf("retire certificate: %w", err)
+	}
+	s.companies.Invalidate(ac.t.Company.Slug)
+	return done(c, ac.base()+"/certificates", "cert-retired")
+}
+
+// adminCertAutoRetire: POST /admin/certificates/auto-retire (days, 0 = off).
+func (s *Server) adminCertAutoRetire(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	days, err := strconv.Atoi(strings.TrimSpace(c.FormValue("days")))
+	if err != nil || days < 0 || days > 365 {
+		v, verr := s.certsViewOf(ctx, ac.t.Company)
+		if verr != nil {
+			return verr
+		}
+		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_certs.html", "Certificates", "certs", v,
+			"Automatic retirement: enter a number of days from 0 (off) to 365.")
+	}
+	co := *ac.t.Company
+	co.CertAutoRetireDays = days
+	if err := s.change(ctx, ac, "cert.auto_retire", "days="+strconv.Itoa(days), func(tx directory.Store) error {
+		return tx.UpdateCompanySettings(ctx, &co)
+	}); err != nil {
+		return fmt.Errorf("save automatic retirement: %w", err)
+	}
+	s.companies.Invalidate(co.Slug)
+	return done(c, ac.base()+"/certificates", "auto-retire")
+}
+
+// autoRetireCertificates applies a company's automatic retirement rule
+// (Company.CertAutoRetireDays, 0 = off): a trusted certificate that has
+// signed logins before, but none for that many days while another trusted
+// certificate signed one after its last, is retired. A certificate that
+// never signed a login is kept (it is the new one, waiting for Entra's
+// switch), and so is the certificate that signed the latest login. It
+// returns how many it retired.
+func (s *Server) autoRetireCertificates(ctx context.Context, co *directory.Company) (int, error) {
+	if co.CertAutoRetireDays <= 0 {
+		return 0, nil
+	}
+	list, err := s.dir.ListCertificates(ctx, co.ID, false)
+	if err != nil {
+		return 0, err
+	}
+	var latest *directory.Certificate
+	for i := range list {
+		if ct := &list[i]; ct.LastUsedAt != nil && (latest == nil || ct.LastUsedAt.After(*latest.LastUsedAt)) {
+			latest = ct
+		}
+	}
+	if latest == nil {
+		return 0, nil
+	}
+	now := s.now()
+	limit := time.Duration(co.CertAutoRetireDays) * 24 * time.Hour
+	n := 0
+	for _, ct := range list {
+		if ct.SHA256 == latest.SHA256 || ct.LastUsedAt == nil || !latest.LastUsedAt.After(*ct.LastUsedAt) || now.Sub(*ct.LastUsedAt) < limit {
+			continue
+		}
+		detail := fmt.Sprintf("sha1=%s: no sign-in for %d days while %s signs them (last used %s)", ct.SHA1,
+			co.CertAutoRetireDays, latest.SHA1, ct.LastUsedAt.UTC().Format(time.RFC3339))
+		err := s.dir.InTx(ctx, func(tx directory.Store) error {
+			if err := tx.RetireCertificate(ctx, co.ID, ct.SHA256, now); err != nil {
+				return err
+			}
+			return tx.AppendAudit(ctx, &directory.AuditEntry{CompanyID: co.ID, At: now, Actor: "auto-retire", Action: "cert.retire", Detail: detail})
+		})
+		if errors.Is(err, directory.ErrNotFound) {
+			continue // another instance was first
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+		s.log.Info("certificate retired automatically", "company", co.Slug, "sha1", ct.SHA1, "signing", latest.SHA1)
+	}
+	return n, nil
+}
+
+// AutoRetireCertificates applies every company's automatic certificate
+// retirement rule; RunBackground may call it periodically. The console
+// also applies it to a company whenever one of its pages is opened.
+func (s *Server) AutoRetireCertificates(ctx context.Context) error {
+	list, err := s.dir.ListCompanies(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := range list {
+		n, err := s.autoRetireCertificates(ctx, &list[i])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("company %s: %w", list[i].Slug, err))
+		}
+		if n > 0 {
+			s.companies.Invalidate(list[i].Slug)
+		}
+	}
+	return errors.Join(errs...)
+}
