@@ -75,7 +75,7 @@ func (s *Server) ssoAvailable(ctx context.Context, t *tenant, ip string) *userEr
 	}
 	if t.SP == nil {
 		s.recordFailure(ctx, t.Company, "not_configured", t.SPErr.Error(), "", ip)
-		return refuse(http.StatusServiceUnavailable, "not_configured", "Single sign-on is not set up yet",
+		return refuse(http.StatusForbidden, "not_configured", "Single sign-on is not set up yet",
 			"Signing in with Microsoft is not fully set up for "+t.Company.Name+".",
 			"Ask your administrator to paste the Entra certificate in ssogate.", t.SPErr)
 	}
