@@ -3,6 +3,9 @@ package test
 import (
 	"context"
 	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +20,41 @@ import (
 // rollover with inline paste errors (flow 1), detach then local password
 // sign-in (flow 4), and sign-in diagnostics after a failed login (flow 5).
 // Each saves screenshots under test/output/screenshots.
+
+// adminShot saves a full-page PNG under test/output/screenshots (the
+// shared screenshot helper writes JPEG data: quality 90).
+func adminShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	dir := filepath.Join("output", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err == nil {
+		_ = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	}
+}
+
+// waitFlash waits for the page's success message to contain want (the
+// page after a form's redirect).
+func waitFlash(t *testing.T, g *gw, ctx context.Context, want string) {
+	t.Helper()
+	js := `(function(){var f=document.querySelector(".flash.ok");return !!f && f.textContent.indexOf(` + strconvQuote(want) + `)>=0})()`
+	// Evaluate again and again: the form's navigation replaces the page
+	// under a running poll.
+	var last error
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		last = err
+	}
+	t.Fatalf("waiting for %q: %v\n%s", want, last, g.logText())
+}
+
+func strconvQuote(s string) string { return strconv.Quote(s) }
 
 // do runs browser steps, failing the test with the gateway's log.
 func do(t *testing.T, g *gw, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -68,7 +106,7 @@ func TestBrowserAdminCertificateRollover(t *testing.T) {
 	g.addAdmin(t, g.company, adminEmail, adminPassword)
 	ctx := newChrome(t)
 	chromeAdminLogin(t, g, ctx)
-	screenshot(t, ctx, "admin-overview")
+	adminShot(t, ctx, "admin-overview")
 
 	// SSO settings: the values for Entra, each with a working copy button.
 	do(t, g, ctx, "SSO settings",
@@ -76,6 +114,11 @@ func TestBrowserAdminCertificateRollover(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`button.copy[data-copy-target="val-reply-url"]`)),
 		chromedp.Click(chromedp.CSS(`button.copy[data-copy-target="val-reply-url"]`)),
 	)
+	// The label changes when the clipboard promise settles.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('button.copy[data-copy-target="val-reply-url"]').textContent !== "Copy"`,
+		chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Fatalf("copy button never reacted: %v", err)
+	}
 	label := text(t, g, ctx, `button.copy[data-copy-target="val-reply-url"]`)
 	if label != "Copied" && label != "Press Ctrl+C" {
 		t.Fatalf("copy button after a click: %q (admin.js not running?)", label)
@@ -84,7 +127,7 @@ func TestBrowserAdminCertificateRollover(t *testing.T) {
 		t.Fatalf("Reply URL shown: %q", v)
 	}
 	time.Sleep(1700 * time.Millisecond) // let the button label settle for the screenshot
-	screenshot(t, ctx, "admin-sso-settings")
+	adminShot(t, ctx, "admin-sso-settings")
 
 	// Paste mistakes: each gets its inline message, nothing is stored.
 	for _, m := range pasteMistakes(t) {
@@ -100,7 +143,7 @@ func TestBrowserAdminCertificateRollover(t *testing.T) {
 			t.Fatalf("%s: inline message %q lacks %q", m.name, msg, m.says)
 		}
 		if m.name == "private key" {
-			screenshot(t, ctx, "admin-cert-paste-error")
+			adminShot(t, ctx, "admin-cert-paste-error")
 		}
 	}
 
@@ -132,12 +175,10 @@ func TestBrowserAdminCertificateRollover(t *testing.T) {
 	if !strings.Contains(newCard, "Signing now") || !strings.Contains(text(t, g, ctx, `article[data-sha1="`+newSHA1+`"] .use-count`), "1") {
 		t.Fatalf("new certificate card: %q", newCard)
 	}
-	screenshot(t, ctx, "admin-certificates")
+	adminShot(t, ctx, "admin-certificates")
 	// Retire the old one.
-	do(t, g, ctx, "retire the old certificate",
-		chromedp.Click(chromedp.CSS(`article[data-sha1="`+oldSHA1+`"] form button`)),
-		chromedp.WaitVisible(chromedp.CSS(".flash.ok")),
-	)
+	do(t, g, ctx, "retire the old certificate", chromedp.Click(chromedp.CSS(`article[data-sha1="`+oldSHA1+`"] form button`)))
+	waitFlash(t, g, ctx, "Certificate retired")
 	if c := text(t, g, ctx, `article[data-sha1="`+oldSHA1+`"]`); !strings.Contains(c, "Retired") {
 		t.Fatalf("old certificate card after retiring: %q", c)
 	}
@@ -161,7 +202,7 @@ func TestBrowserAdminDetachThenLocalLogin(t *testing.T) {
 		t.Fatalf("inactive filter: %q", list)
 	}
 	do(t, g, ctx, "all employees", chromedp.Navigate(g.URL+"/c/acme/admin/employees?status=all"), chromedp.WaitVisible(chromedp.ID("employees")))
-	screenshot(t, ctx, "admin-employees")
+	adminShot(t, ctx, "admin-employees")
 	do(t, g, ctx, "search and open Ola",
 		chromedp.SetValue(chromedp.ID("q"), "nordmann"),
 		chromedp.Click(chromedp.CSS("#employee-search button")),
@@ -179,24 +220,21 @@ func TestBrowserAdminDetachThenLocalLogin(t *testing.T) {
 	if p := text(t, g, ctx, "main"); !strings.Contains(p, "What changes") || !strings.Contains(p, "provisioning stops managing") {
 		t.Fatalf("confirmation: %q", p)
 	}
-	screenshot(t, ctx, "admin-detach-confirm")
-	do(t, g, ctx, "detach, activate, set a password",
-		chromedp.Click(chromedp.ID("confirm-detach")),
-		chromedp.WaitVisible(chromedp.ID("activate-form")),
-		chromedp.Click(chromedp.CSS("#activate-form button")),
-		chromedp.WaitVisible(chromedp.ID("password-form")),
+	adminShot(t, ctx, "admin-detach-confirm")
+	do(t, g, ctx, "detach", chromedp.Click(chromedp.ID("confirm-detach")))
+	waitFlash(t, g, ctx, "detached from Entra")
+	do(t, g, ctx, "activate", chromedp.Click(chromedp.CSS("#activate-form button")))
+	waitFlash(t, g, ctx, "Employee activated")
+	do(t, g, ctx, "set a password",
 		chromedp.SetValue(chromedp.CSS("#password-form #password"), "fjord-lighthouse-42"),
 		chromedp.SetValue(chromedp.CSS("#password-form #password2"), "fjord-lighthouse-42"),
 		chromedp.Click(chromedp.CSS("#password-form button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS(".flash.ok")),
 	)
-	if f := text(t, g, ctx, ".flash.ok"); !strings.Contains(f, "Local password set") {
-		t.Fatalf("after setting the password: %q", f)
-	}
+	waitFlash(t, g, ctx, "Local password set")
 	if m := text(t, g, ctx, "#managed-by"); !strings.Contains(m, "detached") {
 		t.Fatalf("managed by after detach: %q", m)
 	}
-	screenshot(t, ctx, "admin-employee")
+	adminShot(t, ctx, "admin-employee")
 	// Ola signs in with the local password (SSO stays on for everyone else).
 	do(t, g, ctx, "local password sign-in",
 		chromedp.Navigate(g.URL+"/c/acme/login?method=password"),
@@ -204,7 +242,7 @@ func TestBrowserAdminDetachThenLocalLogin(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("username"), "ola@acme.example"),
 		chromedp.SetValue(chromedp.ID("password"), "fjord-lighthouse-42"),
 	)
-	screenshot(t, ctx, "local-password-signin")
+	adminShot(t, ctx, "local-password-signin")
 	do(t, g, ctx, "submit",
 		chromedp.Click(chromedp.CSS("#local-signin button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/logout"]`)),
@@ -237,7 +275,7 @@ func TestBrowserAdminDiagnosticsAndProvisioning(t *testing.T) {
 			t.Fatalf("diagnostics entry lacks %q:\n%s", want, ev)
 		}
 	}
-	screenshot(t, ctx, "admin-diagnostics")
+	adminShot(t, ctx, "admin-diagnostics")
 	// Provisioning: a token is shown once.
 	do(t, g, ctx, "mint a SCIM token",
 		chromedp.Navigate(g.URL+"/c/acme/admin/provisioning"),
@@ -248,12 +286,12 @@ func TestBrowserAdminDiagnosticsAndProvisioning(t *testing.T) {
 	if tok := text(t, g, ctx, "#val-token"); !strings.HasPrefix(tok, "scim_") && len(tok) < 40 {
 		t.Fatalf("token shown: %q", tok)
 	}
-	screenshot(t, ctx, "admin-scim-token")
+	adminShot(t, ctx, "admin-scim-token")
 	do(t, g, ctx, "provisioning", chromedp.Navigate(g.URL+"/c/acme/admin/provisioning"), chromedp.WaitVisible(chromedp.ID("log-filter")))
-	screenshot(t, ctx, "admin-provisioning")
+	adminShot(t, ctx, "admin-provisioning")
 	do(t, g, ctx, "audit", chromedp.Navigate(g.URL+"/c/acme/admin/audit"), chromedp.WaitVisible(chromedp.ID("audit")))
 	if a := text(t, g, ctx, "#audit"); !strings.Contains(a, "scim.token.mint") || !strings.Contains(a, "admin:"+adminEmail) {
 		t.Fatalf("audit: %q", a)
 	}
-	screenshot(t, ctx, "admin-audit")
+	adminShot(t, ctx, "admin-audit")
 }

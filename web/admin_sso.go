@@ -193,6 +193,7 @@ type certRow struct {
 	LastUsed, LastUsedAgo   string
 	UseCount                int64
 	Trusted, Signing, Fresh bool
+	added                   time.Time
 }
 
 type certsView struct {
@@ -222,7 +223,7 @@ func (s *Server) certsViewOf(ctx context.Context, co *directory.Company) (*certs
 		r := certRow{SHA1: ct.SHA1, SHA256: ct.SHA256, Subject: ct.Subject, NotBefore: ct.NotBefore.UTC().Format("2006-01-02"),
 			NotAfter: ct.NotAfter.UTC().Format("2006-01-02"), Level: level, Added: fmtTime(ct.AddedAt), Retired: fmtTimePtr(ct.RetiredAt),
 			LastUsed: fmtTimePtr(ct.LastUsedAt), UseCount: ct.UseCount, Trusted: ct.RetiredAt == nil,
-			Signing: signing != nil && ct.SHA256 == signing.SHA256}
+			Signing: signing != nil && ct.SHA256 == signing.SHA256, added: ct.AddedAt}
 		if days >= 0 {
 			r.DaysLeft = plural(days, "day") + " left"
 		} else {
@@ -250,7 +251,7 @@ func certRowBefore(a, b certRow) bool {
 	if a.Trusted != b.Trusted {
 		return a.Trusted
 	}
-	return a.Added > b.Added
+	return a.added.After(b.added)
 }
 
 // adminCertsPage: GET /admin/certificates.
