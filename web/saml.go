@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -200,13 +201,22 @@ func (s *Server) acsLogin(c echo.Context) error {
 	}
 	s.setBindCookie(c, sess.ID, sess.ExpiresAt)
 	now := s.now()
-	if err := s.dir.MarkCertificateUsed(ctx, co.ID, id.CertSHA256, now); err != nil {
-		s.log.Warn("mark certificate used", "company", co.Slug, "err", err)
-	}
+	// The two directory writes are independent: run them side by side so a
+	// login waits for one database commit, not two. Both finish before the
+	// redirect.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := s.dir.MarkCertificateUsed(ctx, co.ID, id.CertSHA256, now); err != nil {
+			s.log.Warn("mark certificate used", "company", co.Slug, "err", err)
+		}
+	}()
 	if err := s.dir.RecordSignIn(ctx, &directory.SignInEvent{CompanyID: co.ID, At: now, Success: true, Reason: "ok",
 		Detail: via, NameID: id.NameID, EmployeeID: emp.ID, CertSHA256: id.CertSHA256, RemoteIP: ip}); err != nil {
 		s.log.Warn("record sign-in", "company", co.Slug, "err", err)
 	}
+	wg.Wait()
 	s.metrics.logins.WithLabelValues("success", "ok").Inc()
 	s.log.Info("signed in", "company", co.Slug, "employee", emp.ID, "via", via, "cert_sha256", id.CertSHA256)
 	return c.Redirect(http.StatusSeeOther, target)

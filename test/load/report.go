@@ -60,7 +60,7 @@ func reportCmd(args []string) error {
 	}
 	if len(ratios) > 0 {
 		fmt.Println()
-		fmt.Println("| ratio | throughput | server CPU per op |")
+		fmt.Println("| ratio A ÷ B | throughput | server CPU per op |")
 		fmt.Println("|---|---:|---:|")
 	}
 	for _, q := range ratios {
@@ -73,7 +73,7 @@ func reportCmd(args []string) error {
 		}
 		cpu := "–"
 		if ra.ServerCPU > 0 && rb.ServerCPU > 0 {
-			cpu = fmt.Sprintf("%.2f× less", rb.ServerCPU/ra.ServerCPU)
+			cpu = fmt.Sprintf("%.2f×", ra.ServerCPU/rb.ServerCPU)
 		}
 		fmt.Printf("| %s ÷ %s | %.2f× | %s |\n", a, b, ra.PerSec/rb.PerSec, cpu)
 	}
