@@ -106,9 +106,15 @@ func seedCmd(ctx context.Context, args []string) error {
 		return errors.New("seed: -dir and -db are required")
 	}
 	if strings.HasPrefix(*db, "postgres") {
-		if _, err := loopbackOnly(strings.Replace(strings.SplitN(*db, "?", 2)[0], "postgres://", "http://", 1)); err != nil {
+		base, query, _ := strings.Cut(*db, "?")
+		if strings.Contains(strings.ToLower(query), "host") {
+			return errors.New("seed: give the PostgreSQL host in the URL authority (loopback), not in its query")
+		}
+		if _, err := loopbackOnly("http://" + strings.SplitN(base, "://", 2)[1]); err != nil {
 			return err
 		}
+	} else if !strings.HasPrefix(*db, "sqlite:") {
+		return errors.New("seed: -db must be sqlite:PATH or postgres://…@127.0.0.1/…")
 	}
 	idp, err := loadIdP(*dir)
 	if err != nil {
