@@ -102,8 +102,13 @@ func TestMobileSignInInChromium(t *testing.T) {
 		t.Fatalf("reach the fake Entra: %v\n%s", err, g.logText())
 	}
 	screenshot(t, ctx, "mobile-fake-entra")
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("signin-0"))); err != nil {
-		t.Fatalf("sign in at Entra: %v", err)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("signin-0")), chromedp.WaitVisible(chromedp.ID("consent-allow"))); err != nil {
+		t.Fatalf("sign in at Entra: %v\n%s", err, g.logText())
+	}
+	// A custom-scheme redirect needs the employee's click (RFC 8252 §8.6).
+	screenshot(t, ctx, "mobile-consent")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("consent-allow"))); err != nil {
+		t.Fatalf("confirm: %v", err)
 	}
 	hop := hops.next(t, g)
 	chain := hops.take()
@@ -124,7 +129,8 @@ func TestMobileSignInInChromium(t *testing.T) {
 	// The app signs in again later: the browser's session answers at once,
 	// without Entra.
 	p2 := newPKCE()
-	if err := chromedp.Do(ctx, navigateNoWait(g.URL+authorizePath("acme", p2, "again"))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(g.URL+authorizePath("acme", p2, "again")),
+		chromedp.WaitVisible(chromedp.ID("consent-allow")), chromedp.Click(chromedp.ID("consent-allow"))); err != nil {
 		t.Fatalf("second authorize: %v", err)
 	}
 	hop = hops.next(t, g)

@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -61,11 +63,40 @@ func authorizePath(slug string, p pkce, state string, extra ...string) string {
 	return "/c/" + slug + "/oauth/authorize?" + v.Encode()
 }
 
-// get fetches a gateway path without following redirects.
+// get fetches a gateway path without following redirects. On the
+// authorize endpoint it clicks "Continue" on the consent page that a
+// custom-scheme redirect shows (RFC 8252 §8.6), as the employee would;
+// TestOAuthConsentForCustomSchemes tests that page itself.
 func (g *gw) get(t *testing.T, br *browser, path string) *http.Response {
 	t.Helper()
 	resp, err := br.Get(g.URL + path)
 	testenv.Must(t, err, "GET %s", path)
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode == http.StatusOK && strings.Contains(path, "/oauth/authorize") {
+		page := body(t, resp)
+		nonce, action := consentForm(t, page)
+		return g.confirm(t, br, action, nonce, "allow")
+	}
+	return resp
+}
+
+var consentRE = regexp.MustCompile(`<form method="post" action="([^"]+)">\s*<input type="hidden" name="consent" value="([^"]+)">`)
+
+// consentForm reads the consent page's form.
+func consentForm(t *testing.T, page string) (nonce, action string) {
+	t.Helper()
+	m := consentRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("not a consent page:\n%s", page)
+	}
+	return m[2], html.UnescapeString(m[1])
+}
+
+// confirm posts the consent form with a decision.
+func (g *gw) confirm(t *testing.T, br *browser, action, nonce, decision string) *http.Response {
+	t.Helper()
+	resp, err := br.PostForm(g.URL+action, url.Values{"consent": {nonce}, "decision": {decision}})
+	testenv.Must(t, err, "POST consent")
 	t.Cleanup(func() { resp.Body.Close() })
 	return resp
 }

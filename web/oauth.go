@@ -78,6 +78,7 @@ type oauthCode struct {
 // /oauth/token, /oauth/revoke) under /c/{company}.
 func (s *Server) oauthRoutes(g *echo.Group) {
 	g.GET("/oauth/authorize", s.authorize)
+	g.POST("/oauth/authorize", s.authorize) // the consent form (RFC 8252 §8.6)
 	g.POST("/oauth/token", s.token)
 	g.POST("/oauth/revoke", s.revoke)
 }
@@ -170,6 +171,11 @@ func (s *Server) authorize(c echo.Context) error {
 		e, err := s.dir.GetEmployee(ctx, co.ID, sess.EmployeeID)
 		switch {
 		case err == nil && e.Active && e.Visible():
+			if needsConsent(redirectURI) {
+				return s.consent(c, co, client, sess, e, raw, fail, func() error {
+					return s.issueCode(c, co, sess, client.ClientID, redirectURI, challenge, state)
+				})
+			}
 			return s.issueCode(c, co, sess, client.ClientID, redirectURI, challenge, state)
 		case err != nil && !errors.Is(err, directory.ErrNotFound):
 			s.log.Error("oauth authorize: load employee", "company", co.Slug, "err", err)

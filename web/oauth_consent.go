@@ -1,0 +1,99 @@
+package web
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ssogate/ssogate/session"
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+// Consent for private-use URI schemes (RFC 8252 §8.6): any app on a phone
+// can claim a custom scheme such as com.example.app:, so a code sent to one
+// may reach an impostor. A browser that is already signed in therefore gets
+// a code for such a redirect only after the employee confirms, with one
+// click, which app is signing in. https redirect URIs (universal / app
+// links, verified by the operating system) and loopback redirects stay
+// silent.
+//
+// The confirmation is a POST carrying a single-use nonce bound to the
+// browser's session and to the exact authorization request, so neither a
+// cross-site form (which, SameSite=Lax, carries no session cookie anyway)
+// nor a replayed or transplanted confirmation yields a code.
+
+const oauthConsentPrefix = "oauth:consent:"
+
+// needsConsent reports whether a redirect URI uses a private-use scheme.
+func needsConsent(redirectURI string) bool {
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		return true
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return false
+	case "http":
+		h := u.Hostname()
+		return h != "127.0.0.1" && h != "::1" && h != "localhost"
+	}
+	return true
+}
+
+// consentBinding ties a nonce to one session and one request.
+func consentBinding(sessionID, rawQuery string) string {
+	sum := sha256.Sum256([]byte(sessionID + "\n" + rawQuery))
+	return hex.EncodeToString(sum[:])
+}
+
+// consent shows the confirmation page (GET) or checks it and runs issue
+// (POST). fail sends an RFC 6749 error to the (already trusted) redirect URI.
+func (s *Server) consent(c echo.Context, co *directory.Company, client *directory.OAuthClient, sess *session.Session,
+	e *directory.Employee, rawQuery string, fail func(code, desc string) error, issue func() error) error {
+	ctx := c.Request().Context()
+	r := c.Request()
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, 4<<10)
+		if err := r.ParseForm(); err != nil {
+			return badAuthorizePage("invalid_request", "The confirmation could not be read.", err)
+		}
+		nonce := r.PostForm.Get("consent")
+		if len(nonce) != 43 || !isB64URL(nonce) {
+			return badAuthorizePage("invalid_request", "The confirmation is missing or damaged. Start the sign-in again from the app.", nil)
+		}
+		bound, err := s.sessions.Take(ctx, oauthConsentPrefix+session.Key(nonce))
+		if errors.Is(err, session.ErrNotFound) {
+			return badAuthorizePage("invalid_request", "This confirmation was already used or has expired. Start the sign-in again from the app.", nil)
+		}
+		if err != nil {
+			return fmt.Errorf("take consent: %w", err)
+		}
+		if subtle.ConstantTimeCompare(bound, []byte(consentBinding(sess.ID, rawQuery))) != 1 {
+			return badAuthorizePage("invalid_request", "This confirmation belongs to another sign-in. Start the sign-in again from the app.", nil)
+		}
+		if r.PostForm.Get("decision") != "allow" {
+			return fail("access_denied", "the employee declined the sign-in")
+		}
+		return issue()
+	}
+	nonce := session.NewSecret()
+	if err := s.sessions.Put(ctx, oauthConsentPrefix+session.Key(nonce), []byte(consentBinding(sess.ID, rawQuery)), s.cfg.SAMLRequestTTL); err != nil {
+		return fmt.Errorf("store consent: %w", err)
+	}
+	name := strings.TrimSpace(e.GivenName + " " + e.FamilyName)
+	app := client.Name
+	if app == "" {
+		app = client.ClientID
+	}
+	return s.render(c, http.StatusOK, "oauth_consent.html", map[string]any{
+		"Company": co, "Name": name, "UserName": e.UserName, "App": app,
+		"Action": "/c/" + co.Slug + "/oauth/authorize?" + rawQuery, "Nonce": nonce,
+	})
+}
