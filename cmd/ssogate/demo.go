@@ -53,16 +53,11 @@ func (e *env) demo(ctx context.Context, args []string) error {
 		defer os.RemoveAll(dir)
 		e.cfg.DatabaseURL = "sqlite:" + filepath.Join(dir, "demo.db")
 	}
-	dir, err := e.openDirectory(ctx)
+	dir, sess, closeStores, err := e.openStores(ctx)
 	if err != nil {
 		return err
 	}
-	defer dir.Close()
-	sess, err := e.openSessions(ctx)
-	if err != nil {
-		return err
-	}
-	defer sess.Close()
+	defer closeStores()
 
 	idp, err := ssotest.New("https://sts.windows.net/" + ssotest.NewTenantID() + "/")
 	if err != nil {

@@ -149,17 +149,26 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	} else {
 		e.log.Info("sessions: Redis", "redis", config.Redacted(e.cfg.RedisURL))
 	}
+	dir, sess, closeStores, err := e.openStores(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeStores()
+	return e.listenAndServe(ctx, web.Deps{Config: e.cfg, Dir: dir, Sessions: sess, Logger: e.log}, nil)
+}
+
+// openStores opens the directory and the session store; close releases both.
+func (e *env) openStores(ctx context.Context) (directory.Store, session.Store, func(), error) {
 	dir, err := e.openDirectory(ctx)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	defer dir.Close()
 	sess, err := e.openSessions(ctx)
 	if err != nil {
-		return err
+		dir.Close()
+		return nil, nil, nil, err
 	}
-	defer sess.Close()
-	return e.listenAndServe(ctx, web.Deps{Config: e.cfg, Dir: dir, Sessions: sess, Logger: e.log}, nil)
+	return dir, sess, func() { sess.Close(); dir.Close() }, nil
 }
 
 // listenAndServe runs the server until ctx ends, then shuts down gracefully.
