@@ -258,6 +258,7 @@ func TestAdminBreakGlassSignInAndThrottling(t *testing.T) {
 }
 
 func TestAdminCSRF(t *testing.T) {
+	t.Parallel()
 	g := newGW(t, backends()[0])
 	g.addAdmin(t, g.company, adminEmail, adminPassword)
 	a := g.adminLogin(t, "acme", adminEmail, adminPassword)
