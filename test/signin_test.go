@@ -15,8 +15,11 @@ import (
 )
 
 // forEachBackend runs the test on SQLite + in-process sessions and on
-// PostgreSQL + Redis.
+// PostgreSQL + Redis, in parallel with the other end-to-end tests: each
+// gateway has its own database (file or schema), Redis key prefix, fake
+// Entra and metrics registry.
 func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
+	t.Parallel()
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) { fn(t, b) })
 	}
