@@ -21,6 +21,9 @@ func parseFilter(s string) (filter.Expression, *Error) {
 	if len(s) > maxFilterLen {
 		return nil, badFilter("filter longer than %d characters", maxFilterLen)
 	}
+	if e, ok := fastEqFilter(s); ok {
+		return e, nil
+	}
 	rw, ok := rewriteValuePathSub(s)
 	if !ok {
 		return nil, badFilter("cannot parse filter; supported: userName, externalId, id and emails[type eq \"work\"].value with eq and and")

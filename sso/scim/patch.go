@@ -147,7 +147,7 @@ func parseTarget(path string) (target, *Error) {
 	if len(path) > 512 {
 		return target{}, badPath("path too long")
 	}
-	p, err := filter.ParsePath([]byte(strings.TrimSpace(path)))
+	p, err := parsePathCached(strings.TrimSpace(path))
 	if err != nil {
 		// A bare extension URN or a URN key with a sub-attribute the
 		// parser may refuse: resolve it as a key.
