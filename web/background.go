@@ -7,15 +7,20 @@ import (
 	"github.com/ssogate/ssogate/certs"
 )
 
-// RunBackground does the periodic work of one instance until ctx ends:
-// certificate expiry gauges every hour, and a warning log line once a day
-// for every trusted certificate within 60 days of expiry.
+// RunBackground does the periodic work of one instance until ctx ends,
+// every hour: certificate expiry gauges, a warning log line once a day for
+// every trusted certificate within 60 days of expiry, and the automatic
+// retirement of certificates Entra no longer signs with (companies that
+// switched it on), so it happens even when no admin opens the console.
 func (s *Server) RunBackground(ctx context.Context) {
 	lastLog := map[string]time.Time{}
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
 		s.checkCertExpiry(ctx, lastLog)
+		if err := s.AutoRetireCertificates(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("automatic certificate retirement", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return

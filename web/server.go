@@ -136,7 +136,8 @@ func (s *Server) routes() {
 	c := e.Group("/c/:company")
 	c.GET("", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/c/"+c.Param("company")+"/") })
 	c.GET("/", s.home)
-	c.GET("/login", s.login)
+	// GET /login (SP-initiated SAML, or the password form when SSO is off)
+	// is registered with the password form in adminRoutes.
 	c.POST("/logout", s.logout)
 	c.GET("/signed-out", s.signedOut)
 	c.GET("/saml/metadata", s.metadata)
