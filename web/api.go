@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -53,7 +52,7 @@ func (s *Server) authenticate(c echo.Context, t *tenant) (*principal, error) {
 	if sess.CompanyID != t.Company.ID || sess.EmployeeID == "" {
 		return nil, errNoPrincipal
 	}
-	e, err := s.dir.GetEmployee(ctx, t.Company.ID, sess.EmployeeID)
+	e, err := s.employees.get(ctx, s.dir, s.now(), t.Company.ID, sess.EmployeeID)
 	if errors.Is(err, directory.ErrNotFound) {
 		return nil, errNoPrincipal
 	}
@@ -177,9 +176,4 @@ func (s *Server) scimHandler(c echo.Context) error {
 	sub := strings.TrimPrefix(c.Request().URL.Path, base)
 	s.scim.ServeCompany(c.Response(), c.Request(), co, sub, s.cfg.PublicURL+base)
 	return nil
-}
-
-// revokeEmployee ends every session and token of an employee.
-func (s *Server) revokeEmployee(ctx context.Context, companyID int64, employeeID string) (int, error) {
-	return s.sessions.RevokeEmployee(ctx, companyID, employeeID)
 }

@@ -56,6 +56,7 @@ type Server struct {
 	tmpl      *template.Template
 	browser   *session.Manager
 	companies *companyCache
+	employees *employeeCache
 	metrics   *metrics
 	scim      *scim.Handler
 	ssoOpts   sso.Options
@@ -94,6 +95,7 @@ func New(d Deps) (*Server, error) {
 		Now: d.Now, Idle: d.Config.SessionIdle, Absolute: d.Config.SessionAbsolute,
 	}
 	s.companies = newCompanyCache(s)
+	s.employees = &employeeCache{ttl: d.Config.SettingsTTL}
 	s.metrics = newMetrics(d.Registry)
 	s.scim = scim.New(scim.Options{Store: d.Dir, Revoker: d.Sessions, Throttle: d.Sessions, Logger: d.Logger.With("component", "scim"),
 		Now: d.Now, MaxBody: d.Config.SCIMMaxBody})

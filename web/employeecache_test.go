@@ -1,0 +1,69 @@
+package web
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/sso/directory/sqlstore"
+)
+
+func TestEmployeeCache(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "c.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	co := &directory.Company{Slug: "acme", Name: "Acme"}
+	if err := st.CreateCompany(ctx, co); err != nil {
+		t.Fatal(err)
+	}
+	e := &directory.Employee{CompanyID: co.ID, UserName: "a@acme.example", GivenName: "A", FamilyName: "B", Active: true}
+	if err := st.CreateEmployee(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	ec := &employeeCache{ttl: 2 * time.Second}
+	got, err := ec.get(ctx, st, t0, co.ID, e.ID)
+	if err != nil || got.Title != "" {
+		t.Fatalf("first read: %v %v", got, err)
+	}
+	e.Title, e.Active = "Chef", false
+	if err := st.UpdateEmployee(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	// Within the TTL the cached (active) record answers...
+	if got, _ := ec.get(ctx, st, t0.Add(time.Second), co.ID, e.ID); got.Title != "" || !got.Active {
+		t.Fatalf("within the TTL: %+v", got)
+	}
+	// ...after it, the database does, and an inactive record is not kept.
+	if got, _ := ec.get(ctx, st, t0.Add(2*time.Second), co.ID, e.ID); got.Title != "Chef" || got.Active {
+		t.Fatalf("after the TTL: %+v", got)
+	}
+	if _, ok := ec.m[employeeKey(co.ID, e.ID)]; ok {
+		t.Fatal("an inactive employee was cached")
+	}
+	// forget drops an entry at once; a zero TTL never caches.
+	e.Active = true
+	_ = st.UpdateEmployee(ctx, e)
+	ec.get(ctx, st, t0.Add(3*time.Second), co.ID, e.ID)
+	ec.forget(co.ID, e.ID)
+	if _, ok := ec.m[employeeKey(co.ID, e.ID)]; ok {
+		t.Fatal("forget kept the entry")
+	}
+	off := &employeeCache{}
+	off.get(ctx, st, t0, co.ID, e.ID)
+	if off.m != nil {
+		t.Fatal("a zero TTL cached")
+	}
+	// A clock that goes backwards does not extend an entry.
+	ec.get(ctx, st, t0.Add(10*time.Second), co.ID, e.ID)
+	e.Title = "Boss"
+	_ = st.UpdateEmployee(ctx, e)
+	if got, _ := ec.get(ctx, st, t0.Add(5*time.Second), co.ID, e.ID); got.Title != "Boss" {
+		t.Fatalf("backwards clock served a cached record: %+v", got)
+	}
+}
