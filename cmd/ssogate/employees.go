@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -150,9 +151,12 @@ func parseImport(r io.Reader) ([]directory.Employee, error) {
 // importEmployees creates or updates (by userName) every row in one
 // transaction: a bad row leaves the directory unchanged. Employees managed
 // by Entra provisioning are refused: Entra is their source of truth.
-func importEmployees(ctx context.Context, st directory.Store, c *directory.Company, rows []directory.Employee) (created, updated int, err error) {
+//
+// deactivated lists the employees the import turned inactive: the caller
+// revokes their sessions.
+func importEmployees(ctx context.Context, st directory.Store, c *directory.Company, rows []directory.Employee) (created, updated int, deactivated []string, err error) {
 	err = st.InTx(ctx, func(tx directory.Store) error {
-		created, updated = 0, 0
+		created, updated, deactivated = 0, 0, nil
 		for i := range rows {
 			row := rows[i]
 			row.CompanyID = c.ID
@@ -172,6 +176,10 @@ func importEmployees(ctx context.Context, st directory.Store, c *directory.Compa
 				row.EntraObjectID, row.ManagerID, row.ManagerRef = cur.EntraObjectID, cur.ManagerID, cur.ManagerRef
 				row.IsApprover, row.SelfApprover, row.OnlySelectedApprover = cur.IsApprover, cur.SelfApprover, cur.OnlySelectedApprover
 				row.TerminationDate, row.Source, row.SCIMExtra = cur.TerminationDate, cur.Source, cur.SCIMExtra
+				if cur.Active && !row.Active {
+					row.TerminationDate = time.Now().UTC().Format("2006-01-02")
+					deactivated = append(deactivated, cur.ID)
+				}
 				if err := tx.UpdateEmployee(ctx, &row); err != nil {
 					return fmt.Errorf("%s: %w", row.UserName, err)
 				}
@@ -180,7 +188,7 @@ func importEmployees(ctx context.Context, st directory.Store, c *directory.Compa
 		}
 		return nil
 	})
-	return created, updated, err
+	return created, updated, deactivated, err
 }
 
 func (e *env) employeesCmd(ctx context.Context, args []string) error {
@@ -212,9 +220,14 @@ func (e *env) employeesCmd(ctx context.Context, args []string) error {
 			return fmt.Errorf("import refused, nothing was changed:\n%w", err)
 		}
 		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
-			created, updated, err := importEmployees(ctx, st, c, rows)
+			created, updated, deactivated, err := importEmployees(ctx, st, c, rows)
 			if err != nil {
 				return fmt.Errorf("import refused, nothing was changed: %w", err)
+			}
+			if len(deactivated) > 0 {
+				if err := e.revokeAll(ctx, c, deactivated); err != nil {
+					return fmt.Errorf("imported, but revoking the sessions of %d deactivated employees failed (revoke them in the admin console): %w", len(deactivated), err)
+				}
 			}
 			_ = audit(ctx, st, c, "employees.import", fmt.Sprintf("created=%d updated=%d", created, updated))
 			fmt.Fprintf(e.stdout, "imported %d employees into %s: %d created, %d updated\n", len(rows), slug, created, updated)
@@ -243,4 +256,22 @@ func (e *env) employeesCmd(ctx context.Context, args []string) error {
 		})
 	}
 	return fmt.Errorf("unknown employees command %q", args[0])
+}
+
+// revokeAll ends every session and token of the given employees.
+func (e *env) revokeAll(ctx context.Context, c *directory.Company, ids []string) error {
+	ss, err := e.openSessions(ctx)
+	if err != nil {
+		return err
+	}
+	defer ss.Close()
+	for _, id := range ids {
+		if _, err := ss.RevokeEmployee(ctx, c.ID, id); err != nil {
+			return err
+		}
+	}
+	if e.cfg.RedisURL == "" {
+		fmt.Fprintf(e.stderr, "note: %d employees were deactivated; SSOGATE_REDIS_URL is empty, so a running gateway's in-process sessions were not reached: revoke them in the admin console\n", len(ids))
+	}
+	return nil
 }

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssogate/ssogate/internal/testenv"
+	"github.com/ssogate/ssogate/session"
+	"github.com/ssogate/ssogate/session/redisstore"
+	"github.com/ssogate/ssogate/sso/directory/sqlstore"
+)
+
+// TestImportDeactivationRevokesSessions: a re-import that marks someone
+// inactive ends their sessions in the shared store, like SCIM does.
+func TestImportDeactivationRevokesSessions(t *testing.T) {
+	redisURL, _ := testenv.RedisURL(t)
+	dir := t.TempDir()
+	env := map[string]string{"SSOGATE_DATABASE_URL": "sqlite:" + filepath.Join(dir, "gw.db"), "SSOGATE_REDIS_URL": redisURL, "SSOGATE_LOG_LEVEL": "warn"}
+	mustCLI(t, env, "", "company", "create", "acme")
+	csv := filepath.Join(dir, "p.csv")
+	os.WriteFile(csv, []byte("userName,email,givenName,familyName,active\nmaja@acme.example,maja@acme.example,Maja,Holm,true\n"), 0o600)
+	mustCLI(t, env, "", "employees", "import", "acme", "--file", csv)
+
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, env["SSOGATE_DATABASE_URL"], sqlstore.Options{})
+	testenv.Must(t, err, "open")
+	c, _ := st.GetCompany(ctx, "acme")
+	e, err := st.FindEmployeeByUserName(ctx, c.ID, "maja@acme.example")
+	testenv.Must(t, err, "find")
+	st.Close()
+	rs, err := redisstore.Open(ctx, redisURL, redisstore.Options{})
+	testenv.Must(t, err, "redis")
+	defer rs.Close()
+	now := time.Now()
+	id := session.Key(session.NewSecret())
+	testenv.Must(t, rs.Create(ctx, &session.Session{ID: id, Kind: session.KindBrowser, CompanyID: c.ID, Company: "acme",
+		EmployeeID: e.ID, CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)}), "create session")
+
+	os.WriteFile(csv, []byte("userName,email,givenName,familyName,active\nmaja@acme.example,maja@acme.example,Maja,Holm,false\n"), 0o600)
+	out := mustCLI(t, env, "", "employees", "import", "acme", "--file", csv)
+	if !strings.Contains(out, "1 updated") {
+		t.Fatalf("re-import: %s", out)
+	}
+	if _, err := rs.Get(ctx, id); err == nil {
+		t.Fatal("the deactivated employee's session survived the import")
+	}
+	st, _ = sqlstore.Open(ctx, env["SSOGATE_DATABASE_URL"], sqlstore.Options{})
+	defer st.Close()
+	got, _ := st.GetEmployee(ctx, c.ID, e.ID)
+	if got.Active || got.TerminationDate == "" {
+		t.Fatalf("after the import: active=%v termination=%q", got.Active, got.TerminationDate)
+	}
+}
