@@ -51,10 +51,9 @@ func (a *adminCtx) base() string { return "/c/" + a.t.Company.Slug + "/admin" }
 func (s *Server) adminRoutes(g *echo.Group) {
 	csrf := s.csrfMiddleware()
 
-	// Local password sign-in for employees detached from Entra. GET /login
-	// is registered by routes() for SP-initiated SSO; this registration
-	// replaces it with loginOrPassword, which calls s.login unchanged unless
-	// SSO is off or the user asked for the password form.
+	// GET /login starts SP-initiated SSO (s.login) unless SSO is off or the
+	// user asked for the password form (employees detached from Entra);
+	// POST /login is that password sign-in.
 	g.GET("/login", s.loginOrPassword, csrf)
 	g.POST("/login", s.passwordLogin, csrf)
 
