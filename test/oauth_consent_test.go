@@ -1,6 +1,7 @@
 package test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -84,5 +85,22 @@ func TestOAuthConsentForCustomSchemes(t *testing.T) {
 		testenv.Must(t, err, "app link")
 		resp.Body.Close()
 		appRedirectParams(t, resp, appLink)
+	})
+}
+
+// TestOAuthRemovedClientTokensStop: removing the app's registration ends
+// the tokens it holds (within SSOGATE_SETTINGS_TTL; 0 in these tests).
+func TestOAuthRemovedClientTokensStop(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newMobileGW(t, b)
+		br := g.signedInBrowser(t, "maja.holm@acme.example")
+		p := newPKCE()
+		access, refresh := g.wantTokens(t, g.redeem(t, "acme", g.codeFor(t, br, "acme", p), p))
+		g.wantBearer(t, "acme", access, http.StatusOK)
+		testenv.Must(t, g.dir.RemoveOAuthClient(context.Background(), g.company.ID, appClientID), "remove client")
+		g.wantBearer(t, "acme", access, http.StatusUnauthorized)
+		if r := g.refresh(t, "acme", refresh); r.status == http.StatusOK {
+			t.Fatalf("a removed client refreshed its token: %v", r.body)
+		}
 	})
 }

@@ -294,7 +294,7 @@ func (s *Server) updateEmployee(ctx context.Context, ac *adminCtx, id, action st
 		return tx.AppendAudit(ctx, &directory.AuditEntry{CompanyID: ac.t.Company.ID, At: s.now(), Actor: ac.actor(),
 			Action: action, Detail: truncate(fmt.Sprintf("employee=%s (%s) %s", e.ID, e.UserName, detail), 1000)})
 	})
-	s.employees.forget(ac.t.Company.ID, id)
+	s.employees.forget(cacheKey(ac.t.Company.ID, id))
 	return out, err
 }
 

@@ -52,7 +52,17 @@ func (s *Server) authenticate(c echo.Context, t *tenant) (*principal, error) {
 	if sess.CompanyID != t.Company.ID || sess.EmployeeID == "" {
 		return nil, errNoPrincipal
 	}
-	e, err := s.employees.get(ctx, s.dir, s.now(), t.Company.ID, sess.EmployeeID)
+	if sess.Kind == session.KindBearer && sess.ClientID != "" {
+		ok, err := s.clientRegistered(ctx, t.Company.ID, sess.ClientID)
+		if err != nil {
+			return nil, fmt.Errorf("oauth client lookup: %w", err)
+		}
+		if !ok { // the app was removed: its tokens end with it
+			_ = s.sessions.Delete(ctx, sess.ID)
+			return nil, errNoPrincipal
+		}
+	}
+	e, err := s.cachedEmployee(ctx, t.Company.ID, sess.EmployeeID)
 	if errors.Is(err, directory.ErrNotFound) {
 		return nil, errNoPrincipal
 	}

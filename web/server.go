@@ -56,7 +56,8 @@ type Server struct {
 	tmpl      *template.Template
 	browser   *session.Manager
 	companies *companyCache
-	employees *employeeCache
+	employees *ttlCache[*directory.Employee]
+	clients   *ttlCache[bool]
 	metrics   *metrics
 	scim      *scim.Handler
 	ssoOpts   sso.Options
@@ -95,7 +96,8 @@ func New(d Deps) (*Server, error) {
 		Now: d.Now, Idle: d.Config.SessionIdle, Absolute: d.Config.SessionAbsolute,
 	}
 	s.companies = newCompanyCache(s)
-	s.employees = &employeeCache{ttl: d.Config.SettingsTTL}
+	s.employees = &ttlCache[*directory.Employee]{ttl: d.Config.SettingsTTL}
+	s.clients = &ttlCache[bool]{ttl: d.Config.SettingsTTL}
 	s.metrics = newMetrics(d.Registry)
 	s.scim = scim.New(scim.Options{Store: d.Dir, Revoker: d.Sessions, Throttle: d.Sessions, Logger: d.Logger.With("component", "scim"),
 		Now: d.Now, MaxBody: d.Config.SCIMMaxBody})

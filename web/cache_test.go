@@ -26,8 +26,9 @@ func TestEmployeeCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
-	ec := &employeeCache{ttl: 2 * time.Second}
-	got, err := ec.get(ctx, st, t0, co.ID, e.ID)
+	clock := t0
+	s := &Server{dir: st, now: func() time.Time { return clock }, employees: &ttlCache[*directory.Employee]{ttl: 2 * time.Second}}
+	got, err := s.cachedEmployee(ctx, co.ID, e.ID)
 	if err != nil || got.Title != "" {
 		t.Fatalf("first read: %v %v", got, err)
 	}
@@ -36,34 +37,40 @@ func TestEmployeeCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Within the TTL the cached (active) record answers...
-	if got, _ := ec.get(ctx, st, t0.Add(time.Second), co.ID, e.ID); got.Title != "" || !got.Active {
+	clock = t0.Add(time.Second)
+	if got, _ := s.cachedEmployee(ctx, co.ID, e.ID); got.Title != "" || !got.Active {
 		t.Fatalf("within the TTL: %+v", got)
 	}
 	// ...after it, the database does, and an inactive record is not kept.
-	if got, _ := ec.get(ctx, st, t0.Add(2*time.Second), co.ID, e.ID); got.Title != "Chef" || got.Active {
+	clock = t0.Add(2 * time.Second)
+	if got, _ := s.cachedEmployee(ctx, co.ID, e.ID); got.Title != "Chef" || got.Active {
 		t.Fatalf("after the TTL: %+v", got)
 	}
-	if _, ok := ec.m[employeeKey(co.ID, e.ID)]; ok {
+	if _, ok := s.employees.m[cacheKey(co.ID, e.ID)]; ok {
 		t.Fatal("an inactive employee was cached")
 	}
-	// forget drops an entry at once; a zero TTL never caches.
+	// forget drops an entry at once.
 	e.Active = true
 	_ = st.UpdateEmployee(ctx, e)
-	ec.get(ctx, st, t0.Add(3*time.Second), co.ID, e.ID)
-	ec.forget(co.ID, e.ID)
-	if _, ok := ec.m[employeeKey(co.ID, e.ID)]; ok {
+	clock = t0.Add(3 * time.Second)
+	s.cachedEmployee(ctx, co.ID, e.ID)
+	s.employees.forget(cacheKey(co.ID, e.ID))
+	if _, ok := s.employees.m[cacheKey(co.ID, e.ID)]; ok {
 		t.Fatal("forget kept the entry")
 	}
-	off := &employeeCache{}
-	off.get(ctx, st, t0, co.ID, e.ID)
-	if off.m != nil {
-		t.Fatal("a zero TTL cached")
-	}
 	// A clock that goes backwards does not extend an entry.
-	ec.get(ctx, st, t0.Add(10*time.Second), co.ID, e.ID)
+	clock = t0.Add(10 * time.Second)
+	s.cachedEmployee(ctx, co.ID, e.ID)
 	e.Title = "Boss"
 	_ = st.UpdateEmployee(ctx, e)
-	if got, _ := ec.get(ctx, st, t0.Add(5*time.Second), co.ID, e.ID); got.Title != "Boss" {
+	clock = t0.Add(5 * time.Second)
+	if got, _ := s.cachedEmployee(ctx, co.ID, e.ID); got.Title != "Boss" {
 		t.Fatalf("backwards clock served a cached record: %+v", got)
+	}
+	// A zero TTL never caches.
+	off := &Server{dir: st, now: time.Now, employees: &ttlCache[*directory.Employee]{}}
+	off.cachedEmployee(ctx, co.ID, e.ID)
+	if off.employees.m != nil {
+		t.Fatal("a zero TTL cached")
 	}
 }
