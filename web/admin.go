@@ -91,6 +91,9 @@ func (s *Server) adminRoutes(g *echo.Group) {
 	p.POST("/employees/:id/password", s.adminEmployeePassword)
 	p.POST("/employees/:id/sessions/revoke", s.adminEmployeeRevokeSessions)
 	p.POST("/employees/:id/sessions/:sid/revoke", s.adminEmployeeRevokeSession)
+	p.GET("/apps", s.adminAppsPage)
+	p.POST("/apps", s.adminAppAdd)
+	p.POST("/apps/:client/remove", s.adminAppRemove)
 	p.GET("/diagnostics", s.adminDiagnostics)
 	p.GET("/audit", s.adminAudit)
 }
@@ -297,6 +300,8 @@ var notices = map[string]string{
 	"password":         "Local password set. Tell the employee in person; it is not shown again.",
 	"sessions-revoked": "Sessions revoked: the employee is signed out everywhere.",
 	"session-revoked":  "Session revoked.",
+	"app-added":        "App registered. It can sign in with its client id and these redirect URIs.",
+	"app-removed":      "App removed. Its tokens stop working within seconds.",
 }
 
 // adminPage renders a console page inside the frame.

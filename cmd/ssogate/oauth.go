@@ -5,12 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/web"
 )
 
 // multiFlag is a repeatable string flag.
@@ -20,35 +20,6 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 var _ flag.Value = (*multiFlag)(nil)
-
-// checkRedirectURI accepts what RFC 8252 allows a native app: a private-use
-// scheme with a reverse-DNS name (com.example.app:/oauth2redirect), an https
-// URL (universal/app link), or a loopback http URL. Never a fragment.
-func checkRedirectURI(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" {
-		return fmt.Errorf("redirect URI %q is not an absolute URI", raw)
-	}
-	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return fmt.Errorf("redirect URI %q must not have a fragment", raw)
-	}
-	switch s := strings.ToLower(u.Scheme); {
-	case s == "https":
-		if u.Host == "" {
-			return fmt.Errorf("redirect URI %q has no host", raw)
-		}
-	case s == "http":
-		h := u.Hostname()
-		if h != "127.0.0.1" && h != "::1" && h != "localhost" {
-			return fmt.Errorf("redirect URI %q: plain http is allowed only on loopback (RFC 8252 §7.3)", raw)
-		}
-	case s == "javascript" || s == "data" || s == "file" || s == "vbscript":
-		return fmt.Errorf("redirect URI %q uses a forbidden scheme", raw)
-	case !strings.Contains(s, "."):
-		return fmt.Errorf("redirect URI %q: a custom scheme must be reverse-DNS, e.g. com.example.app:/oauth2redirect (RFC 8252 §7.1)", raw)
-	}
-	return nil
-}
 
 func (e *env) oauthCmd(ctx context.Context, args []string) error {
 	if len(args) < 2 || args[0] != "client" {
@@ -72,7 +43,7 @@ func (e *env) oauthCmd(ctx context.Context, args []string) error {
 			return errors.New("oauth client add: at least one --redirect-uri is required")
 		}
 		for _, u := range uris {
-			if err := checkRedirectURI(u); err != nil {
+			if err := web.CheckRedirectURI(u); err != nil {
 				return err
 			}
 		}
