@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
 )
 
 // TestAdminMobileApps: the console registers and removes the mobile app's
