@@ -3,8 +3,6 @@ package test
 import (
 	"context"
 	"encoding/base64"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,21 +18,6 @@ import (
 // rollover with inline paste errors (flow 1), detach then local password
 // sign-in (flow 4), and sign-in diagnostics after a failed login (flow 5).
 // Each saves screenshots under test/output/screenshots.
-
-// adminShot saves a full-page PNG under test/output/screenshots (the
-// shared screenshot helper writes JPEG data: quality 90).
-func adminShot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Logf("screenshot %s: %v", name, err)
-		return
-	}
-	dir := filepath.Join("output", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err == nil {
-		_ = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
-	}
-}
 
 // waitFlash waits for the page's success message to contain want (the
 // page after a form's redirect).
@@ -106,7 +89,7 @@ func TestBrowserAdminCertificateRollover(t *testing.T) {
 	g.addAdmin(t, g.company, adminEmail, adminPassword)
 	ctx := newChrome(t)
 	chromeAdminLogin(t, g, ctx)
-	adminShot(t, ctx, "admin-overview")
+	screenshot(t, ctx, "admin-overview")
 
 	// SSO settings: the values for Entra, each with a working copy button.
 	do(t, g, ctx, "SSO settings",
@@ -127,7 +110,7 @@ func TestBrowserAdminCertificateRollover(t *testing.T) {
 		t.Fatalf("Reply URL shown: %q", v)
 	}
 	time.Sleep(1700 * time.Millisecond) // let the button label settle for the screenshot
-	adminShot(t, ctx, "admin-sso-settings")
+	screenshot(t, ctx, "admin-sso-settings")
 
 	// Paste mistakes: each gets its inline message, nothing is stored.
 	for _, m := range pasteMistakes(t) {
@@ -143,7 +126,7 @@ func TestBrowserAdminCertificateRollover(t *testing.T) {
 			t.Fatalf("%s: inline message %q lacks %q", m.name, msg, m.says)
 		}
 		if m.name == "private key" {
-			adminShot(t, ctx, "admin-cert-paste-error")
+			screenshot(t, ctx, "admin-cert-paste-error")
 		}
 	}
 
@@ -175,7 +158,7 @@ func TestBrowserAdminCertificateRollover(t *testing.T) {
 	if !strings.Contains(newCard, "Signing now") || !strings.Contains(text(t, g, ctx, `article[data-sha1="`+newSHA1+`"] .use-count`), "1") {
 		t.Fatalf("new certificate card: %q", newCard)
 	}
-	adminShot(t, ctx, "admin-certificates")
+	screenshot(t, ctx, "admin-certificates")
 	// Retire the old one.
 	do(t, g, ctx, "retire the old certificate", chromedp.Click(chromedp.CSS(`article[data-sha1="`+oldSHA1+`"] form button`)))
 	waitFlash(t, g, ctx, "Certificate retired")
@@ -202,7 +185,7 @@ func TestBrowserAdminDetachThenLocalLogin(t *testing.T) {
 		t.Fatalf("inactive filter: %q", list)
 	}
 	do(t, g, ctx, "all employees", chromedp.Navigate(g.URL+"/c/acme/admin/employees?status=all"), chromedp.WaitVisible(chromedp.ID("employees")))
-	adminShot(t, ctx, "admin-employees")
+	screenshot(t, ctx, "admin-employees")
 	do(t, g, ctx, "search and open Ola",
 		chromedp.SetValue(chromedp.ID("q"), "nordmann"),
 		chromedp.Click(chromedp.CSS("#employee-search button")),
@@ -220,7 +203,7 @@ func TestBrowserAdminDetachThenLocalLogin(t *testing.T) {
 	if p := text(t, g, ctx, "main"); !strings.Contains(p, "What changes") || !strings.Contains(p, "provisioning stops managing") {
 		t.Fatalf("confirmation: %q", p)
 	}
-	adminShot(t, ctx, "admin-detach-confirm")
+	screenshot(t, ctx, "admin-detach-confirm")
 	do(t, g, ctx, "detach", chromedp.Click(chromedp.ID("confirm-detach")))
 	waitFlash(t, g, ctx, "detached from Entra")
 	do(t, g, ctx, "activate", chromedp.Click(chromedp.CSS("#activate-form button")))
@@ -234,7 +217,7 @@ func TestBrowserAdminDetachThenLocalLogin(t *testing.T) {
 	if m := text(t, g, ctx, "#managed-by"); !strings.Contains(m, "detached") {
 		t.Fatalf("managed by after detach: %q", m)
 	}
-	adminShot(t, ctx, "admin-employee")
+	screenshot(t, ctx, "admin-employee")
 	// Ola signs in with the local password (SSO stays on for everyone else).
 	do(t, g, ctx, "local password sign-in",
 		chromedp.Navigate(g.URL+"/c/acme/login?method=password"),
@@ -242,7 +225,7 @@ func TestBrowserAdminDetachThenLocalLogin(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("username"), "ola@acme.example"),
 		chromedp.SetValue(chromedp.ID("password"), "fjord-lighthouse-42"),
 	)
-	adminShot(t, ctx, "local-password-signin")
+	screenshot(t, ctx, "local-password-signin")
 	do(t, g, ctx, "submit",
 		chromedp.Click(chromedp.CSS("#local-signin button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/logout"]`)),
@@ -275,7 +258,7 @@ func TestBrowserAdminDiagnosticsAndProvisioning(t *testing.T) {
 			t.Fatalf("diagnostics entry lacks %q:\n%s", want, ev)
 		}
 	}
-	adminShot(t, ctx, "admin-diagnostics")
+	screenshot(t, ctx, "admin-diagnostics")
 	// Provisioning: a token is shown once.
 	do(t, g, ctx, "mint a SCIM token",
 		chromedp.Navigate(g.URL+"/c/acme/admin/provisioning"),
@@ -286,12 +269,12 @@ func TestBrowserAdminDiagnosticsAndProvisioning(t *testing.T) {
 	if tok := text(t, g, ctx, "#val-token"); !strings.HasPrefix(tok, "scim_") && len(tok) < 40 {
 		t.Fatalf("token shown: %q", tok)
 	}
-	adminShot(t, ctx, "admin-scim-token")
+	screenshot(t, ctx, "admin-scim-token")
 	do(t, g, ctx, "provisioning", chromedp.Navigate(g.URL+"/c/acme/admin/provisioning"), chromedp.WaitVisible(chromedp.ID("log-filter")))
-	adminShot(t, ctx, "admin-provisioning")
+	screenshot(t, ctx, "admin-provisioning")
 	do(t, g, ctx, "audit", chromedp.Navigate(g.URL+"/c/acme/admin/audit"), chromedp.WaitVisible(chromedp.ID("audit")))
 	if a := text(t, g, ctx, "#audit"); !strings.Contains(a, "scim.token.mint") || !strings.Contains(a, "admin:"+adminEmail) {
 		t.Fatalf("audit: %q", a)
 	}
-	adminShot(t, ctx, "admin-audit")
+	screenshot(t, ctx, "admin-audit")
 }
