@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,11 +18,9 @@ import (
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/internal/testenv"
+	"github.com/ssogate/ssogate/internal/teststores"
 	"github.com/ssogate/ssogate/session"
-	"github.com/ssogate/ssogate/session/memstore"
-	"github.com/ssogate/ssogate/session/redisstore"
 	"github.com/ssogate/ssogate/sso/directory"
-	"github.com/ssogate/ssogate/sso/directory/sqlstore"
 	"github.com/ssogate/ssogate/sso/ssotest"
 	"github.com/ssogate/ssogate/web"
 )
@@ -31,41 +28,17 @@ import (
 // backend names a pair of real stores the end-to-end suite runs on.
 type backend struct {
 	name  string
-	dir   func(t *testing.T) directory.Store
-	sess  func(t *testing.T) session.Store
+	dir   func(t testing.TB) directory.Store
+	sess  func(t testing.TB) session.Store
 	share bool // two instances share the session store (Redis)
 }
 
 func backends() []backend {
-	return []backend{
-		{
-			name: "sqlite+memory",
-			dir: func(t *testing.T) directory.Store {
-				st, err := sqlstore.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "gw.db"), sqlstore.Options{})
-				testenv.Must(t, err, "open sqlite")
-				t.Cleanup(func() { st.Close() })
-				return st
-			},
-			sess: func(t *testing.T) session.Store { return memstore.New(memstore.Options{}) },
-		},
-		{
-			name: "postgres+redis",
-			dir: func(t *testing.T) directory.Store {
-				st, err := sqlstore.Open(context.Background(), testenv.PostgresURL(t), sqlstore.Options{})
-				testenv.Must(t, err, "open postgres")
-				t.Cleanup(func() { st.Close() })
-				return st
-			},
-			sess: func(t *testing.T) session.Store {
-				u, prefix := testenv.RedisURL(t)
-				st, err := redisstore.Open(context.Background(), u, redisstore.Options{Prefix: prefix})
-				testenv.Must(t, err, "open redis")
-				t.Cleanup(func() { st.Close() })
-				return st
-			},
-			share: true,
-		},
+	var out []backend
+	for _, b := range teststores.All() {
+		out = append(out, backend{name: b.Name, dir: b.Dir, sess: b.Sessions, share: b.Shared})
 	}
+	return out
 }
 
 // gw is one running gateway (a real HTTP server on loopback) with a fake

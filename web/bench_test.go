@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,11 +13,8 @@ import (
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/internal/testenv"
-	"github.com/ssogate/ssogate/session"
-	"github.com/ssogate/ssogate/session/memstore"
-	"github.com/ssogate/ssogate/session/redisstore"
+	"github.com/ssogate/ssogate/internal/teststores"
 	"github.com/ssogate/ssogate/sso/directory"
-	"github.com/ssogate/ssogate/sso/directory/sqlstore"
 	"github.com/ssogate/ssogate/sso/ssotest"
 	"github.com/ssogate/ssogate/web"
 )
@@ -38,41 +34,12 @@ type benchGW struct {
 	minted int
 }
 
-type benchBackend struct {
-	name string
-	dir  func(b *testing.B) directory.Store
-	sess func(b *testing.B) session.Store
-}
-
-func benchBackends() []benchBackend {
-	return []benchBackend{
-		{"sqlite+memory", func(b *testing.B) directory.Store {
-			st, err := sqlstore.Open(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "gw.db"), sqlstore.Options{})
-			testenv.Must(b, err, "open sqlite")
-			b.Cleanup(func() { st.Close() })
-			return st
-		}, func(*testing.B) session.Store { return memstore.New(memstore.Options{}) }},
-		{"postgres+redis", func(b *testing.B) directory.Store {
-			st, err := sqlstore.Open(context.Background(), testenv.PostgresURL(b), sqlstore.Options{})
-			testenv.Must(b, err, "open postgres")
-			b.Cleanup(func() { st.Close() })
-			return st
-		}, func(b *testing.B) session.Store {
-			u, prefix := testenv.RedisURL(b)
-			st, err := redisstore.Open(context.Background(), u, redisstore.Options{Prefix: prefix})
-			testenv.Must(b, err, "open redis")
-			b.Cleanup(func() { st.Close() })
-			return st
-		}},
-	}
-}
-
 // newBenchGW builds a gateway with company "bench" trusting a fake Entra,
 // and n active employees user%06d@bench.example.
-func newBenchGW(b *testing.B, be benchBackend, n int) *benchGW {
+func newBenchGW(b *testing.B, be teststores.Backend, n int) *benchGW {
 	b.Helper()
 	ctx := context.Background()
-	dir := be.dir(b)
+	dir := be.Dir(b)
 	idp, err := ssotest.New("https://sts.windows.net/" + ssotest.NewTenantID() + "/")
 	testenv.Must(b, err, "fake entra")
 	c := &directory.Company{Slug: "bench", Name: "Bench", SSOEnabled: true, NameIDMode: directory.NameIDUPN, EntraIdentifier: idp.Issuer}
@@ -96,7 +63,7 @@ func newBenchGW(b *testing.B, be benchBackend, n int) *benchGW {
 	cfg.PublicURL = benchBase
 	cfg.LogLevel = "error"
 	testenv.Must(b, cfg.Validate(), "config")
-	s, err := web.New(web.Deps{Config: cfg, Dir: dir, Sessions: be.sess(b)})
+	s, err := web.New(web.Deps{Config: cfg, Dir: dir, Sessions: be.Sessions(b)})
 	testenv.Must(b, err, "web.New")
 	return &benchGW{h: s.Handler(), idp: idp, acs: benchBase + "/c/bench/saml/acs", n: n}
 }
@@ -133,8 +100,8 @@ func (g *benchGW) login(b *testing.B, form string) *httptest.ResponseRecorder {
 // BenchmarkACS is one full IdP-initiated login per op: every response is
 // fresh (the replay cache refuses reuse); minting runs with the timer off.
 func BenchmarkACS(b *testing.B) {
-	for _, be := range benchBackends() {
-		b.Run(be.name, func(b *testing.B) {
+	for _, be := range teststores.All() {
+		b.Run(be.Name, func(b *testing.B) {
 			g := newBenchGW(b, be, 1000)
 			for _, f := range g.forms(b, g.n) { // bind every object id first: the steady state
 				g.login(b, f)
@@ -158,8 +125,8 @@ func BenchmarkACS(b *testing.B) {
 
 // BenchmarkSessionCheck is GET /api/me with a live browser session.
 func BenchmarkSessionCheck(b *testing.B) {
-	for _, be := range benchBackends() {
-		b.Run(be.name, func(b *testing.B) {
+	for _, be := range teststores.All() {
+		b.Run(be.Name, func(b *testing.B) {
 			g := newBenchGW(b, be, 1000)
 			w := g.login(b, g.forms(b, 1)[0])
 			var cookie *http.Cookie
