@@ -131,15 +131,8 @@ func (s *Server) codeGrant(c echo.Context, co *directory.Company, client *direct
 		// Used before? Then revoke what the first use issued (§4.1.2). An
 		// unredeemed code's marker outlives it briefly, so an expired code
 		// may land here too; its family is empty.
-		fam, err := s.sessions.Take(ctx, oauthUsedPrefix+key)
-		if err == nil {
-			s.revokeFamily(c, co, string(fam), "authorization code presented again")
-			return nil, errGrant("the authorization code was already used or has expired; any tokens it gave are revoked")
-		}
-		if !errors.Is(err, session.ErrNotFound) {
-			return nil, errServer(fmt.Errorf("take used-code marker: %w", err))
-		}
-		return nil, errGrant(invalidGrant)
+		return nil, s.reused(c, co, oauthUsedPrefix+key, "authorization code presented again",
+			"the authorization code was already used or has expired; any tokens it gave are revoked")
 	}
 	if err != nil {
 		return nil, errServer(fmt.Errorf("take code: %w", err))
@@ -183,15 +176,8 @@ func (s *Server) refreshGrant(c echo.Context, co *directory.Company, client *dir
 	id := session.Key(rt)
 	sess, err := s.sessions.Get(ctx, id)
 	if errors.Is(err, session.ErrNotFound) {
-		fam, err := s.sessions.Take(ctx, oauthRotatedPrefix+id)
-		if err == nil {
-			s.revokeFamily(c, co, string(fam), "refresh token used after rotation")
-			return nil, errGrant("the refresh token was already used; every token of this sign-in is revoked")
-		}
-		if !errors.Is(err, session.ErrNotFound) {
-			return nil, errServer(fmt.Errorf("take rotated marker: %w", err))
-		}
-		return nil, errGrant(invalidGrant)
+		return nil, s.reused(c, co, oauthRotatedPrefix+id, "refresh token used after rotation",
+			"the refresh token was already used; every token of this sign-in is revoked")
 	}
 	if err != nil {
 		return nil, errServer(fmt.Errorf("load refresh token: %w", err))
@@ -290,6 +276,21 @@ func (s *Server) issueTokens(c echo.Context, co *directory.Company, employeeID, 
 
 // revokeFamily deletes every token of one sign-in and flags the family, so
 // tokens being issued for it at this moment are revoked too.
+// reused answers a code or refresh token the store no longer holds. When
+// its marker shows it was spent, every token of its family is revoked
+// (RFC 6749 §4.1.2, §10.4) and desc says so; otherwise it is simply unknown.
+func (s *Server) reused(c echo.Context, co *directory.Company, marker, why, desc string) *oauthErr {
+	fam, err := s.sessions.Take(c.Request().Context(), marker)
+	switch {
+	case err == nil:
+		s.revokeFamily(c, co, string(fam), why)
+		return errGrant(desc)
+	case !errors.Is(err, session.ErrNotFound):
+		return errServer(fmt.Errorf("take marker (%s): %w", why, err))
+	}
+	return errGrant(invalidGrant)
+}
+
 func (s *Server) revokeFamily(c echo.Context, co *directory.Company, family, why string) {
 	ctx := c.Request().Context()
 	if err := s.sessions.Put(ctx, oauthRevokedPrefix+family, []byte("1"), s.cfg.OAuthRefreshTTL); err != nil {
