@@ -496,19 +496,27 @@ func (rq *request) logRejected(op, userName string, e *Error) {
 	rq.fail(e)
 }
 
+// managed loads an employee SCIM may change: visible (not hard-deleted)
+// and not detached from Entra.
+func (rq *request) managed(tx directory.Store, id string) (*directory.Employee, *Error) {
+	e, err := tx.GetEmployee(rq.ctx(), rq.c.ID, id)
+	switch {
+	case err != nil:
+		return nil, storeError(err)
+	case !e.Visible():
+		return nil, errNotFoundResource
+	case isDetached(e):
+		return nil, errDetached
+	}
+	return e, nil
+}
+
 // modify is PATCH and PUT: load, change the canonical resource, store.
 func (rq *request) modify(id, op string, mutate func(cur doc) (doc, *Error)) {
 	rq.write(op, id, "", func(tx directory.Store) (*outcome, *Error) {
-		ctx := rq.ctx()
-		e, err := tx.GetEmployee(ctx, rq.c.ID, id)
-		if err != nil {
-			return nil, storeError(err)
-		}
-		if !e.Visible() {
-			return nil, errNotFoundResource
-		}
-		if isDetached(e) {
-			return nil, errDetached
+		e, se := rq.managed(tx, id)
+		if se != nil {
+			return nil, se
 		}
 		before := *e
 		d, se := mutate(render(e))
@@ -591,16 +599,9 @@ func (rq *request) put(id string) {
 // on), userName and email released, the record kept as history.
 func (rq *request) delete(id string) {
 	rq.write("delete", id, "", func(tx directory.Store) (*outcome, *Error) {
-		ctx := rq.ctx()
-		e, err := tx.GetEmployee(ctx, rq.c.ID, id)
-		if err != nil {
-			return nil, storeError(err)
-		}
-		if !e.Visible() {
-			return nil, errNotFoundResource
-		}
-		if isDetached(e) {
-			return nil, errDetached
+		e, se := rq.managed(tx, id)
+		if se != nil {
+			return nil, se
 		}
 		before := *e
 		now := rq.h.now().UTC()
