@@ -64,6 +64,17 @@ func TestIdPInitiatedLogin(t *testing.T) {
 		if logs := g.logText(); strings.Contains(logs, ck.Value) {
 			t.Fatal("the session cookie value reached the log")
 		}
+		// Neither the assertion nor the NameID (PII) is logged, on success
+		// or refusal (a tampered one: signature broken).
+		resp3 := g.signed(g.assertion("acme", "lars.jensen@acme.example"))
+		tampered := resp3[:len(resp3)/2] + "AAAA" + resp3[len(resp3)/2+4:]
+		g.postACS(newBrowser(), "acme", tampered, "")
+		logs := g.logText()
+		for _, secret := range []string{resp3[100:160], tampered[100:160], "lars.jensen@acme.example", "maja.holm@acme.example"} {
+			if strings.Contains(logs, secret) {
+				t.Fatalf("the log holds %q", secret)
+			}
+		}
 	})
 }
 
