@@ -102,5 +102,13 @@ func TestOAuthRemovedClientTokensStop(t *testing.T) {
 		if r := g.refresh(t, "acme", refresh); r.status == http.StatusOK {
 			t.Fatalf("a removed client refreshed its token: %v", r.body)
 		}
+		mr, err := http.Get(g.URL + "/metrics")
+		testenv.Must(t, err, "metrics")
+		m := body(t, mr)
+		mr.Body.Close()
+		if !strings.Contains(m, `ssogate_oauth_token_requests_total{outcome="issued"} 1`) ||
+			!strings.Contains(m, `ssogate_oauth_token_requests_total{outcome="invalid_client"} 1`) {
+			t.Errorf("oauth metrics:\n%s", m)
+		}
 	})
 }

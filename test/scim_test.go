@@ -144,5 +144,16 @@ func TestSCIMThroughTheGatewayRevokesAccessAndFeedsApprovers(t *testing.T) {
 		if r2.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("acme's token at globex: %d", r2.StatusCode)
 		}
+		// Operators see provisioning in the metrics.
+		mr, err := http.Get(g.URL + "/metrics")
+		testenv.Must(t, err, "metrics")
+		m := body(t, mr)
+		mr.Body.Close()
+		for _, want := range []string{`ssogate_scim_requests_total{method="POST",status="201"} 2`,
+			`ssogate_scim_requests_total{method="DELETE",status="204"} 1`, `ssogate_scim_requests_total{method="GET",status="401"}`} {
+			if !strings.Contains(m, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -185,5 +186,15 @@ func (s *Server) scimHandler(c echo.Context) error {
 	base := "/c/" + slug + "/scim/v2"
 	sub := strings.TrimPrefix(c.Request().URL.Path, base)
 	s.scim.ServeCompany(c.Response(), c.Request(), co, sub, s.cfg.PublicURL+base)
+	s.metrics.scim.WithLabelValues(scimMethod(c.Request().Method), strconv.Itoa(c.Response().Status)).Inc()
 	return nil
+}
+
+// scimMethod bounds the method label to the ones SCIM uses.
+func scimMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return m
+	}
+	return "other"
 }

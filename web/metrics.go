@@ -12,6 +12,8 @@ type metrics struct {
 	logins      *prometheus.CounterVec
 	acsDuration *prometheus.HistogramVec
 	certExpiry  *prometheus.GaugeVec
+	scim        *prometheus.CounterVec
+	oauthTokens *prometheus.CounterVec
 	handler     http.Handler
 }
 
@@ -28,7 +30,13 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "ssogate_certificate_expiry_seconds", Help: "Seconds until each trusted IdP certificate expires.",
 		}, []string{"company", "sha1"}),
 	}
-	reg.MustRegister(m.logins, m.acsDuration, m.certExpiry)
+	m.scim = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ssogate_scim_requests_total", Help: "SCIM requests from Entra's provisioning, by method and HTTP status.",
+	}, []string{"method", "status"})
+	m.oauthTokens = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ssogate_oauth_token_requests_total", Help: "Mobile token endpoint answers, by outcome (issued, or the RFC 6749 error code).",
+	}, []string{"outcome"})
+	reg.MustRegister(m.logins, m.acsDuration, m.certExpiry, m.scim, m.oauthTokens)
 	// The Go and process collectors may already be registered by the caller.
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -84,6 +84,7 @@ func (s *Server) token(c echo.Context) error {
 	if oe != nil {
 		return s.tokenError(c, co, oe)
 	}
+	s.metrics.oauthTokens.WithLabelValues("issued").Inc()
 	return c.JSON(http.StatusOK, resp)
 }
 
@@ -432,6 +433,7 @@ func (s *Server) tokenError(c echo.Context, co *directory.Company, oe *oauthErr)
 	if oe.status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Basic realm="ssogate"`)
 	}
+	s.metrics.oauthTokens.WithLabelValues(oe.code).Inc()
 	return c.JSON(oe.status, map[string]string{"error": oe.code, "error_description": oe.desc})
 }
 
