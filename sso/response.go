@@ -326,7 +326,9 @@ func (sp *SP) precheck(f *facts, now time.Time) *Error {
 		if msg == "" {
 			msg = "status " + clean(f.status)
 		}
-		return refuse(ReasonStatusNotSuccess, msg, nil)
+		// An error response is unsigned: anyone can post one. Say so, so
+		// the admin does not take its text for Entra's word.
+		return refuse(ReasonStatusNotSuccess, "unverified (unsigned error response): "+msg, nil)
 	}
 	if f.assertion == nil {
 		return refuse(ReasonMalformed, "the response holds no Assertion", nil)
