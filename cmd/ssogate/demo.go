@@ -83,10 +83,11 @@ ssogate demo is running (fake Entra, throwaway keys, data in a temporary databas
   Open the app (SP-initiated sign-in):    %s/
   The Microsoft 365 tile (IdP-initiated): %s/fake-entra/myapps
   Your profile once signed in:            %s/api/me
+  Setup admin console (Maja is admin):    %s/admin/
   SP metadata:                            %s/saml/metadata
 
 Press Ctrl-C to stop.
-`, base, e.cfg.PublicURL, base, base)
+`, base, e.cfg.PublicURL, base, base, base)
 	}
 	return e.listenAndServe(ctx, web.Deps{Config: e.cfg, Dir: dir, Sessions: sess, Logger: e.log,
 		Mounts: map[string]http.Handler{"/fake-entra": mux}}, ready)
