@@ -170,6 +170,14 @@ func TestDemoSignsInThroughTheFakeEntra(t *testing.T) {
 	if me := readAll(resp); resp.StatusCode != 200 || !strings.Contains(me, `"userName":"maja.holm@demo.example"`) {
 		t.Fatalf("/api/me: %d %s", resp.StatusCode, me)
 	}
+	// Maja is the demo's admin: her fresh SSO session opens the console.
+	resp, err = c.Get(base + "/c/demo/admin/login/sso")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page := readAll(resp); resp.StatusCode != 200 || !strings.Contains(page, "Demo Company") || resp.Request.URL.Path != "/c/demo/admin/" {
+		t.Fatalf("admin console: %d at %s\n%s", resp.StatusCode, resp.Request.URL, page)
+	}
 }
 
 func TestDemoRefusesNonLoopback(t *testing.T) {
