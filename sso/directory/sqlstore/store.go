@@ -316,7 +316,32 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) (err error) 
 		return fmt.Errorf("sqlstore: commit: %w", s.translate(err))
 	}
 	committed = true
+	s.promote(ctx, t.txStmts)
 	return nil
+}
+
+// promote prepares on the writer pool, once, the queries a transaction had
+// to prepare for itself (the pool's one connection was the transaction's),
+// so later transactions reuse them instead of parsing the SQL again. The
+// transaction is over, so the connection is free.
+func (s *Store) promote(ctx context.Context, txStmts *sync.Map) {
+	if txStmts == nil {
+		return
+	}
+	txStmts.Range(func(k, _ any) bool {
+		query := k.(string)
+		if _, ok := s.wstmts.Load(query); ok {
+			return true
+		}
+		st, err := s.writer.PrepareContext(context.WithoutCancel(ctx), query)
+		if err != nil {
+			return true
+		}
+		if _, loaded := s.wstmts.LoadOrStore(query, st); loaded {
+			_ = st.Close()
+		}
+		return true
+	})
 }
 
 // querier is what *sql.DB and *sql.Tx share.
