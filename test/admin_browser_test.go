@@ -186,9 +186,15 @@ func TestBrowserAdminDetachThenLocalLogin(t *testing.T) {
 	}
 	do(t, g, ctx, "all employees", chromedp.Navigate(g.URL+"/c/acme/admin/employees?status=all"), chromedp.WaitVisible(chromedp.ID("employees")))
 	screenshot(t, ctx, "admin-employees")
-	do(t, g, ctx, "search and open Ola",
+	do(t, g, ctx, "search",
 		chromedp.SetValue(chromedp.ID("q"), "nordmann"),
 		chromedp.Click(chromedp.CSS("#employee-search button")),
+	)
+	// The unfiltered list already shows Ola: wait for the results page
+	// itself before touching its nodes, or the click lands on a node of the
+	// page being replaced.
+	waitLocation(t, ctx, "q=nordmann")
+	do(t, g, ctx, "open Ola",
 		chromedp.WaitVisible(chromedp.CSS(`#employees a[href$="/employees/`+ola.ID+`"]`)),
 		chromedp.Click(chromedp.CSS(`#employees a[href$="/employees/`+ola.ID+`"]`)),
 		chromedp.WaitVisible(chromedp.ID("detach-link")),
@@ -277,4 +283,20 @@ func TestBrowserAdminDiagnosticsAndProvisioning(t *testing.T) {
 		t.Fatalf("audit: %q", a)
 	}
 	screenshot(t, ctx, "admin-audit")
+}
+
+// waitLocation waits until the page's URL contains part.
+func waitLocation(t *testing.T, ctx context.Context, part string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		if err == nil && strings.Contains(loc, part) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the browser never reached a URL with %q (at %q, %v)", part, loc, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
