@@ -47,14 +47,23 @@ func do(t *testing.T, g *gw, ctx context.Context, what string, steps ...chromedp
 	}
 }
 
-// text returns the visible text of the first element matching css.
+// text returns the visible text of the first element matching css. It
+// reads the live document with JavaScript, retrying while the element is
+// absent: right after a form's redirect, DevTools node ids of the page being
+// replaced go stale, which made node-based queries flaky.
 func text(t *testing.T, g *gw, ctx context.Context, css string) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
-	if err != nil {
-		t.Fatalf("text of %s: %v\n%s", css, err, g.logText())
+	js := `(function(){var e=document.querySelector(` + strconvQuote(css) + `);return e?e.innerText:null})()`
+	var last error
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[*string](js))
+		if err == nil && s != nil {
+			return *s
+		}
+		last = err
 	}
-	return s
+	t.Fatalf("text of %s: not found (%v)\n%s", css, last, g.logText())
+	return ""
 }
 
 // chromeAdminLogin signs the browser in to acme's console with the
