@@ -559,8 +559,8 @@ func TestAdminAutomaticRetirementAndExpiryBanner(t *testing.T) {
 		}
 		// Old signed ten days ago, the new one since: with auto-retirement
 		// at 7 days the old one goes; the never-used one stays.
-		testenv.Must(t, g.dir.MarkCertificateUsed(ctx, g.company.ID, oldSHA256, time.Now().AddDate(0, 0, -10)), "mark old")
-		testenv.Must(t, g.dir.MarkCertificateUsed(ctx, g.company.ID, certSHA256(next), time.Now().AddDate(0, 0, -9)), "mark new")
+		testenv.Must(t, g.dir.RecordLogins(ctx, nil, []directory.CertificateUse{{CompanyID: g.company.ID, SHA256: oldSHA256, At: time.Now().AddDate(0, 0, -10), Count: 1}}), "mark old")
+		testenv.Must(t, g.dir.RecordLogins(ctx, nil, []directory.CertificateUse{{CompanyID: g.company.ID, SHA256: certSHA256(next), At: time.Now().AddDate(0, 0, -9), Count: 1}}), "mark new")
 		if r := a.post(t, "/certificates/auto-retire", url.Values{"days": {"-1"}}); r.StatusCode != http.StatusUnprocessableEntity {
 			t.Fatalf("bad days: %d", r.StatusCode)
 		}
@@ -579,8 +579,8 @@ func TestAdminAutomaticRetirementAndExpiryBanner(t *testing.T) {
 			t.Fatalf("automatic retirement not audited: %+v", g.audit(t, g.company))
 		}
 		// Under 7 days of silence nothing is retired.
-		testenv.Must(t, g.dir.MarkCertificateUsed(ctx, g.company.ID, certSHA256(next), time.Now().AddDate(0, 0, -3)), "mark new")
-		testenv.Must(t, g.dir.MarkCertificateUsed(ctx, g.company.ID, soonInfo.SHA256, time.Now()), "mark soon")
+		testenv.Must(t, g.dir.RecordLogins(ctx, nil, []directory.CertificateUse{{CompanyID: g.company.ID, SHA256: certSHA256(next), At: time.Now().AddDate(0, 0, -3), Count: 1}}), "mark new")
+		testenv.Must(t, g.dir.RecordLogins(ctx, nil, []directory.CertificateUse{{CompanyID: g.company.ID, SHA256: soonInfo.SHA256, At: time.Now(), Count: 1}}), "mark soon")
 		a.get(t, "/admin/")
 		trusted, _ = g.dir.ListCertificates(ctx, g.company.ID, false)
 		if len(trusted) != 2 {

@@ -363,7 +363,7 @@ func (s *Server) passwordLogin(c echo.Context) error {
 		return fmt.Errorf("create session: %w", err)
 	}
 	s.setBindCookie(c, sess.ID, sess.ExpiresAt)
-	if err := s.dir.RecordSignIn(ctx, &directory.SignInEvent{CompanyID: co.ID, At: s.now(), Success: true, Reason: "ok",
+	if err := s.logins.record(ctx, &directory.SignInEvent{CompanyID: co.ID, At: s.now(), Success: true, Reason: "ok",
 		Detail: "password", NameID: truncate(name, 256), EmployeeID: e.ID, RemoteIP: ip}); err != nil {
 		s.log.Warn("record sign-in", "company", co.Slug, "err", err)
 	}

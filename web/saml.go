@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -200,23 +199,10 @@ func (s *Server) acsLogin(c echo.Context) error {
 		return fmt.Errorf("create session: %w", err)
 	}
 	s.setBindCookie(c, sess.ID, sess.ExpiresAt)
-	now := s.now()
-	// The two directory writes are independent: run them side by side so a
-	// login waits for one database commit, not two. Both finish before the
-	// redirect.
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := s.dir.MarkCertificateUsed(ctx, co.ID, id.CertSHA256, now); err != nil {
-			s.log.Warn("mark certificate used", "company", co.Slug, "err", err)
-		}
-	}()
-	if err := s.dir.RecordSignIn(ctx, &directory.SignInEvent{CompanyID: co.ID, At: now, Success: true, Reason: "ok",
-		Detail: via, NameID: id.NameID, EmployeeID: emp.ID, CertSHA256: id.CertSHA256, RemoteIP: ip}); err != nil {
+	if err := s.logins.record(ctx, &directory.SignInEvent{CompanyID: co.ID, At: s.now(), Success: true, Reason: "ok",
+		Detail: via, NameID: truncate(id.NameID, 256), EmployeeID: emp.ID, CertSHA256: id.CertSHA256, RemoteIP: ip}); err != nil {
 		s.log.Warn("record sign-in", "company", co.Slug, "err", err)
 	}
-	wg.Wait()
 	s.metrics.logins.WithLabelValues("success", "ok").Inc()
 	s.log.Info("signed in", "company", co.Slug, "employee", emp.ID, "via", via, "cert_sha256", id.CertSHA256)
 	return c.Redirect(http.StatusSeeOther, target)
@@ -299,7 +285,7 @@ func (s *Server) refuseLogin(ctx context.Context, co *directory.Company, reason,
 }
 
 func (s *Server) recordFailure(ctx context.Context, co *directory.Company, reason, detail, nameID, ip string) {
-	if err := s.dir.RecordSignIn(ctx, &directory.SignInEvent{CompanyID: co.ID, At: s.now(), Reason: reason,
+	if err := s.logins.record(ctx, &directory.SignInEvent{CompanyID: co.ID, At: s.now(), Reason: reason,
 		Detail: truncate(detail, 1000), NameID: truncate(nameID, 256), RemoteIP: ip}); err != nil {
 		s.log.Warn("record sign-in failure", "company", co.Slug, "err", err)
 	}

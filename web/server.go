@@ -60,6 +60,7 @@ type Server struct {
 	clients   *ttlCache[bool]
 	metrics   *metrics
 	scim      *scim.Handler
+	logins    *loginLog
 	ssoOpts   sso.Options
 }
 
@@ -87,6 +88,7 @@ func New(d Deps) (*Server, error) {
 		ssoOpts: sso.Options{Now: d.Now, MaxIssueDelay: d.Config.SAMLMaxIssueDelay, ClockSkew: d.Config.SAMLClockSkew,
 			AllowSHA1: d.Config.SAMLAllowSHA1},
 	}
+	s.logins = &loginLog{dir: d.Dir, log: d.Logger}
 	s.browser = &session.Manager{
 		Store: d.Sessions,
 		Cookie: session.CookieConfig{

@@ -199,6 +199,14 @@ type SignInEvent struct {
 	RemoteIP   string
 }
 
+// CertificateUse is Count logins verified by one certificate, the last at At.
+type CertificateUse struct {
+	CompanyID int64
+	SHA256    string
+	At        time.Time
+	Count     int64
+}
+
 // ProvisioningEntry is one SCIM write, kept per company.
 type ProvisioningEntry struct {
 	ID         int64
@@ -290,8 +298,6 @@ type Store interface {
 	AddCertificate(ctx context.Context, cert *Certificate, retireOthers bool) error
 	ListCertificates(ctx context.Context, companyID int64, includeRetired bool) ([]Certificate, error)
 	RetireCertificate(ctx context.Context, companyID int64, sha256 string, at time.Time) error
-	// MarkCertificateUsed records that the certificate verified a login.
-	MarkCertificateUsed(ctx context.Context, companyID int64, sha256 string, at time.Time) error
 
 	// Employees. Create fills ID (when empty), Version and times, and returns
 	// a ConflictError when userName or email (case-insensitive, trimmed) is
@@ -320,6 +326,11 @@ type Store interface {
 
 	// Logs.
 	RecordSignIn(ctx context.Context, ev *SignInEvent) error
+	// RecordLogins stores sign-in events and certificate uses in one
+	// transaction: each use adds Count to the certificate's use count and
+	// moves its last use to At, never back. A use of a certificate that is
+	// gone is skipped. Unlike RecordSignIn it does not fill the events' IDs.
+	RecordLogins(ctx context.Context, events []*SignInEvent, uses []CertificateUse) error
 	ListSignIns(ctx context.Context, companyID int64, failuresOnly bool, limit int) ([]SignInEvent, error)
 	AppendProvisioning(ctx context.Context, p *ProvisioningEntry) error
 	ListProvisioning(ctx context.Context, q ProvisioningQuery) ([]ProvisioningEntry, error)

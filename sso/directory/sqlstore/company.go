@@ -288,14 +288,3 @@ func (s *Store) RetireCertificate(ctx context.Context, companyID int64, sha256 s
 	}
 	return nil
 }
-
-// MarkCertificateUsed records a verified login; it does not bump Version.
-func (s *Store) MarkCertificateUsed(ctx context.Context, companyID int64, sha256 string, at time.Time) error {
-	err := s.execOne(ctx, "certificate",
-		`UPDATE certificates SET last_used_at = ?, use_count = use_count + 1 WHERE company_id = ? AND sha256 = ?`,
-		s.tv(at), companyID, sha256)
-	if err != nil {
-		return fmt.Errorf("mark certificate %s of company %d used: %w", sha256, companyID, err)
-	}
-	return nil
-}

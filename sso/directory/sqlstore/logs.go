@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -15,8 +16,7 @@ func logLimit(n int) int {
 	return min(n, MaxLogLimit)
 }
 
-// RecordSignIn stores ev, filling ID and, when zero, At.
-func (s *Store) RecordSignIn(ctx context.Context, ev *directory.SignInEvent) error {
+func checkSignIn(ev *directory.SignInEvent) error {
 	var ck checker
 	ck.company(ev.CompanyID)
 	ck.text("reason", ev.Reason, maxText)
@@ -25,8 +25,13 @@ func (s *Store) RecordSignIn(ctx context.Context, ev *directory.SignInEvent) err
 	ck.text("employee id", ev.EmployeeID, maxKey)
 	ck.text("certificate SHA256", ev.CertSHA256, maxKey)
 	ck.text("remote IP", ev.RemoteIP, maxKey)
-	if ck.err != nil {
-		return ck.err
+	return ck.err
+}
+
+// RecordSignIn stores ev, filling ID and, when zero, At.
+func (s *Store) RecordSignIn(ctx context.Context, ev *directory.SignInEvent) error {
+	if err := checkSignIn(ev); err != nil {
+		return err
 	}
 	at := norm(ev.At)
 	if ev.At.IsZero() {
@@ -39,6 +44,69 @@ func (s *Store) RecordSignIn(ctx context.Context, ev *directory.SignInEvent) err
 		return fmt.Errorf("record sign-in: %w", s.translate(err))
 	}
 	ev.At = at
+	return nil
+}
+
+// signInRows is the largest number of events one INSERT carries. Batches
+// go out in chunks of 32, 16, 8, 4, 2 and 1 rows, so at most six statement
+// shapes are ever prepared.
+const signInRows = 32
+
+// RecordLogins implements directory.Store: one transaction, the events in
+// multi-row INSERTs, one UPDATE per certificate.
+func (s *Store) RecordLogins(ctx context.Context, events []*directory.SignInEvent, uses []directory.CertificateUse) error {
+	for _, ev := range events {
+		if err := checkSignIn(ev); err != nil {
+			return err
+		}
+	}
+	for _, u := range uses {
+		if u.CompanyID <= 0 || u.Count <= 0 || len(u.SHA256) > maxKey {
+			return fmt.Errorf("%w: certificate use %+v", directory.ErrInvalid, u)
+		}
+	}
+	if len(events) == 0 && len(uses) == 0 {
+		return nil
+	}
+	now := s.clock()
+	err := s.inTx(ctx, func(tx *Store) error {
+		for rest := events; len(rest) > 0; {
+			n := signInRows
+			for n > len(rest) {
+				n /= 2
+			}
+			var q strings.Builder
+			q.WriteString(`INSERT INTO signin_events (company_id, at, success, reason, detail, name_id, employee_id, cert_sha256, remote_ip) VALUES `)
+			args := make([]any, 0, 9*n)
+			for i, ev := range rest[:n] {
+				if i > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+				at := now
+				if !ev.At.IsZero() {
+					at = norm(ev.At)
+				}
+				args = append(args, ev.CompanyID, tx.tv(at), ev.Success, ev.Reason, ev.Detail, ev.NameID, ev.EmployeeID, ev.CertSHA256, ev.RemoteIP)
+			}
+			if _, err := tx.exec(ctx, q.String(), args...); err != nil {
+				return err
+			}
+			rest = rest[n:]
+		}
+		for _, u := range uses {
+			at := tx.tv(u.At)
+			if _, err := tx.exec(ctx, `UPDATE certificates SET use_count = use_count + ?,
+				last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < ? THEN ? ELSE last_used_at END
+				WHERE company_id = ? AND sha256 = ?`, u.Count, at, at, u.CompanyID, u.SHA256); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record logins: %w", err)
+	}
 	return nil
 }
 

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"ConcurrentCreate", testConcurrentCreate},
 		{"Limits", testLimits},
 		{"SignIns", testSignIns},
+		{"RecordLogins", testRecordLogins},
 		{"Provisioning", testProvisioning},
 		{"Audit", testAudit},
 		{"SCIMTokens", testSCIMTokens},
@@ -370,21 +371,6 @@ func testCertificates(t *testing.T, s directory.Store) {
 	if len(list) != 1 {
 		t.Fatalf("retireOthers in another company retired ours: %+v", list)
 	}
-
-	// MarkCertificateUsed counts and does not bump Version.
-	before = v()
-	used := time.Date(2026, 7, 1, 8, 0, 0, 123456000, time.UTC)
-	must(t, s.MarkCertificateUsed(ctx, c.ID, c3.SHA256, used), "MarkCertificateUsed")
-	must(t, s.MarkCertificateUsed(ctx, c.ID, c3.SHA256, used.Add(time.Second)), "MarkCertificateUsed")
-	list, _ = s.ListCertificates(ctx, c.ID, false)
-	if list[0].UseCount != 2 || list[0].LastUsedAt == nil || !list[0].LastUsedAt.Equal(used.Add(time.Second)) {
-		t.Fatalf("after two uses: %+v", list[0])
-	}
-	if v() != before {
-		t.Fatal("MarkCertificateUsed bumped the company's Version")
-	}
-	wantErr(t, s.MarkCertificateUsed(ctx, c.ID, strings.Repeat("b", 64), used), directory.ErrNotFound, "MarkCertificateUsed of a missing cert")
-	wantErr(t, s.MarkCertificateUsed(ctx, other.ID+1000, c3.SHA256, used), directory.ErrNotFound, "MarkCertificateUsed in a missing company")
 }
 
 // --- employees ---
@@ -1151,6 +1137,72 @@ func testSignIns(t *testing.T, s directory.Store) {
 		t.Fatalf("other company: %+v (At should default to now)", list)
 	}
 	wantErr(t, s.RecordSignIn(ctx, &directory.SignInEvent{CompanyID: 0}), directory.ErrInvalid, "RecordSignIn without company")
+}
+
+// testRecordLogins: a batch lands whole, in chunks of every size, with
+// certificate uses that add up and never move the last use back.
+func testRecordLogins(t *testing.T, s directory.Store) {
+	c := company(t, s, "batchlogins")
+	other := company(t, s, "batchlogins2")
+	nb := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cert := &directory.Certificate{CompanyID: c.ID, DER: []byte("der-batch"), NotBefore: nb, NotAfter: nb.AddDate(3, 0, 0)}
+	must(t, s.AddCertificate(ctx, cert, false), "AddCertificate")
+	otherCert := &directory.Certificate{CompanyID: other.ID, DER: []byte("der-batch"), NotBefore: nb, NotAfter: nb.AddDate(3, 0, 0)}
+	must(t, s.AddCertificate(ctx, otherCert, false), "AddCertificate other")
+	before, err := s.GetCompanyByID(ctx, c.ID)
+	must(t, err, "GetCompanyByID")
+
+	base := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	var events []*directory.SignInEvent
+	for i := range 45 { // 32 + 8 + 4 + 1: every chunk path but 16 and 2
+		events = append(events, &directory.SignInEvent{CompanyID: c.ID, At: base.Add(time.Duration(i) * time.Second),
+			Success: i%3 != 0, Reason: fmt.Sprintf("r%d", i), NameID: fmt.Sprintf("u%d@contoso.com", i), CertSHA256: cert.SHA256})
+	}
+	events = append(events, &directory.SignInEvent{CompanyID: other.ID, Reason: "other"}) // At zero: now
+	uses := []directory.CertificateUse{
+		{CompanyID: c.ID, SHA256: cert.SHA256, At: base.Add(time.Minute), Count: 30},
+		{CompanyID: c.ID, SHA256: strings.Repeat("e", 64), At: base, Count: 1}, // gone: skipped
+	}
+	must(t, s.RecordLogins(ctx, events, uses), "RecordLogins")
+	list, err := s.ListSignIns(ctx, c.ID, false, 100)
+	must(t, err, "ListSignIns")
+	if len(list) != 45 || list[0].Reason != "r44" || list[44].Reason != "r0" || list[44].NameID != "u0@contoso.com" {
+		t.Fatalf("after the batch: %d events, newest %+v", len(list), list[0])
+	}
+	fails, _ := s.ListSignIns(ctx, c.ID, true, 100)
+	if len(fails) != 15 {
+		t.Fatalf("failures: %d, want 15", len(fails))
+	}
+	if o, _ := s.ListSignIns(ctx, other.ID, false, 0); len(o) != 1 || o[0].At.IsZero() {
+		t.Fatalf("other company: %+v", o)
+	}
+
+	// An older use adds its count but leaves the last use where it is.
+	must(t, s.RecordLogins(ctx, nil, []directory.CertificateUse{{CompanyID: c.ID, SHA256: cert.SHA256, At: base, Count: 2}}), "older use")
+	certs, _ := s.ListCertificates(ctx, c.ID, false)
+	if certs[0].UseCount != 32 || certs[0].LastUsedAt == nil || !certs[0].LastUsedAt.Equal(base.Add(time.Minute)) {
+		t.Fatalf("certificate after 30 + 2 uses: %+v", certs[0])
+	}
+	must(t, s.RecordLogins(ctx, nil, []directory.CertificateUse{{CompanyID: c.ID, SHA256: cert.SHA256, At: base.Add(time.Hour), Count: 1}}), "newer use")
+	certs, _ = s.ListCertificates(ctx, c.ID, false)
+	if certs[0].UseCount != 33 || !certs[0].LastUsedAt.Equal(base.Add(time.Hour)) {
+		t.Fatalf("certificate after a newer use: %+v", certs[0])
+	}
+	if oc, _ := s.ListCertificates(ctx, other.ID, false); oc[0].UseCount != 0 {
+		t.Fatalf("the same certificate in another company was counted: %+v", oc[0])
+	}
+	if after, _ := s.GetCompanyByID(ctx, c.ID); after.Version != before.Version {
+		t.Fatal("RecordLogins bumped the company's Version")
+	}
+
+	// One bad event refuses the whole batch: nothing half-written.
+	bad := []*directory.SignInEvent{{CompanyID: c.ID, Reason: "fine"}, {CompanyID: c.ID, Reason: strings.Repeat("x", 5000)}}
+	wantErr(t, s.RecordLogins(ctx, bad, nil), directory.ErrInvalid, "RecordLogins with an oversized reason")
+	wantErr(t, s.RecordLogins(ctx, nil, []directory.CertificateUse{{CompanyID: c.ID, SHA256: cert.SHA256, Count: 0}}), directory.ErrInvalid, "a use counting nothing")
+	if list, _ := s.ListSignIns(ctx, c.ID, false, 100); len(list) != 45 {
+		t.Fatalf("a refused batch wrote %d events", len(list)-45)
+	}
+	must(t, s.RecordLogins(ctx, nil, nil), "an empty batch")
 }
 
 func testProvisioning(t *testing.T, s directory.Store) {
