@@ -40,7 +40,8 @@ type Approver struct {
 // names (by id, else by a unique externalId), pending is the reference kept
 // for deferred resolution when no such employee exists yet. An empty ref
 // clears. Self-management and cycles are refused with an error matching
-// ErrInvalid.
+// ErrInvalid. The common case (ref is a visible employee's id) costs one
+// read: the manager's chain.
 func ResolveManager(ctx context.Context, st Store, companyID int64, employeeID, ref string) (managerID, pending string, err error) {
 	if ref == "" {
 		return "", "", nil
@@ -48,11 +49,13 @@ func ResolveManager(ctx context.Context, st Store, companyID int64, employeeID, 
 	if ref == employeeID {
 		return "", "", fmt.Errorf("%w: an employee cannot be their own manager", ErrInvalid)
 	}
-	m, err := st.GetEmployee(ctx, companyID, ref)
-	switch {
-	case err == nil && m.Visible():
-		managerID = m.ID
-	case err == nil || errors.Is(err, ErrNotFound):
+	chain, err := st.ManagerChain(ctx, companyID, ref, maxManagerDepth+1)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return "", "", err
+	}
+	if len(chain) > 0 {
+		managerID = ref
+	} else {
 		rows, err := st.FindEmployeesByExternalID(ctx, companyID, ref)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return "", "", err
@@ -67,36 +70,38 @@ func ResolveManager(ctx context.Context, st Store, companyID int64, employeeID, 
 			return "", ref, nil
 		}
 		managerID = vis[0].ID
-	default:
-		return "", "", err
+		if managerID == employeeID {
+			return "", "", fmt.Errorf("%w: an employee cannot be their own manager", ErrInvalid)
+		}
+		if chain, err = st.ManagerChain(ctx, companyID, managerID, maxManagerDepth+1); err != nil {
+			return "", "", err
+		}
 	}
-	if managerID == employeeID {
-		return "", "", fmt.Errorf("%w: an employee cannot be their own manager", ErrInvalid)
-	}
-	if err := checkNoCycle(ctx, st, companyID, employeeID, managerID); err != nil {
+	if err := noCycle(chain, employeeID, managerID); err != nil {
 		return "", "", err
 	}
 	return managerID, "", nil
 }
 
-// checkNoCycle walks up from managerID and fails if it reaches employeeID.
+// checkNoCycle reads managerID's chain and fails if it reaches employeeID.
 func checkNoCycle(ctx context.Context, st Store, companyID int64, employeeID, managerID string) error {
-	cur := managerID
-	for depth := 0; cur != ""; depth++ {
-		if cur == employeeID {
+	chain, err := st.ManagerChain(ctx, companyID, managerID, maxManagerDepth+1)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return noCycle(chain, employeeID, managerID)
+}
+
+// noCycle fails if the chain above managerID (managerID first) reaches
+// employeeID, or is longer than maxManagerDepth (which a loop above is).
+func noCycle(chain []string, employeeID, managerID string) error {
+	for depth, id := range chain {
+		if id == employeeID {
 			return fmt.Errorf("%w: manager cycle: %s is (indirectly) managed by %s", ErrInvalid, managerID, employeeID)
 		}
 		if depth >= maxManagerDepth {
 			return fmt.Errorf("%w: manager chain deeper than %d", ErrInvalid, maxManagerDepth)
 		}
-		e, err := st.GetEmployee(ctx, companyID, cur)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		cur = e.ManagerID
 	}
 	return nil
 }
@@ -132,80 +137,49 @@ func SetManager(ctx context.Context, st Store, companyID int64, employeeID, mana
 // newEmployee (by its id or externalId). A link that would close a cycle
 // stays pending. newEmployee's Approver role is recomputed.
 func ResolvePending(ctx context.Context, st Store, companyID int64, newEmployee *Employee) error {
+	_, err := ResolvePendingLinked(ctx, st, companyID, newEmployee)
+	return err
+}
+
+// ResolvePendingLinked is ResolvePending, also reporting whether it linked
+// anyone (and so may have changed newEmployee's stored record).
+func ResolvePendingLinked(ctx context.Context, st Store, companyID int64, newEmployee *Employee) (bool, error) {
 	if newEmployee == nil || !newEmployee.Visible() {
-		return nil
+		return false, nil
 	}
-	refs := []string{newEmployee.ID}
-	if newEmployee.ExternalID != "" && newEmployee.ExternalID != newEmployee.ID {
-		refs = append(refs, newEmployee.ExternalID)
+	rows, err := st.ListByManagerRefs(ctx, companyID, newEmployee.ID, newEmployee.ExternalID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return false, err
 	}
 	linked := false
-	for _, ref := range refs {
-		rows, err := st.ListByManagerRef(ctx, companyID, ref)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
+	for i := range rows {
+		r := &rows[i]
+		if r.ID == newEmployee.ID || r.ManagerID != "" || !r.Visible() {
+			continue
 		}
-		for i := range rows {
-			r := &rows[i]
-			if r.ID == newEmployee.ID || r.ManagerID != "" || !r.Visible() {
-				continue
+		if err := checkNoCycle(ctx, st, companyID, r.ID, newEmployee.ID); err != nil {
+			if errors.Is(err, ErrInvalid) {
+				continue // stays pending; the admin sees the unresolved reference
 			}
-			if err := checkNoCycle(ctx, st, companyID, r.ID, newEmployee.ID); err != nil {
-				if errors.Is(err, ErrInvalid) {
-					continue // stays pending; the admin sees the unresolved reference
-				}
-				return err
-			}
-			r.ManagerID, r.ManagerRef = newEmployee.ID, ""
-			if err := st.UpdateEmployee(ctx, r); err != nil {
-				return err
-			}
-			linked = true
+			return false, err
 		}
+		r.ManagerID, r.ManagerRef = newEmployee.ID, ""
+		if err := st.UpdateEmployee(ctx, r); err != nil {
+			return false, err
+		}
+		linked = true
 	}
 	if !linked {
-		return nil
+		return false, nil
 	}
-	return RecomputeApproverRole(ctx, st, companyID, newEmployee.ID)
+	return true, RecomputeApproverRole(ctx, st, companyID, newEmployee.ID)
 }
 
 // RecomputeApproverRole sets IsApprover of each employee to whether they
-// manage some active employee. Empty and unknown ids are skipped.
+// manage some active employee. Empty and unknown ids are skipped. The store
+// does it in one statement, writing only the records whose role changes.
 func RecomputeApproverRole(ctx context.Context, st Store, companyID int64, employeeIDs ...string) error {
-	seen := map[string]bool{}
-	for _, id := range employeeIDs {
-		if id == "" || seen[id] {
-			continue
-		}
-		seen[id] = true
-		e, err := st.GetEmployee(ctx, companyID, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		want := false
-		if e.Visible() {
-			reports, err := st.ListReports(ctx, companyID, id)
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return err
-			}
-			for _, r := range reports {
-				if r.Active && r.Visible() && r.ID != id {
-					want = true
-					break
-				}
-			}
-		}
-		if e.IsApprover != want {
-			e.IsApprover = want
-			if err := st.UpdateEmployee(ctx, e); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return st.RecomputeApprovers(ctx, companyID, employeeIDs...)
 }
 
 // Approvers lists who approves employeeID's requests, in order:

@@ -323,6 +323,20 @@ type Store interface {
 	// managerID; ListByManagerRef those whose unresolved ManagerRef is ref.
 	ListReports(ctx context.Context, companyID int64, managerID string) ([]Employee, error)
 	ListByManagerRef(ctx context.Context, companyID int64, ref string) ([]Employee, error)
+	// One-statement forms of what SCIM provisioning reads and writes per
+	// request. FindEmployeeByUserNameOrEmail is FindEmployeeByUserName and
+	// FindEmployeeByEmail at once (nil where none matches; email "" matches
+	// none). ListByManagerRefs is ListByManagerRef for several references.
+	// ManagerChain returns id and the ids of the managers above it, nearest
+	// first (hard-deleted managers included), at most limit; none when id is
+	// not a visible employee; a looping chain repeats ids. RecomputeApprovers
+	// sets IsApprover of each employee to whether it is visible and manages
+	// an active, visible employee other than itself, bumping Version where
+	// that changes; unknown ids are skipped.
+	FindEmployeeByUserNameOrEmail(ctx context.Context, companyID int64, userName, email string) (byUserName, byEmail *Employee, err error)
+	ListByManagerRefs(ctx context.Context, companyID int64, refs ...string) ([]Employee, error)
+	ManagerChain(ctx context.Context, companyID int64, id string, limit int) ([]string, error)
+	RecomputeApprovers(ctx context.Context, companyID int64, employeeIDs ...string) error
 
 	// Logs.
 	RecordSignIn(ctx context.Context, ev *SignInEvent) error

@@ -51,6 +51,11 @@ type Options struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 	MaxBody  int64 // default 1 MiB
+	// TokenTTL is how long a valid token, once looked up, is trusted by
+	// this instance without reading it again (0: every request reads it).
+	// A revocation reaches every instance within TokenTTL; ForgetTokens
+	// makes it immediate in this one. Give it SSOGATE_SETTINGS_TTL.
+	TokenTTL time.Duration
 }
 
 // Handler serves SCIM for any company; the caller picks the company.
@@ -64,7 +69,19 @@ type Handler struct {
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time // token id → last TouchSCIMToken
+
+	tokenTTL time.Duration
+	tokMu    sync.Mutex
+	tokens   map[[sha256.Size]byte]cachedToken // valid tokens by hash
 }
+
+type cachedToken struct {
+	t       directory.SCIMToken
+	fetched time.Time
+}
+
+// maxCachedTokens bounds the token cache (only valid tokens enter it).
+const maxCachedTokens = 1000
 
 // Throttling of bad tokens: per company and client IP.
 const (
@@ -76,7 +93,7 @@ const (
 // New returns a Handler.
 func New(opt Options) *Handler {
 	h := &Handler{st: opt.Store, revoker: opt.Revoker, thr: opt.Throttle, log: opt.Logger,
-		now: opt.Now, maxBody: opt.MaxBody, touched: map[int64]time.Time{}}
+		now: opt.Now, maxBody: opt.MaxBody, touched: map[int64]time.Time{}, tokenTTL: max(opt.TokenTTL, 0)}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -196,7 +213,7 @@ func (h *Handler) authenticate(r *http.Request, c *directory.Company) *Error {
 	tok, ok := bearer(r.Header.Get("Authorization"))
 	if ok {
 		sum := sha256.Sum256([]byte(tok))
-		t, err := h.st.FindSCIMToken(ctx, sum[:])
+		t, err := h.findToken(ctx, sum)
 		switch {
 		case err == nil:
 			if subtle.ConstantTimeCompare(t.Hash, sum[:]) == 1 && t.CompanyID == c.ID && t.RevokedAt == nil {
@@ -219,6 +236,44 @@ func (h *Handler) authenticate(r *http.Request, c *directory.Company) *Error {
 	}
 	h.log.InfoContext(ctx, "scim: bad token", "company", c.ID, "ip", clientIP(r), "present", ok)
 	return errUnauthorized
+}
+
+// findToken is FindSCIMToken through the per-instance cache: a valid token
+// read less than TokenTTL ago is not read again. Unknown and revoked tokens
+// are never cached, so they cost a lookup (and count for throttling) every
+// time.
+func (h *Handler) findToken(ctx context.Context, sum [sha256.Size]byte) (*directory.SCIMToken, error) {
+	if h.tokenTTL <= 0 {
+		return h.st.FindSCIMToken(ctx, sum[:])
+	}
+	now := h.now()
+	h.tokMu.Lock()
+	c, ok := h.tokens[sum]
+	h.tokMu.Unlock()
+	if age := now.Sub(c.fetched); ok && age >= 0 && age < h.tokenTTL {
+		t := c.t
+		return &t, nil
+	}
+	t, err := h.st.FindSCIMToken(ctx, sum[:])
+	h.tokMu.Lock()
+	defer h.tokMu.Unlock()
+	if err != nil || t.RevokedAt != nil {
+		delete(h.tokens, sum)
+		return t, err
+	}
+	if h.tokens == nil || len(h.tokens) >= maxCachedTokens {
+		h.tokens = make(map[[sha256.Size]byte]cachedToken)
+	}
+	h.tokens[sum] = cachedToken{t: *t, fetched: now}
+	return t, nil
+}
+
+// ForgetTokens drops every cached token, so a revocation made through this
+// process takes effect at once here (other instances: within TokenTTL).
+func (h *Handler) ForgetTokens() {
+	h.tokMu.Lock()
+	h.tokens = nil
+	h.tokMu.Unlock()
 }
 
 func bearer(hdr string) (string, bool) {

@@ -366,8 +366,11 @@ var fieldNames = []fieldName{
 	{"groupCompanyName", func(e *directory.Employee) *string { return &e.GroupCompanyName }},
 }
 
-// finish writes e (when changed), keeps approver roles right, and re-reads.
-func (rq *request) finish(tx directory.Store, e *directory.Employee, before *directory.Employee, changed bool) (*directory.Employee, *Error) {
+// finish writes e (when changed) and keeps approver roles right. It
+// returns e as stored: the write fills Version and the times, so e is read
+// again only when the approver recomputation may have rewritten it too, or
+// when stale says something else in the transaction did.
+func (rq *request) finish(tx directory.Store, e *directory.Employee, before *directory.Employee, changed, stale bool) (*directory.Employee, *Error) {
 	ctx := rq.ctx()
 	if changed {
 		if err := tx.UpdateEmployee(ctx, e); err != nil {
@@ -383,9 +386,13 @@ func (rq *request) finish(tx directory.Store, e *directory.Employee, before *dir
 	}
 	if before != nil && before.Visible() != e.Visible() {
 		ids = append(ids, e.ID)
+		stale = true
 	}
 	if err := directory.RecomputeApproverRole(ctx, tx, rq.c.ID, ids...); err != nil {
 		return nil, storeError(err)
+	}
+	if !stale {
+		return e, nil
 	}
 	fresh, err := tx.GetEmployee(ctx, rq.c.ID, e.ID)
 	if err != nil {
@@ -419,17 +426,13 @@ func (rq *request) create() {
 	}
 	rq.write("create", "", f.emp.UserName, func(tx directory.Store) (*outcome, *Error) {
 		ctx := rq.ctx()
-		existing, err := tx.FindEmployeeByUserName(ctx, rq.c.ID, f.emp.UserName)
+		existing, byEmail, err := tx.FindEmployeeByUserNameOrEmail(ctx, rq.c.ID, f.emp.UserName, f.emp.Email)
 		if err != nil && !errors.Is(err, directory.ErrNotFound) {
 			return nil, storeError(err)
 		}
 		field := "userName"
-		if existing == nil && f.emp.Email != "" {
-			existing, err = tx.FindEmployeeByEmail(ctx, rq.c.ID, f.emp.Email)
-			if err != nil && !errors.Is(err, directory.ErrNotFound) {
-				return nil, storeError(err)
-			}
-			field = "email"
+		if existing == nil && byEmail != nil {
+			existing, field = byEmail, "email"
 		}
 		if existing != nil {
 			if !unlinkedImport(existing) {
@@ -448,15 +451,18 @@ func (rq *request) create() {
 			}
 			e.Source, e.EntraLinked = directory.SourceSCIM, true
 			change["linked"] = true
-			fresh, se := rq.finish(tx, e, &before, true)
+			fresh, se := rq.finish(tx, e, &before, true, false)
 			if se != nil {
 				return nil, se
 			}
-			if err := directory.ResolvePending(ctx, tx, rq.c.ID, fresh); err != nil {
+			linked, err := directory.ResolvePendingLinked(ctx, tx, rq.c.ID, fresh)
+			if err != nil {
 				return nil, storeError(err)
 			}
-			if fresh, err = tx.GetEmployee(ctx, rq.c.ID, fresh.ID); err != nil {
-				return nil, storeError(err)
+			if linked {
+				if fresh, err = tx.GetEmployee(ctx, rq.c.ID, fresh.ID); err != nil {
+					return nil, storeError(err)
+				}
 			}
 			return &outcome{op: "link", emp: fresh, change: change, revoke: revoke || !fresh.Active,
 				status: http.StatusCreated, userName: fresh.UserName}, nil
@@ -469,10 +475,11 @@ func (rq *request) create() {
 		if err := tx.CreateEmployee(ctx, e); err != nil {
 			return nil, storeError(err)
 		}
-		if err := directory.ResolvePending(ctx, tx, rq.c.ID, e); err != nil {
+		linked, err := directory.ResolvePendingLinked(ctx, tx, rq.c.ID, e)
+		if err != nil {
 			return nil, storeError(err)
 		}
-		fresh, se := rq.finish(tx, e, nil, false)
+		fresh, se := rq.finish(tx, e, nil, false, linked)
 		if se != nil {
 			return nil, se
 		}
@@ -546,7 +553,7 @@ func (rq *request) modify(id, op string, mutate func(cur doc) (doc, *Error)) {
 				opName = "deactivate"
 			}
 		}
-		fresh, se := rq.finish(tx, e, &before, len(change) > 0)
+		fresh, se := rq.finish(tx, e, &before, len(change) > 0, false)
 		if se != nil {
 			return nil, se
 		}
@@ -610,7 +617,7 @@ func (rq *request) delete(id string) {
 			e.TerminationDate = rq.today()
 		}
 		e.DeletedAt = &now
-		if _, se := rq.finish(tx, e, &before, true); se != nil {
+		if _, se := rq.finish(tx, e, &before, true, false); se != nil {
 			return nil, se
 		}
 		return &outcome{op: "delete", emp: e, change: map[string]any{"deleted": true},

@@ -2,7 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -146,6 +149,10 @@ func (s *Store) CreateEmployee(ctx context.Context, e *directory.Employee) error
 		return fmt.Errorf("create employee: %w", err)
 	}
 	e.ID, e.Version, e.CreatedAt, e.UpdatedAt = id, 1, now, now
+	if len(e.SCIMExtra) == 0 {
+		e.SCIMExtra = nil // as a read returns it
+	}
+	s.noteCreated(ctx, 1)
 	if e.DeletedAt != nil {
 		t := norm(*e.DeletedAt)
 		e.DeletedAt = &t
@@ -198,6 +205,9 @@ func (s *Store) UpdateEmployee(ctx context.Context, e *directory.Employee) error
 		return fmt.Errorf("update employee %s: %w", e.ID, err)
 	}
 	e.Version, e.CreatedAt, e.UpdatedAt = version, created.T, now
+	if len(e.SCIMExtra) == 0 {
+		e.SCIMExtra = nil // as a read returns it
+	}
 	if e.DeletedAt != nil {
 		t := norm(*e.DeletedAt)
 		e.DeletedAt = &t
@@ -208,41 +218,137 @@ func (s *Store) UpdateEmployee(ctx context.Context, e *directory.Employee) error
 // maxManagerDepth bounds the walk up the manager chain.
 const maxManagerDepth = 10000
 
+// managerLockKey is the first key of the per-company advisory lock that
+// serialises manager changes on PostgreSQL.
+const managerLockKey = 1397967949
+
 // checkManager refuses a manager that is not an employee of the company,
 // and one whose own chain of managers leads back to employeeID (a cycle).
 // It runs inside the write transaction; on PostgreSQL it first takes a
-// per-company advisory lock so two concurrent manager changes cannot
-// close a cycle together (SQLite has one writer).
+// per-company advisory lock (once per transaction) so two concurrent
+// manager changes cannot close a cycle together (SQLite has one writer).
+// The lock is taken in a statement of its own: the chain is read by the
+// next statement, whose snapshot includes every change committed by the
+// transactions that held the lock before.
 func (s *Store) checkManager(ctx context.Context, companyID int64, employeeID, managerID string) error {
-	if s.dialect == DialectPostgres {
-		if _, err := s.exec(ctx, `SELECT pg_advisory_xact_lock(1397967949, ?)`, int32(companyID)); err != nil {
+	if s.dialect == DialectPostgres && !(s.tx != nil && s.managerLocked) {
+		if _, err := s.exec(ctx, `SELECT pg_advisory_xact_lock(`+itoa(managerLockKey)+`, ?)`, int32(companyID)); err != nil {
 			return fmt.Errorf("lock manager links: %w", err)
 		}
+		if s.tx != nil {
+			s.managerLocked = true
+		}
 	}
-	seen := map[string]bool{}
-	cur := managerID
-	for depth := 0; cur != ""; depth++ {
-		if cur == employeeID {
+	chain, err := s.chain(ctx, companyID, managerID, maxManagerDepth+2, false)
+	if err != nil {
+		return err
+	}
+	if len(chain) == 0 {
+		return fmt.Errorf("%w: manager %s is not an employee of this company (%w)", directory.ErrInvalid, managerID, directory.ErrNotFound)
+	}
+	seen := make(map[string]bool, len(chain))
+	for depth, l := range chain {
+		if l.id == employeeID {
 			return fmt.Errorf("%w: manager %s would make a cycle (it reports, directly or not, to %s)", directory.ErrInvalid, managerID, employeeID)
 		}
-		if seen[cur] || depth > maxManagerDepth {
+		if seen[l.id] || depth > maxManagerDepth {
 			// An existing cycle above: refuse rather than extend it.
 			return fmt.Errorf("%w: the manager chain above %s loops", directory.ErrInvalid, managerID)
 		}
-		seen[cur] = true
-		var next dbString
-		err := s.queryRowW(ctx, `SELECT manager_id FROM employees WHERE company_id = ? AND id = ?`, companyID, cur).Scan(&next)
-		if err != nil {
-			err = s.translate(err)
-			if cur == managerID {
-				return fmt.Errorf("%w: manager %s is not an employee of this company (%v)", directory.ErrInvalid, managerID, err)
-			}
-			return err
-		}
-		cur = string(next)
+		seen[l.id] = true
+	}
+	if last := chain[len(chain)-1]; last.managerID != "" {
+		// The chain stopped at a manager that does not exist (the foreign
+		// key prevents it) or at the depth limit (handled above).
+		return fmt.Errorf("manager %s of %s: %w", last.managerID, last.id, directory.ErrNotFound)
 	}
 	return nil
 }
+
+// link is one step of a manager chain.
+type link struct{ id, managerID string }
+
+// chain reads, in one statement, the employee id and the managers above
+// it, nearest first, at most limit steps. With visible, a hard-deleted id
+// has no chain (managers above it are followed whether deleted or not).
+func (s *Store) chain(ctx context.Context, companyID int64, id string, limit int, visible bool) ([]link, error) {
+	if id == "" || limit <= 0 {
+		return nil, nil
+	}
+	start := `SELECT id, manager_id, 0 FROM employees WHERE company_id = ? AND id = ?`
+	if visible {
+		start += ` AND deleted_at IS NULL`
+	}
+	rows, err := s.queryR(ctx, `WITH RECURSIVE up (id, manager_id, depth) AS (`+start+`
+		UNION ALL
+		SELECT e.id, e.manager_id, up.depth + 1 FROM up JOIN employees e ON e.company_id = ? AND e.id = up.manager_id
+		WHERE up.depth + 1 < ?)
+		SELECT id, manager_id FROM up ORDER BY depth`, companyID, id, companyID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("manager chain of %s: %w", id, err)
+	}
+	return collect(s, rows, "manager chain of "+id, func(r *sql.Rows) (link, error) {
+		var l link
+		var mid dbString
+		err := r.Scan(&l.id, &mid)
+		l.managerID = string(mid)
+		return l, err
+	})
+}
+
+// ManagerChain returns id and the ids of the managers above it, nearest
+// first, in one statement; none when id is not a visible employee.
+func (s *Store) ManagerChain(ctx context.Context, companyID int64, id string, limit int) ([]string, error) {
+	links, err := s.chain(ctx, companyID, id, limit, true)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(links))
+	for i, l := range links {
+		ids[i] = l.id
+	}
+	return ids, nil
+}
+
+// RecomputeApprovers sets is_approver from the reports, in one statement:
+// only the rows whose flag changes are written (and their Version bumped).
+func (s *Store) RecomputeApprovers(ctx context.Context, companyID int64, employeeIDs ...string) error {
+	ids := distinct(employeeIDs)
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{s.tv(s.clock()), companyID}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	_, err := s.exec(ctx, `UPDATE employees SET is_approver = NOT is_approver, version = version + 1, updated_at = ?
+		WHERE company_id = ? AND id IN (`+placeholders(len(ids))+`)
+		AND is_approver <> (deleted_at IS NULL AND EXISTS (SELECT 1 FROM employees r
+			WHERE r.company_id = employees.company_id AND r.manager_id = employees.id
+			AND r.active AND r.deleted_at IS NULL AND r.id <> employees.id))`, args...)
+	if err != nil {
+		return fmt.Errorf("recompute approver role: %w", err)
+	}
+	return nil
+}
+
+// distinct returns the non-empty values of v, each once, in order.
+func distinct(v []string) []string {
+	var out []string
+	for _, x := range v {
+		if x != "" && !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// placeholders returns "?, ?, ..." with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // GetEmployee returns the employee, hard-deleted ones included.
 func (s *Store) GetEmployee(ctx context.Context, companyID int64, id string) (*directory.Employee, error) {
@@ -278,6 +384,30 @@ func (s *Store) FindEmployeeByUserName(ctx context.Context, companyID int64, use
 // FindEmployeeByEmail matches the work email case-insensitively (Fold).
 func (s *Store) FindEmployeeByEmail(ctx context.Context, companyID int64, email string) (*directory.Employee, error) {
 	return s.findOne(ctx, "email", companyID, "email_norm", Fold(email))
+}
+
+// FindEmployeeByUserNameOrEmail runs both lookups in one statement (each
+// branch served by its partial unique index).
+func (s *Store) FindEmployeeByUserNameOrEmail(ctx context.Context, companyID int64, userName, email string) (byUserName, byEmail *directory.Employee, err error) {
+	uk, ek := Fold(userName), Fold(email)
+	if uk == "" && ek == "" {
+		return nil, nil, nil
+	}
+	rows, err := s.scanEmployees(ctx, "employee by userName or email", findSQL("username_norm")+` UNION ALL `+findSQL("email_norm"),
+		companyID, foldOrNull(userName), companyID, foldOrNull(email))
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range rows {
+		e := &rows[i]
+		if uk != "" && byUserName == nil && Fold(e.UserName) == uk {
+			byUserName = e
+		}
+		if ek != "" && byEmail == nil && Fold(e.Email) == ek {
+			byEmail = e
+		}
+	}
+	return byUserName, byEmail, nil
 }
 
 // FindEmployeeByObjectID matches the bound Entra object id exactly.
@@ -365,4 +495,20 @@ func (s *Store) ListByManagerRef(ctx context.Context, companyID int64, ref strin
 	}
 	return s.scanEmployees(ctx, "list by manager reference", `SELECT `+employeeCols+` FROM employees
 		WHERE company_id = ? AND manager_ref = ? AND manager_id IS NULL AND deleted_at IS NULL ORDER BY created_at, id`, companyID, ref)
+}
+
+// ListByManagerRefs lists the visible employees whose unresolved manager
+// reference is one of refs, in one statement.
+func (s *Store) ListByManagerRefs(ctx context.Context, companyID int64, refs ...string) ([]directory.Employee, error) {
+	refs = distinct(refs)
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	args := []any{companyID}
+	for _, r := range refs {
+		args = append(args, r)
+	}
+	return s.scanEmployees(ctx, "list by manager references", `SELECT `+employeeCols+` FROM employees
+		WHERE company_id = ? AND manager_ref IN (`+placeholders(len(refs))+`) AND manager_id IS NULL AND deleted_at IS NULL
+		ORDER BY created_at, id`, args...)
 }

@@ -41,6 +41,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -96,6 +97,12 @@ type Store struct {
 	tx *sql.Tx
 	// txStmts holds statements prepared inside tx (SQLite), closed with it.
 	txStmts *sync.Map
+	// managerLocked: tx already holds the manager-links advisory lock.
+	managerLocked bool
+	// stats decides when the store analyzes employees itself (PostgreSQL);
+	// txCreated counts the employees tx created, added to it at commit.
+	stats     *planStats
+	txCreated int64
 
 	rebound *sync.Map // query with ? placeholders -> PostgreSQL $n form
 
@@ -130,6 +137,8 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		err = s.openSQLite(ctx, strings.TrimPrefix(url, "sqlite:"))
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		s.dialect = DialectPostgres
+		s.stats = &planStats{}
+		s.stats.next.Store(statsFirst)
 		err = s.openPostgres(ctx, url)
 	default:
 		return nil, fmt.Errorf(`%w: want "sqlite:PATH", "sqlite::memory:", "postgres://..." or "postgresql://..."`, ErrURL)
@@ -317,6 +326,9 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) (err error) 
 	}
 	committed = true
 	s.promote(ctx, t.txStmts)
+	if t.txCreated > 0 {
+		s.noteCreated(ctx, t.txCreated)
+	}
 	return nil
 }
 
@@ -562,6 +574,78 @@ func conflict(key string, err error) error {
 		return &directory.ConflictError{Field: f}
 	}
 	return fmt.Errorf("%w: %w", directory.ErrConflict, err)
+}
+
+// Planner statistics (PostgreSQL). pgx prepares each statement once per
+// connection, and after a few runs PostgreSQL keeps a generic plan for it
+// until the table's statistics change. A plan made while employees has no
+// statistics and next to no rows costs every index that contains
+// company_id the same, so it may look a userName up through, say, the
+// manager-reference index, and keeps doing so as the table grows: every
+// lookup then reads all the company's employees (an initial sync of 10,000
+// employees slowed down threefold). Autovacuum normally analyzes the table
+// early; where it is off or late, the store runs ANALYZE itself once this
+// process has created statsFirst employees and again at every statsGrowth
+// times that, each time only if the table's row estimate is still below
+// half of what was created. ANALYZE samples a bounded number of rows and
+// makes PostgreSQL plan the cached statements again.
+const (
+	statsFirst  = 256
+	statsGrowth = 8
+)
+
+type planStats struct {
+	created atomic.Int64
+	next    atomic.Int64 // created count of the next check
+	running atomic.Bool
+}
+
+// noteCreated counts created employees and, past a threshold, checks the
+// planner statistics in the background. Inside a transaction it only
+// counts: the rows are counted when the transaction commits, as an ANALYZE
+// that ran before would not see them (and would record a table it believes
+// empty).
+func (s *Store) noteCreated(ctx context.Context, created int64) {
+	if s.stats == nil {
+		return
+	}
+	if s.tx != nil {
+		s.txCreated += created
+		return
+	}
+	n := s.stats.created.Add(created)
+	next := s.stats.next.Load()
+	if n < next || !s.stats.next.CompareAndSwap(next, next*statsGrowth) {
+		return
+	}
+	if !s.stats.running.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer s.stats.running.Store(false)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := s.refreshStats(ctx, n); err != nil {
+			s.log.Warn("sqlstore: analyze employees", "err", err)
+		}
+	}()
+}
+
+// refreshStats analyzes employees when the planner believes it holds
+// fewer than created/2 rows (or has never been analyzed).
+func (s *Store) refreshStats(ctx context.Context, created int64) error {
+	var est float64
+	if err := s.writer.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'employees'::regclass`).Scan(&est); err != nil {
+		return err
+	}
+	if est >= float64(created)/2 {
+		return nil
+	}
+	_, err := s.writer.ExecContext(ctx, `ANALYZE employees`)
+	if err == nil {
+		s.log.Info("sqlstore: analyzed employees for the query planner", "estimate_before", est, "created", created)
+	}
+	return err
 }
 
 // newID returns 128 random bits as 32 lower-case hex digits.
