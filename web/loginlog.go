@@ -4,128 +4,59 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/batch"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
 // loginLog writes sign-in events, and the use of the certificate that
-// verified each successful login, with group commit. A caller returns once
-// its record is committed, as if it had written it alone; but records that
-// arrive while a batch is being written wait for the next one, and go in a
-// single transaction. At low load every login still writes at once; under
-// load, or a flood of refused responses, N logins cost one commit instead
-// of 2N, and the certificate row is updated once per batch, not per login.
+// verified each successful login, with group commit (internal/batch): a
+// caller returns once its record is committed, as if it had written it
+// alone, but records that arrive while a batch is being written go
+// together in the next transaction. Under load, or a flood of refused
+// responses, N logins cost one commit instead of 2N, and the certificate
+// row is updated once per batch, not per login.
 type loginLog struct {
-	dir directory.Store
-	log *slog.Logger
-
-	mu      sync.Mutex
-	pending []*loginRecord
-	busy    bool // a writer is draining pending
-}
-
-type loginRecord struct {
-	ev   *directory.SignInEvent
-	done chan error // buffered: the writer never blocks on it
+	b batch.Batcher[*directory.SignInEvent, struct{}]
 }
 
 const (
 	// loginBatchMax bounds one transaction.
 	loginBatchMax = 256
-	// loginWriteTimeout bounds one batch's write, whichever request
-	// happens to carry it.
+	// loginWriteTimeout bounds one batch's write.
 	loginWriteTimeout = 10 * time.Second
 )
 
-// record stores ev (and, when it is a success verified by a certificate,
-// that certificate's use) and waits until it is committed or ctx ends. A
-// caller that gives up still has its record written.
+func newLoginLog(dir directory.Store) *loginLog {
+	l := &loginLog{}
+	l.b.Max, l.b.Timeout = loginBatchMax, loginWriteTimeout
+	l.b.Do = func(ctx context.Context, events []*directory.SignInEvent) []batch.Result[struct{}] {
+		res := make([]batch.Result[struct{}], len(events))
+		err := dir.RecordLogins(ctx, events, certificateUses(events))
+		if errors.Is(err, directory.ErrInvalid) && len(events) > 1 {
+			// One record the store refuses must not cost the others theirs.
+			for i, ev := range events {
+				one := []*directory.SignInEvent{ev}
+				res[i].Err = dir.RecordLogins(ctx, one, certificateUses(one))
+			}
+			return res
+		}
+		for i := range res {
+			res[i].Err = err
+		}
+		return res
+	}
+	return l
+}
+
+// record stores ev (and, for a success verified by a certificate, that
+// certificate's use) and waits until it is committed or ctx ends. A caller
+// that gives up still has its record written.
 func (l *loginLog) record(ctx context.Context, ev *directory.SignInEvent) error {
-	r := &loginRecord{ev: ev, done: make(chan error, 1)}
-	l.mu.Lock()
-	l.pending = append(l.pending, r)
-	if l.busy {
-		l.mu.Unlock()
-		select {
-		case err := <-r.done:
-			return err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	l.busy = true
-	l.mu.Unlock()
-	// This caller writes batches until its own record is in, then hands
-	// what is left to a goroutine, so no request carries others' load for
-	// long. Only the busy writer takes batches, and busy is cleared only
-	// under the lock with nothing pending, so there is one writer at most.
-	for {
-		l.writeBatch()
-		select {
-		case err := <-r.done:
-			l.mu.Lock()
-			idle := len(l.pending) == 0
-			if idle {
-				l.busy = false
-			}
-			l.mu.Unlock()
-			if !idle {
-				go l.drain()
-			}
-			return err
-		default:
-		}
-	}
-}
-
-// drain writes batches until nothing is pending, then clears busy.
-func (l *loginLog) drain() {
-	for {
-		l.mu.Lock()
-		if len(l.pending) == 0 {
-			l.busy = false
-			l.mu.Unlock()
-			return
-		}
-		l.mu.Unlock()
-		l.writeBatch()
-	}
-}
-
-// writeBatch writes up to loginBatchMax pending records and reports the
-// outcome to each. The caller is the busy writer.
-func (l *loginLog) writeBatch() {
-	l.mu.Lock()
-	n := min(len(l.pending), loginBatchMax)
-	batch := slices.Clone(l.pending[:n])
-	l.pending = slices.Delete(l.pending, 0, n)
-	l.mu.Unlock()
-	if n == 0 {
-		return
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), loginWriteTimeout)
-	defer cancel()
-	events := make([]*directory.SignInEvent, len(batch))
-	for i, r := range batch {
-		events[i] = r.ev
-	}
-	err := l.dir.RecordLogins(ctx, events, certificateUses(events))
-	if errors.Is(err, directory.ErrInvalid) && len(batch) > 1 {
-		// One record the store refuses must not cost the others theirs.
-		for _, r := range batch {
-			one := []*directory.SignInEvent{r.ev}
-			r.done <- l.dir.RecordLogins(ctx, one, certificateUses(one))
-		}
-		return
-	}
-	for _, r := range batch {
-		r.done <- err
-	}
+	_, err := l.b.Call(ctx, ev)
+	return err
 }
 
 // certificateUses sums the successful logins of events per certificate,

@@ -88,7 +88,7 @@ func New(d Deps) (*Server, error) {
 		ssoOpts: sso.Options{Now: d.Now, MaxIssueDelay: d.Config.SAMLMaxIssueDelay, ClockSkew: d.Config.SAMLClockSkew,
 			AllowSHA1: d.Config.SAMLAllowSHA1},
 	}
-	s.logins = &loginLog{dir: d.Dir, log: d.Logger}
+	s.logins = newLoginLog(d.Dir)
 	s.browser = &session.Manager{
 		Store: d.Sessions,
 		Cookie: session.CookieConfig{

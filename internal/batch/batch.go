@@ -1,0 +1,155 @@
+// Package batch coalesces concurrent calls into batches, in the manner of
+// a database's group commit: a call that finds no batch in flight runs one
+// at once, with whatever else is waiting; calls that arrive while a batch
+// is in flight wait for it and go out together in the next. At low load
+// every call runs alone and immediately; under load N calls cost one round
+// trip (one commit, one pipelined write and read) instead of N.
+//
+// There is at most one batch in flight per Batcher, no timer, and no
+// goroutine while idle. A caller returns when its own item is done; if
+// items are still waiting then, a goroutine takes over sending them, so no
+// caller carries others' load for longer than its own batch.
+package batch
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Result is the outcome of one item.
+type Result[Out any] struct {
+	Val Out
+	Err error
+}
+
+// Batcher runs Do on batches of at most Max items (Max ≤ 0: no bound).
+type Batcher[In, Out any] struct {
+	// Do handles a batch and returns one Result per item, in order. Its
+	// context is not the caller's (the batch serves many callers): it ends
+	// after Timeout (no bound when 0).
+	Do      func(ctx context.Context, items []In) []Result[Out]
+	Max     int
+	Timeout time.Duration
+
+	mu      sync.Mutex
+	pending []*call[In, Out]
+	busy    bool // a batch is in flight; its sender sends the next
+}
+
+type call[In, Out any] struct {
+	in   In
+	res  Result[Out]
+	done chan struct{}
+}
+
+// Call adds in to the next batch and waits for its result or for ctx to
+// end. An item whose caller gave up is still handled.
+func (b *Batcher[In, Out]) Call(ctx context.Context, in In) (Out, error) {
+	c := &call[In, Out]{in: in, done: make(chan struct{})}
+	b.mu.Lock()
+	b.pending = append(b.pending, c)
+	if b.busy {
+		b.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.res.Val, c.res.Err
+		case <-ctx.Done():
+			var zero Out
+			return zero, ctx.Err()
+		}
+	}
+	b.busy = true
+	b.mu.Unlock()
+	// Only the busy sender takes batches, and busy is cleared only under
+	// the lock with nothing pending: one batch in flight at most.
+	for {
+		b.send()
+		select {
+		case <-c.done:
+			b.mu.Lock()
+			idle := len(b.pending) == 0
+			if idle {
+				b.busy = false
+			}
+			b.mu.Unlock()
+			if !idle {
+				go b.drain()
+			}
+			return c.res.Val, c.res.Err
+		default:
+		}
+	}
+}
+
+// drain sends batches until nothing is pending, then clears busy.
+func (b *Batcher[In, Out]) drain() {
+	for {
+		b.mu.Lock()
+		if len(b.pending) == 0 {
+			b.busy = false
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		b.send()
+	}
+}
+
+// send takes the next batch off pending, runs Do, and reports to each call.
+// The caller is the busy sender.
+func (b *Batcher[In, Out]) send() {
+	b.mu.Lock()
+	n := len(b.pending)
+	if b.Max > 0 {
+		n = min(n, b.Max)
+	}
+	calls := slices.Clone(b.pending[:n])
+	b.pending = slices.Delete(b.pending, 0, n)
+	b.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	ctx := context.Background()
+	if b.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.Timeout)
+		defer cancel()
+	}
+	items := make([]In, n)
+	for i, c := range calls {
+		items[i] = c.in
+	}
+	res := b.run(ctx, items)
+	for i, c := range calls {
+		if i < len(res) {
+			c.res = res[i]
+		} else {
+			c.res.Err = errShortResult
+		}
+		close(c.done)
+	}
+}
+
+// run is Do, with a panic turned into an error for every item: a sender
+// that died would leave busy set and every later call waiting.
+func (b *Batcher[In, Out]) run(ctx context.Context, items []In) (res []Result[Out]) {
+	defer func() {
+		if p := recover(); p != nil {
+			err := fmt.Errorf("batch: Do panicked: %v", p)
+			res = make([]Result[Out], len(items))
+			for i := range res {
+				res[i].Err = err
+			}
+		}
+	}()
+	return b.Do(ctx, items)
+}
+
+type shortResult struct{}
+
+func (shortResult) Error() string { return "batch: Do returned fewer results than items" }
+
+var errShortResult error = shortResult{}
