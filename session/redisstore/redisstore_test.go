@@ -3,9 +3,13 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ssogate/ssogate/internal/testenv"
 	"github.com/ssogate/ssogate/session"
@@ -211,5 +215,72 @@ func TestOpenUnreachable(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("error repeats the password: %v", err)
+	}
+}
+
+// pipeCounter counts the pipelines of GETs only the client sends, and the
+// commands in the largest.
+type pipeCounter struct {
+	mu        sync.Mutex
+	pipelines int
+	largest   int
+}
+
+func (p *pipeCounter) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (p *pipeCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (p *pipeCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			if c.Name() != "get" {
+				return next(ctx, cmds)
+			}
+		}
+		p.mu.Lock()
+		p.pipelines++
+		p.largest = max(p.largest, len(cmds))
+		p.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+// Concurrent session reads go out together, and each caller still gets
+// its own session: live, missing and revoked ones mixed in one pipeline.
+func TestConcurrentGetsShareRoundTrips(t *testing.T) {
+	url, prefix := testenv.RedisURL(t)
+	s := open(t, url, prefix, time.Now)
+	pc := &pipeCounter{}
+	s.c.AddHook(pc)
+	ctx := context.Background()
+	now := time.Now()
+	const n = 96
+	sessions := make([]*session.Session, n)
+	for i := range sessions {
+		sessions[i] = newSess(now, fmt.Sprintf("emp-%d", i))
+		testenv.Must(t, s.Create(ctx, sessions[i]), "create")
+	}
+	for i := 0; i < n; i += 3 {
+		testenv.Must(t, s.Delete(ctx, sessions[i].ID), "delete")
+	}
+	for range 5 {
+		var wg sync.WaitGroup
+		for i, want := range sessions {
+			wg.Go(func() {
+				got, err := s.Get(ctx, want.ID)
+				switch {
+				case i%3 == 0:
+					if !errors.Is(err, session.ErrNotFound) {
+						t.Errorf("revoked session %d: %v %v", i, got, err)
+					}
+				case err != nil || got.ID != want.ID || got.EmployeeID != want.EmployeeID:
+					t.Errorf("session %d: got %+v, %v", i, got, err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.pipelines == 0 || pc.largest < 2 {
+		t.Fatalf("%d pipelines, largest %d commands: concurrent reads were not grouped", pc.pipelines, pc.largest)
 	}
 }
