@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -173,10 +174,24 @@ func (s *Store) UpdateEmployee(ctx context.Context, e *directory.Employee) error
 	var version int64
 	var created dbTime
 	write := func(tx *Store) error {
+		args := []any{e.UserName, foldOrNull(e.UserName), e.Email, foldOrNull(e.Email),
+			e.GivenName, e.FamilyName, e.DisplayName, e.ExternalID, orNull(e.EntraObjectID), e.Title,
+			e.Department, orNull(e.ManagerID), e.ManagerRef, e.MobilePhone, e.WorkPhone, e.Country,
+			e.DateOfEmployment, e.PayrollNumber, e.EmployeeNumber, e.GroupCompanyName, e.Active,
+			e.TerminationDate, tx.ntv(e.DeletedAt), string(e.Source), e.EntraLinked, e.IsAdmin, e.IsApprover,
+			e.SelfApprover, e.OnlySelectedApprover, e.SCIMExtra, searchKey(e),
+			tx.tv(now), e.CompanyID, e.ID}
+		guard := ""
 		if e.ManagerID != "" {
-			if err := tx.checkManager(ctx, e.CompanyID, e.ID, e.ManagerID); err != nil {
+			// The manager checks of checkManager, made by the UPDATE itself
+			// (after the lock, so its snapshot has every earlier manager
+			// change): one round trip less. When it writes nothing,
+			// checkManager says why.
+			if err := tx.lockManagers(ctx, e.CompanyID); err != nil {
 				return err
 			}
+			guard = managerGuard
+			args = append(args, e.CompanyID, e.ManagerID, e.CompanyID, e.ManagerID, e.CompanyID, maxManagerDepth+2, e.ID, maxManagerDepth)
 		}
 		err := tx.queryRowW(ctx, `UPDATE employees SET user_name = ?, username_norm = ?, email = ?, email_norm = ?,
 			given_name = ?, family_name = ?, display_name = ?, external_id = ?, entra_object_id = ?, title = ?,
@@ -185,15 +200,14 @@ func (s *Store) UpdateEmployee(ctx context.Context, e *directory.Employee) error
 			termination_date = ?, deleted_at = ?, source = ?, entra_linked = ?, is_admin = ?, is_approver = ?,
 			self_approver = ?, only_selected_approver = ?, scim_extra = ?, search_norm = ?, version = version + 1,
 			updated_at = ?
-			WHERE company_id = ? AND id = ? RETURNING version, created_at`,
-			e.UserName, foldOrNull(e.UserName), e.Email, foldOrNull(e.Email),
-			e.GivenName, e.FamilyName, e.DisplayName, e.ExternalID, orNull(e.EntraObjectID), e.Title,
-			e.Department, orNull(e.ManagerID), e.ManagerRef, e.MobilePhone, e.WorkPhone, e.Country,
-			e.DateOfEmployment, e.PayrollNumber, e.EmployeeNumber, e.GroupCompanyName, e.Active,
-			e.TerminationDate, tx.ntv(e.DeletedAt), string(e.Source), e.EntraLinked, e.IsAdmin, e.IsApprover,
-			e.SelfApprover, e.OnlySelectedApprover, e.SCIMExtra, searchKey(e),
-			tx.tv(now), e.CompanyID, e.ID).Scan(&version, &created)
-		return tx.translate(err)
+			WHERE company_id = ? AND id = ?`+guard+` RETURNING version, created_at`, args...).Scan(&version, &created)
+		err = tx.translate(err)
+		if guard != "" && errors.Is(err, directory.ErrNotFound) {
+			if cerr := tx.checkManager(ctx, e.CompanyID, e.ID, e.ManagerID); cerr != nil {
+				return cerr
+			}
+		}
+		return err
 	}
 	var err error
 	if e.ManagerID != "" {
@@ -231,13 +245,8 @@ const managerLockKey = 1397967949
 // next statement, whose snapshot includes every change committed by the
 // transactions that held the lock before.
 func (s *Store) checkManager(ctx context.Context, companyID int64, employeeID, managerID string) error {
-	if s.dialect == DialectPostgres && !(s.tx != nil && s.managerLocked) {
-		if _, err := s.exec(ctx, `SELECT pg_advisory_xact_lock(`+itoa(managerLockKey)+`, ?)`, int32(companyID)); err != nil {
-			return fmt.Errorf("lock manager links: %w", err)
-		}
-		if s.tx != nil {
-			s.managerLocked = true
-		}
+	if err := s.lockManagers(ctx, companyID); err != nil {
+		return err
 	}
 	chain, err := s.chain(ctx, companyID, managerID, maxManagerDepth+2, false)
 	if err != nil {
@@ -264,6 +273,33 @@ func (s *Store) checkManager(ctx context.Context, companyID int64, employeeID, m
 	}
 	return nil
 }
+
+// lockManagers takes the per-company manager-links lock (PostgreSQL), once
+// per transaction.
+func (s *Store) lockManagers(ctx context.Context, companyID int64) error {
+	if s.dialect != DialectPostgres || (s.tx != nil && s.managerLocked) {
+		return nil
+	}
+	if _, err := s.exec(ctx, `SELECT pg_advisory_xact_lock(`+itoa(managerLockKey)+`, ?)`, int32(companyID)); err != nil {
+		return fmt.Errorf("lock manager links: %w", err)
+	}
+	if s.tx != nil {
+		s.managerLocked = true
+	}
+	return nil
+}
+
+// managerGuard ends an UPDATE of one employee (whose id is the last
+// argument before it): the new manager exists in the company, and neither
+// the employee nor a loop (a chain past maxManagerDepth) is above it.
+const managerGuard = `
+	AND EXISTS (SELECT 1 FROM employees m WHERE m.company_id = ? AND m.id = ?)
+	AND NOT EXISTS (WITH RECURSIVE up (id, manager_id, depth) AS (
+		SELECT id, manager_id, 0 FROM employees WHERE company_id = ? AND id = ?
+		UNION ALL
+		SELECT e.id, e.manager_id, up.depth + 1 FROM up JOIN employees e ON e.company_id = ? AND e.id = up.manager_id
+		WHERE up.depth + 1 < ?)
+		SELECT 1 FROM up WHERE up.id = ? OR up.depth > ?)`
 
 // link is one step of a manager chain.
 type link struct{ id, managerID string }

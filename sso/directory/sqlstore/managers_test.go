@@ -212,3 +212,51 @@ func TestAnalyzeAfterCreates(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestConcurrentManagerChanges: two transactions that would each close
+// half of a cycle never both succeed (the lock and the checks in the UPDATE).
+func TestConcurrentManagerChanges(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, s *Store, cid int64) {
+		ctx := context.Background()
+		for round := range 20 {
+			a := &directory.Employee{CompanyID: cid, UserName: fmt.Sprintf("a%d@x.com", round)}
+			b := &directory.Employee{CompanyID: cid, UserName: fmt.Sprintf("b%d@x.com", round)}
+			for _, e := range []*directory.Employee{a, b} {
+				if err := s.CreateEmployee(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			errs := make(chan error, 2)
+			set := func(e *directory.Employee, mgr string) {
+				errs <- s.InTx(ctx, func(tx directory.Store) error {
+					cur, err := tx.GetEmployee(ctx, cid, e.ID)
+					if err != nil {
+						return err
+					}
+					cur.ManagerID = mgr
+					if err := tx.UpdateEmployee(ctx, cur); err != nil {
+						return err
+					}
+					time.Sleep(5 * time.Millisecond) // hold the transaction open
+					return nil
+				})
+			}
+			go set(a, b.ID)
+			go set(b, a.ID)
+			ok := 0
+			for range 2 {
+				if err := <-errs; err == nil {
+					ok++
+				} else if !errors.Is(err, directory.ErrInvalid) {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			ga, _ := s.GetEmployee(ctx, cid, a.ID)
+			gb, _ := s.GetEmployee(ctx, cid, b.ID)
+			if ok != 1 || (ga.ManagerID == b.ID && gb.ManagerID == a.ID) {
+				t.Fatalf("round %d: %d of two opposite manager links written (a→%q, b→%q)", round, ok, ga.ManagerID, gb.ManagerID)
+			}
+		}
+	})
+}
