@@ -24,11 +24,13 @@ ME=${ME:-40000}              # /api/me requests per backend
 SYNC=${SYNC:-3000}           # employees per SCIM initial sync
 LOOKUPS=${LOOKUPS:-5000}     # filter lookups per directory size
 BIG=${BIG:-100000}           # employees in the PostgreSQL directory
-if [ -n "$QUICK" ]; then LOGINS=400 ME=10000 SYNC=600 LOOKUPS=1500 BIG=${BIG_QUICK:-20000}; fi
+WRK=${WRK:-10s}              # length of each wrk run on /api/me
+if [ -n "$QUICK" ]; then LOGINS=400 ME=10000 SYNC=600 LOOKUPS=1500 WRK=4s BIG=${BIG_QUICK:-20000}; fi
 PORT_GW=18080 PORT_BASE=18090
 
 ensure_postgres
 ensure_redis
+ensure_wrk
 
 work=$(mktemp -d /tmp/ssogate-bench.XXXXXX)
 pids=()
@@ -101,6 +103,8 @@ log "ssogate, embedded stores (SQLite + in-process sessions), 1,000 employees"
 start_bg "$PORT_GW" $(gw_env "sqlite:$work/emb/gw.db" "")
 "$L" login -dir "$work/emb" -acs "$GW/saml/acs" -employees 1000 -n "$LOGINS" -c 4 -warmup 1000 -pid "$srv" -max 90s -label "ssogate login (sqlite+memory)" -out "$R"
 "$L" me -dir "$work/emb" -base "$GW" -employees 1000 -n "$ME" -c 32 -pid "$srv" -max 30s -label "ssogate /api/me (sqlite+memory)" -out "$R"
+"$L" me -dir "$work/emb" -base "$GW" -employees 1000 -sessions 64 -cookies-out "$work/cookies"
+"$L" wrk -url "$GW/api/me" -cookies "$work/cookies" -c 32 -d "$WRK" -pid "$srv" -label "ssogate /api/me, wrk (sqlite+memory)" -out "$R"
 "$L" scim -base "$GW/scim/v2" -token-file "$work/emb/scim-token" -n "$SYNC" -c 8 -pid "$srv" -max 40s -label "ssogate SCIM sync (sqlite)" -out "$R"
 stop_bg
 
@@ -108,6 +112,8 @@ log "ssogate, PostgreSQL + Redis, $BIG employees"
 start_bg "$PORT_GW" $(gw_env "$PG_BIG" "redis://127.0.0.1:6379/15")
 "$L" login -dir "$work/big" -acs "$GW/saml/acs" -employees 1000 -n "$LOGINS" -c 4 -warmup 1000 -pid "$srv" -max 90s -label "ssogate login (postgres+redis)" -out "$R"
 "$L" me -dir "$work/big" -base "$GW" -employees 1000 -n "$ME" -c 32 -pid "$srv" -max 30s -label "ssogate /api/me (postgres+redis)" -out "$R"
+"$L" me -dir "$work/big" -base "$GW" -employees 1000 -sessions 64 -cookies-out "$work/cookies"
+"$L" wrk -url "$GW/api/me" -cookies "$work/cookies" -c 32 -d "$WRK" -pid "$srv" -label "ssogate /api/me, wrk (postgres+redis)" -out "$R"
 "$L" scim -base "$GW/scim/v2" -token-file "$work/big/scim-token" -n "$SYNC" -c 8 -pid "$srv" -max 40s -label "ssogate SCIM sync (postgres)" -out "$R"
 "$L" lookup -base "$GW/scim/v2" -token-file "$work/big/scim-token" -employees "$BIG" -n "$LOOKUPS" -c 8 -pid "$srv" -max 30s -label "SCIM filter lookup (postgres, big)" -out "$R"
 stop_bg

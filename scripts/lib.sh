@@ -47,3 +47,6 @@ ensure_chromium() {
   command -v chromium >/dev/null || apt_install chromium
 }
 
+ensure_wrk() {
+  command -v wrk >/dev/null || apt_install wrk
+}

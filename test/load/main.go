@@ -13,6 +13,7 @@
 //	load me     -dir D -base URL/c/bench [-sessions -n -c -pid]
 //	load scim   -base URL/c/bench/scim/v2 -token-file F [-n -c -pid]
 //	load lookup -base URL/c/bench/scim/v2 -token-file F -employees N   userName filter lookups of existing employees
+//	load wrk    -url URL/c/bench/api/me -cookies F [-c -d -pid]      the session check driven by wrk
 //	load report -in results.jsonl           the table, with ratios
 //
 // It is a test tool: it imports the fake Entra (sso/ssotest) and, for seed,
@@ -29,7 +30,7 @@ import (
 	"syscall"
 )
 
-const usage = `usage: load <keygen|seed|login|me|scim|lookup|report> [flags]   (load <command> -h for flags)`
+const usage = `usage: load <keygen|seed|login|me|scim|lookup|wrk|report> [flags]   (load <command> -h for flags)`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -50,6 +51,7 @@ func run(ctx context.Context, args []string) error {
   me      log in -sessions browsers through the ACS, then GET /api/me with their cookies
   scim    Entra's initial sync: per employee GET ?filter=userName eq, POST /Users, PATCH manager
   lookup  GET ?filter=userName eq for existing employees (index-backed lookup at the directory's size)
+  wrk     run wrk (lighter than this driver) on /api/me with the cookies of "me -cookies-out", record it alike
   report  print the results (JSON lines) as a table with ratios`)
 		return nil
 	}
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string) error {
 		return scimCmd(ctx, args[1:])
 	case "lookup":
 		return lookupCmd(ctx, args[1:])
+	case "wrk":
+		return wrkCmd(ctx, args[1:])
 	case "report":
 		return reportCmd(args[1:])
 	}

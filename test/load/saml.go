@@ -306,6 +306,7 @@ func meCmd(ctx context.Context, args []string) error {
 	f.register(fs)
 	base := fs.String("base", "", "company base URL, e.g. http://127.0.0.1:8080/c/bench")
 	sessions := fs.Int("sessions", 64, "browsers to log in first (their cookies rotate across requests)")
+	cookiesOut := fs.String("cookies-out", "", "only log the browsers in, write their cookies (name=value, a line each) to this file and stop: for an outside driver such as wrk (test/load/wrk-me.lua)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -336,6 +337,13 @@ func meCmd(ctx context.Context, args []string) error {
 		if cookies[i], err = sessionCookie(ctx, cl, f.acs, form); err != nil {
 			return err
 		}
+	}
+	if *cookiesOut != "" {
+		var b strings.Builder
+		for _, c := range cookies {
+			b.WriteString(c.Name + "=" + c.Value + "\n")
+		}
+		return os.WriteFile(*cookiesOut, []byte(b.String()), 0o600)
 	}
 	target := strings.TrimSuffix(*base, "/") + "/api/me"
 	r, err := f.drive(ctx, "me", target, func(ctx context.Context, i int) (int, error) {
