@@ -36,8 +36,13 @@
 // Touch is a compare-and-set on the exact record it read, so it never
 // resurrects a deleted or tombstoned session.
 //
-// This package imports only session and go-redis; never sso, web or the
-// directory.
+// On a single server or Sentinel, Create sends the index writes and the
+// SET NX in one pipeline: Redis runs one connection's commands in order,
+// so the index still comes first, in one round trip instead of two. On a
+// Cluster the keys live on different nodes and the two steps stay apart.
+//
+// This package imports only session, internal/batch and go-redis; never
+// sso, web or the directory.
 package redisstore
 
 import (
@@ -171,10 +176,40 @@ func (s *Store) Create(ctx context.Context, sess *session.Session) error {
 	if !sess.Live(s.now()) {
 		return fmt.Errorf("%w: session is already expired", session.ErrInvalid)
 	}
+	if _, cluster := s.c.(*redis.ClusterClient); !cluster {
+		return s.indexAndWrite(ctx, sess)
+	}
 	if err := s.index(ctx, sess); err != nil {
 		return err
 	}
 	return s.write(ctx, sess)
+}
+
+// indexAndWrite is index then write in one pipeline, for a client whose
+// keys all live on one server.
+func (s *Store) indexAndWrite(ctx context.Context, sess *session.Session) error {
+	raw, err := json.Marshal(sess)
+	if err != nil {
+		return fmt.Errorf("redisstore: encode session: %w", err)
+	}
+	var set *redis.Cmd
+	_, err = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		s.queueIndex(ctx, p, sess)
+		set = p.Do(ctx, "set", s.sessKey(sess.ID), raw, "nx", "pxat", sess.Expiry().UnixMilli())
+		return nil
+	})
+	res, setErr := set.Result()
+	switch {
+	case errors.Is(setErr, redis.Nil):
+		return session.ErrExists
+	case err != nil && !errors.Is(err, redis.Nil):
+		return fmt.Errorf("redisstore: create session: %w", err)
+	case setErr != nil:
+		return fmt.Errorf("redisstore: write session: %w", setErr)
+	case res != "OK":
+		return fmt.Errorf("redisstore: write session: unexpected reply %v", res)
+	}
+	return nil
 }
 
 // index adds the id to its index sets, whose TTL grows to the latest
@@ -184,19 +219,24 @@ func (s *Store) index(ctx context.Context, sess *session.Session) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	at := sess.ExpiresAt.UnixMilli()
 	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, k := range keys {
-			p.SAdd(ctx, k, sess.ID)
-			p.Do(ctx, "pexpireat", k, at, "nx") // a new set has no TTL: GT would skip it
-			p.Do(ctx, "pexpireat", k, at, "gt")
-		}
+		s.queueIndex(ctx, p, sess)
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("redisstore: index session: %w", err)
 	}
 	return nil
+}
+
+// queueIndex queues the index writes of sess on p.
+func (s *Store) queueIndex(ctx context.Context, p redis.Pipeliner, sess *session.Session) {
+	at := sess.ExpiresAt.UnixMilli()
+	for _, k := range s.indexKeys(sess) {
+		p.SAdd(ctx, k, sess.ID)
+		p.Do(ctx, "pexpireat", k, at, "nx") // a new set has no TTL: GT would skip it
+		p.Do(ctx, "pexpireat", k, at, "gt")
+	}
 }
 
 // write stores the session record unless its key exists (a live session or
