@@ -92,7 +92,7 @@ func Keys() []Key {
 		{"SSOGATE_SAML_REQUEST_TTL", d.SAMLRequestTTL.String(), "how long an SP-initiated login may take"},
 		{"SSOGATE_ACS_MAX_BODY", strconv.FormatInt(d.ACSMaxBody, 10), "largest ACS POST body, bytes"},
 		{"SSOGATE_SCIM_MAX_BODY", strconv.FormatInt(d.SCIMMaxBody, 10), "largest SCIM request body, bytes"},
-		{"SSOGATE_SETTINGS_TTL", d.SettingsTTL.String(), "how long a company's settings, and the employee behind a live session, are cached per instance (admin changes reach every instance within this; 0 = no cache)"},
+		{"SSOGATE_SETTINGS_TTL", d.SettingsTTL.String(), "how long a company's settings, the employee behind a live session, and a valid SCIM token are cached per instance (admin changes reach every instance within this; 0 = no cache)"},
 		{"SSOGATE_OAUTH_CODE_TTL", d.OAuthCodeTTL.String(), "mobile authorization code lifetime (at most 60s)"},
 		{"SSOGATE_OAUTH_ACCESS_TTL", d.OAuthAccessTTL.String(), "mobile access token lifetime"},
 		{"SSOGATE_OAUTH_REFRESH_TTL", d.OAuthRefreshTTL.String(), "mobile refresh token lifetime"},

@@ -1,9 +1,11 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/internal/password"
 	"github.com/ssogate/ssogate/internal/testenv"
 	"github.com/ssogate/ssogate/session"
@@ -965,6 +968,52 @@ func TestAdminDiagnostics(t *testing.T) {
 		_, ov := a.get(t, "/admin/")
 		if !strings.Contains(ov, "4</strong> failed sign-ins") {
 			t.Fatalf("overview count:\n%s", ov)
+		}
+	})
+}
+
+// With the per-instance caches on (SSOGATE_SETTINGS_TTL), a SCIM token
+// revoked in the console stops at once on that instance; one revoked
+// elsewhere (the CLI, another instance) stops within the TTL.
+func TestSCIMTokenRevocationWithCache(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		const ttl = 400 * time.Millisecond
+		g := newGW(t, b, func(c *config.Config) { c.SettingsTTL = ttl })
+		g.addAdmin(t, g.company, adminEmail, adminPassword)
+		a := g.adminLogin(t, "acme", adminEmail, adminPassword)
+		ctx := context.Background()
+		get := func(tok string) int {
+			code, _ := g.scimCall(t, tok, "GET", "/Users?filter="+url.QueryEscape(`userName eq "x"`), "")
+			return code
+		}
+		console, cli := mintToken(t, g), mintToken(t, g)
+		if get(console) != 200 || get(cli) != 200 { // both now cached
+			t.Fatal("fresh tokens refused")
+		}
+		toks, err := g.dir.ListSCIMTokens(ctx, g.company.ID)
+		testenv.Must(t, err, "tokens")
+		idOf := func(tok string) int64 {
+			sum := sha256.Sum256([]byte(tok))
+			for _, tk := range toks {
+				if bytes.Equal(tk.Hash, sum[:]) {
+					return tk.ID
+				}
+			}
+			t.Fatal("minted token not listed")
+			return 0
+		}
+		expectDone(t, a.post(t, fmt.Sprintf("/provisioning/tokens/%d/revoke", idOf(console)), nil), "token-revoked")
+		if code := get(console); code != 401 {
+			t.Fatalf("a token revoked in the console answered %d on the same instance", code)
+		}
+		// As `ssogate scim token --revoke` does: straight in the directory.
+		testenv.Must(t, g.dir.RevokeSCIMToken(ctx, g.company.ID, idOf(cli), time.Now()), "revoke")
+		deadline := time.Now().Add(ttl + 2*time.Second)
+		for get(cli) != 401 {
+			if time.Now().After(deadline) {
+				t.Fatalf("a token revoked by the CLI still works %s later (TTL %s)", ttl+2*time.Second, ttl)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	})
 }

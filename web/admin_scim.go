@@ -186,6 +186,7 @@ func (s *Server) adminTokenRotate(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("rotate SCIM token: %w", err)
 	}
+	s.scim.ForgetTokens() // the old token stops here at once; elsewhere within SSOGATE_SETTINGS_TTL
 	return s.adminPage(c, http.StatusOK, "admin_token.html", "New SCIM token", "provisioning",
 		&tokenView{Token: tok, ID: id, Label: old.Label, TenantURL: s.companyURL(ac.t.Company.Slug, "/scim/v2"), Rotated: old.ID}, "")
 }
@@ -203,5 +204,6 @@ func (s *Server) adminTokenRevoke(c echo.Context) error {
 	}); err != nil {
 		return fmt.Errorf("revoke SCIM token: %w", err)
 	}
+	s.scim.ForgetTokens()
 	return done(c, ac.base()+"/provisioning", "token-revoked")
 }

@@ -102,7 +102,7 @@ func New(d Deps) (*Server, error) {
 	s.clients = &ttlCache[bool]{ttl: d.Config.SettingsTTL}
 	s.metrics = newMetrics(d.Registry)
 	s.scim = scim.New(scim.Options{Store: d.Dir, Revoker: d.Sessions, Throttle: d.Sessions, Logger: d.Logger.With("component", "scim"),
-		Now: d.Now, MaxBody: d.Config.SCIMMaxBody})
+		Now: d.Now, MaxBody: d.Config.SCIMMaxBody, TokenTTL: d.Config.SettingsTTL})
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

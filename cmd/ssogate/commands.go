@@ -299,7 +299,7 @@ func (e *env) scimCmd(ctx context.Context, args []string) error {
 					return err
 				}
 				_ = audit(ctx, st, c, "scim.token.revoke", fmt.Sprintf("id=%d", *revoke))
-				fmt.Fprintf(e.stderr, "revoked SCIM token %d\n", *revoke)
+				fmt.Fprintf(e.stderr, "revoked SCIM token %d (running instances refuse it within SSOGATE_SETTINGS_TTL)\n", *revoke)
 				return nil
 			}
 			tok, id, err := scim.MintToken(ctx, st, c.ID, *label)
