@@ -48,8 +48,17 @@ type call[In, Out any] struct {
 // Call adds in to the next batch and waits for its result or for ctx to
 // end. An item whose caller gave up is still handled.
 func (b *Batcher[In, Out]) Call(ctx context.Context, in In) (Out, error) {
-	c := &call[In, Out]{in: in, done: make(chan struct{})}
 	b.mu.Lock()
+	if !b.busy && len(b.pending) == 0 {
+		// Nothing in flight: a batch of one, sent by this caller without
+		// the bookkeeping a queued call needs.
+		b.busy = true
+		b.mu.Unlock()
+		r := b.once(in)
+		b.release()
+		return r.Val, r.Err
+	}
+	c := &call[In, Out]{in: in, done: make(chan struct{})}
 	b.pending = append(b.pending, c)
 	if b.busy {
 		b.mu.Unlock()
@@ -69,19 +78,36 @@ func (b *Batcher[In, Out]) Call(ctx context.Context, in In) (Out, error) {
 		b.send()
 		select {
 		case <-c.done:
-			b.mu.Lock()
-			idle := len(b.pending) == 0
-			if idle {
-				b.busy = false
-			}
-			b.mu.Unlock()
-			if !idle {
-				go b.drain()
-			}
+			b.release()
 			return c.res.Val, c.res.Err
 		default:
 		}
 	}
+}
+
+// release ends a caller's turn as sender: busy is cleared if nothing is
+// pending, else a goroutine takes over.
+func (b *Batcher[In, Out]) release() {
+	b.mu.Lock()
+	idle := len(b.pending) == 0
+	if idle {
+		b.busy = false
+	}
+	b.mu.Unlock()
+	if !idle {
+		go b.drain()
+	}
+}
+
+// once runs Do for a single item.
+func (b *Batcher[In, Out]) once(in In) Result[Out] {
+	ctx, cancel := b.context()
+	defer cancel()
+	res := b.run(ctx, []In{in})
+	if len(res) == 0 {
+		return Result[Out]{Err: errShortResult}
+	}
+	return res[0]
 }
 
 // drain sends batches until nothing is pending, then clears busy.
@@ -112,12 +138,8 @@ func (b *Batcher[In, Out]) send() {
 	if n == 0 {
 		return
 	}
-	ctx := context.Background()
-	if b.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, b.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := b.context()
+	defer cancel()
 	items := make([]In, n)
 	for i, c := range calls {
 		items[i] = c.in
@@ -153,3 +175,11 @@ type shortResult struct{}
 func (shortResult) Error() string { return "batch: Do returned fewer results than items" }
 
 var errShortResult error = shortResult{}
+
+// context is Do's context: not any caller's, bounded by Timeout.
+func (b *Batcher[In, Out]) context() (context.Context, context.CancelFunc) {
+	if b.Timeout > 0 {
+		return context.WithTimeout(context.Background(), b.Timeout)
+	}
+	return context.Background(), func() {}
+}

@@ -104,14 +104,12 @@ func New(client redis.UniversalClient, opt Options) *Store {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.gets.Max, s.gets.Timeout, s.gets.Do = getBatchMax, getBatchTimeout, s.getMany
+	// No Timeout: the client's own read and write timeouts bound a batch.
+	s.gets.Max, s.gets.Do = getBatchMax, s.getMany
 	return s
 }
 
-const (
-	getBatchMax     = 128
-	getBatchTimeout = 10 * time.Second
-)
+const getBatchMax = 128
 
 // getMany reads keys in one pipeline; a missing key's error is redis.Nil.
 func (s *Store) getMany(ctx context.Context, keys []string) []batch.Result[string] {
