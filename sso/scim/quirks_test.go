@@ -140,6 +140,26 @@ func TestQuirks(t *testing.T) {
 			// Self-manager and cycles are refused.
 			e.do("PATCH", "/Users/"+a, patchBody(`{"op":"Add","path":"`+mgrPath+`","value":"`+a+`"}`)).scimErr(t, 400, "invalidValue")
 			e.do("PATCH", "/Users/"+mgr, patchBody(`{"op":"Add","path":"`+mgrPath+`","value":"`+a+`"}`)).scimErr(t, 400, "invalidValue")
+			// The refused PATCHes wrote nothing but their error entries: the
+			// log entry a PATCH writes before its UPDATE went with the rollback.
+			for _, id := range []string{a, mgr} {
+				ok, err := e.st.ListProvisioning(ctx, directory.ProvisioningQuery{CompanyID: e.c.ID, EmployeeID: id, Outcome: "ok", Limit: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, en := range ok {
+					if en.Operation == "update" {
+						t.Fatalf("a refused manager PATCH left an ok entry: %+v", en)
+					}
+				}
+				bad, _ := e.st.ListProvisioning(ctx, directory.ProvisioningQuery{CompanyID: e.c.ID, EmployeeID: id, Outcome: "error", Limit: 100})
+				if len(bad) != 1 || bad[0].Outcome != "invalidValue" {
+					t.Fatalf("refused PATCH of %s logged %+v", id, bad)
+				}
+			}
+			if e.employee(mgr).ManagerID != "" || e.employee(a).ManagerID != mgr {
+				t.Fatal("a refused manager PATCH changed a manager")
+			}
 		})
 		t.Run("deferred manager by externalId", func(t *testing.T) {
 			rep := newUser("late.rep@contoso.com", URNEnterprise, `{"manager":"late.boss"}`)
