@@ -225,7 +225,6 @@ type outcome struct {
 	revoke   bool
 	status   int
 	userName string
-	logged   bool // the provisioning-log entry is already in the transaction
 }
 
 func (rq *request) today() string { return rq.h.now().UTC().Format(time.DateOnly) }
@@ -253,14 +252,14 @@ func (rq *request) write(op, employeeID, userName string, fn func(tx directory.S
 			return se
 		}
 		out = o
-		if o.logged {
-			return nil
-		}
 		id := ""
 		if o.emp != nil {
 			id = o.emp.ID
 		}
-		return rq.logOK(tx, o, id)
+		return tx.AppendProvisioning(rq.ctx(), &directory.ProvisioningEntry{
+			CompanyID: rq.c.ID, At: rq.h.now().UTC(), Operation: o.op, EmployeeID: id,
+			UserName: o.userName, Outcome: "ok", Status: o.status, Change: changeJSON(o.change),
+		})
 	})
 	if err != nil {
 		se := storeError(err)
@@ -290,14 +289,6 @@ func (rq *request) write(op, employeeID, userName string, fn func(tx directory.S
 		return
 	}
 	rq.writeResource(out.status, out.emp)
-}
-
-// logOK adds the provisioning-log entry of a successful write to tx.
-func (rq *request) logOK(tx directory.Store, o *outcome, employeeID string) error {
-	return tx.AppendProvisioning(rq.ctx(), &directory.ProvisioningEntry{
-		CompanyID: rq.c.ID, At: rq.h.now().UTC(), Operation: o.op, EmployeeID: employeeID,
-		UserName: o.userName, Outcome: "ok", Status: o.status, Change: changeJSON(o.change),
-	})
 }
 
 func changeJSON(m map[string]any) string {
@@ -562,21 +553,11 @@ func (rq *request) modify(id, op string, mutate func(cur doc) (doc, *Error)) {
 				opName = "deactivate"
 			}
 		}
-		// The log entry goes in before the write: on PostgreSQL a manager
-		// change holds the company's manager lock from its UPDATE until
-		// the commit, and every statement moved out of that stretch
-		// shortens the queue of concurrent PATCHes. One transaction still
-		// holds both or neither.
-		out := &outcome{op: opName, change: change, revoke: revoke, status: http.StatusOK, userName: e.UserName, logged: true}
-		if err := rq.logOK(tx, out, e.ID); err != nil {
-			return nil, storeError(err)
-		}
 		fresh, se := rq.finish(tx, e, &before, len(change) > 0, false)
 		if se != nil {
 			return nil, se
 		}
-		out.emp, out.userName = fresh, fresh.UserName
-		return out, nil
+		return &outcome{op: opName, emp: fresh, change: change, revoke: revoke, status: http.StatusOK, userName: fresh.UserName}, nil
 	})
 }
 
