@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -185,10 +188,11 @@ func (e *env) listenAndServe(ctx context.Context, d web.Deps, ready func(addr st
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelWarn)}
+	gogc := tuneGC()
 	bg, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go srv.RunBackground(bg)
-	e.log.Info("listening", "addr", ln.Addr().String(), "public_url", e.cfg.PublicURL)
+	e.log.Info("listening", "addr", ln.Addr().String(), "public_url", e.cfg.PublicURL, "gogc", gogc)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -206,6 +210,24 @@ func (e *env) listenAndServe(ctx context.Context, d web.Deps, ready func(addr st
 		return err
 	}
 	return nil
+}
+
+// serveGCPercent is the garbage collector's target while serving, unless
+// the operator sets Go's own GOGC. A login allocates about 470 KB (most of
+// it crewjam/saml's XML decoding) over a live heap of a few MB, so at Go's
+// default of 100 the collector runs dozens of times a second under load.
+// At 400 a login costs 30–40 % less CPU for about 10 MB more RSS
+// (docs/benchmarks.md); GOMEMLIMIT, when set, still caps the heap.
+const serveGCPercent = 400
+
+// tuneGC applies serveGCPercent unless GOGC is set, and returns the value
+// in force.
+func tuneGC() string {
+	if v, ok := os.LookupEnv("GOGC"); ok && v != "" {
+		return v
+	}
+	debug.SetGCPercent(serveGCPercent)
+	return strconv.Itoa(serveGCPercent)
 }
 
 // newFlags makes a FlagSet that reports errors on stderr and allows flags

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -192,4 +193,25 @@ func readAll(resp *http.Response) string {
 	var b bytes.Buffer
 	_, _ = b.ReadFrom(resp.Body)
 	return b.String()
+}
+
+// Serving runs the collector at serveGCPercent unless GOGC says otherwise.
+func TestTuneGC(t *testing.T) {
+	orig := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(orig)
+
+	t.Setenv("GOGC", "")
+	if got := tuneGC(); got != "400" {
+		t.Fatalf("tuneGC without GOGC = %q", got)
+	}
+	if prev := debug.SetGCPercent(100); prev != serveGCPercent {
+		t.Fatalf("GC percent after tuneGC = %d, want %d", prev, serveGCPercent)
+	}
+	t.Setenv("GOGC", "150")
+	if got := tuneGC(); got != "150" {
+		t.Fatalf("tuneGC with GOGC=150 = %q", got)
+	}
+	if prev := debug.SetGCPercent(100); prev != 100 {
+		t.Fatalf("tuneGC overrode the operator's GOGC: percent %d", prev)
+	}
 }
