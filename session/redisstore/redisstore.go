@@ -53,6 +53,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -91,6 +92,44 @@ type Store struct {
 	// still sent after its caller asked, so it sees every revocation that
 	// finished before.
 	gets batch.Batcher[string, string]
+	// decoded keeps, per session id, the last record decoded and the
+	// session in it: a read that returns the very same bytes (every check
+	// between two touches) skips the JSON decoding, which costs as much as
+	// the round trip. The record itself is always read from Redis.
+	decMu   sync.Mutex
+	decoded map[string]decodedRecord
+}
+
+type decodedRecord struct {
+	raw  string
+	sess session.Session // all value fields: a copy shares nothing
+}
+
+// decodedMax bounds the decode cache (about 1 KB an entry); past it the
+// cache starts over.
+const decodedMax = 8192
+
+// decodeSession is decode for the record of session id, through the
+// decode cache.
+func (s *Store) decodeSession(id, raw string) (*session.Session, bool, error) {
+	s.decMu.Lock()
+	d, hit := s.decoded[id]
+	s.decMu.Unlock()
+	if hit && d.raw == raw {
+		sess := d.sess
+		return &sess, true, nil
+	}
+	sess, ok, err := decode(raw)
+	if err != nil || !ok {
+		return sess, ok, err
+	}
+	s.decMu.Lock()
+	if s.decoded == nil || len(s.decoded) >= decodedMax {
+		s.decoded = make(map[string]decodedRecord, 256)
+	}
+	s.decoded[id] = decodedRecord{raw: raw, sess: *sess}
+	s.decMu.Unlock()
+	return sess, true, nil
 }
 
 var _ session.Store = (*Store)(nil)
@@ -269,7 +308,7 @@ func (s *Store) read(ctx context.Context, id string) (string, *session.Session, 
 	if err != nil {
 		return "", nil, fmt.Errorf("redisstore: get session: %w", err)
 	}
-	sess, ok, err := decode(raw)
+	sess, ok, err := s.decodeSession(id, raw)
 	if err != nil {
 		return "", nil, err
 	}

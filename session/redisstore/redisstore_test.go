@@ -284,3 +284,38 @@ func TestConcurrentGetsShareRoundTrips(t *testing.T) {
 		t.Fatalf("%d pipelines, largest %d commands: concurrent reads were not grouped", pc.pipelines, pc.largest)
 	}
 }
+
+// Reads of an unchanged record reuse its decoded session, as a copy; a
+// changed record (here: touched) is decoded again.
+func TestDecodeCache(t *testing.T) {
+	url, prefix := testenv.RedisURL(t)
+	clk := &sessiontest.Clock{}
+	s := open(t, url, prefix, clk.Now)
+	ctx := context.Background()
+	sess := newSess(clk.Now(), "emp-dc")
+	testenv.Must(t, s.Create(ctx, sess), "create")
+	a, err := s.Get(ctx, sess.ID)
+	testenv.Must(t, err, "get")
+	a.EmployeeID = "mutated by a caller"
+	b, err := s.Get(ctx, sess.ID)
+	testenv.Must(t, err, "get again")
+	if b.EmployeeID != "emp-dc" || b == a {
+		t.Fatalf("the second read shares the first one's session: %+v", b)
+	}
+	if len(s.decoded) != 1 {
+		t.Fatalf("decode cache holds %d records, want 1", len(s.decoded))
+	}
+	clk.Advance(time.Minute)
+	at := clk.Now()
+	testenv.Must(t, s.Touch(ctx, sess.ID, at), "touch")
+	c, err := s.Get(ctx, sess.ID)
+	testenv.Must(t, err, "get after touch")
+	if !c.LastSeen.Equal(at) {
+		t.Fatalf("after a touch the read returned LastSeen %v, want %v (a stale decode)", c.LastSeen, at)
+	}
+	// Revoked: the record is gone, whatever the cache holds.
+	testenv.Must(t, s.Delete(ctx, sess.ID), "delete")
+	if _, err := s.Get(ctx, sess.ID); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("Get after Delete: %v", err)
+	}
+}
