@@ -1,11 +1,13 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -164,7 +166,54 @@ func (s *Server) me(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, viewOf(t.Company.Slug, p.Employee))
+	body, err := s.views.render(t.Company.Slug, p.Employee, s.cfg.SettingsTTL > 0)
+	if err != nil {
+		return err
+	}
+	return c.JSONBlob(http.StatusOK, body)
+}
+
+// viewCache keeps the JSON of /api/me per cached employee record. The
+// employee cache hands out the same immutable *Employee until its entry is
+// read again, so the same pointer means the same answer; a new record (a
+// change, or the cache's next read) is rendered anew.
+type viewCache struct {
+	mu sync.Mutex
+	m  map[string]viewEntry
+}
+
+type viewEntry struct {
+	emp  *directory.Employee
+	slug string
+	body []byte
+}
+
+// render returns e's view as JSON, from the cache when keep (the employee
+// cache is on, so records are shared and immutable).
+func (vc *viewCache) render(slug string, e *directory.Employee, keep bool) ([]byte, error) {
+	k := slug + "/" + e.ID
+	if keep {
+		vc.mu.Lock()
+		v, ok := vc.m[k]
+		vc.mu.Unlock()
+		if ok && v.emp == e && v.slug == slug {
+			return v.body, nil
+		}
+	}
+	body, err := json.Marshal(viewOf(slug, e))
+	if err != nil {
+		return nil, err
+	}
+	body = append(body, '\n')
+	if keep {
+		vc.mu.Lock()
+		if vc.m == nil || len(vc.m) >= ttlCacheMax {
+			vc.m = make(map[string]viewEntry, 1024)
+		}
+		vc.m[k] = viewEntry{emp: e, slug: slug, body: body}
+		vc.mu.Unlock()
+	}
+	return body, nil
 }
 
 // scimHandler hands /c/{company}/scim/v2/... to the SCIM handler.

@@ -61,6 +61,7 @@ type Server struct {
 	metrics   *metrics
 	scim      *scim.Handler
 	logins    *loginLog
+	views     viewCache
 	ssoOpts   sso.Options
 }
 
