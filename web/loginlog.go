@@ -3,7 +3,6 @@ package web
 import (
 	"cmp"
 	"context"
-	"errors"
 	"slices"
 	"time"
 
@@ -35,8 +34,10 @@ func newLoginLog(dir directory.Store) *loginLog {
 	l.b.Do = func(ctx context.Context, events []*directory.SignInEvent) []batch.Result[struct{}] {
 		res := make([]batch.Result[struct{}], len(events))
 		err := dir.RecordLogins(ctx, events, certificateUses(events))
-		if errors.Is(err, directory.ErrInvalid) && len(events) > 1 {
-			// One record the store refuses must not cost the others theirs.
+		if err != nil && len(events) > 1 {
+			// One record the store refuses (say, text PostgreSQL cannot
+			// hold, from a hostile response) must not cost the others
+			// theirs: write them one by one.
 			for i, ev := range events {
 				one := []*directory.SignInEvent{ev}
 				res[i].Err = dir.RecordLogins(ctx, one, certificateUses(one))

@@ -2,11 +2,13 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -29,6 +31,9 @@ func (b *batchStore) RecordLogins(_ context.Context, events []*directory.SignInE
 	for _, ev := range events {
 		if strings.HasPrefix(ev.Reason, "bad") {
 			return fmt.Errorf("%w: reason %q", directory.ErrInvalid, ev.Reason)
+		}
+		if strings.ContainsRune(ev.NameID, 0) {
+			return errors.New("ERROR: invalid byte sequence for encoding \"UTF8\": 0x00 (SQLSTATE 22021)")
 		}
 	}
 	b.batches = append(b.batches, events)
@@ -89,9 +94,13 @@ func TestLoginLogRefusedRecordAlone(t *testing.T) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	results := map[string]error{}
-	for _, reason := range []string{"a", "b", "bad", "c", "d", "e", "f", "g"} {
+	for _, reason := range []string{"a", "b", "bad", "c", "d", "nul", "e", "f", "g"} {
 		wg.Go(func() {
-			err := l.record(context.Background(), &directory.SignInEvent{CompanyID: 1, Reason: reason})
+			ev := &directory.SignInEvent{CompanyID: 1, Reason: reason}
+			if reason == "nul" {
+				ev.NameID = "evil\x00@contoso.com" // a database error, not ErrInvalid
+			}
+			err := l.record(context.Background(), ev)
 			mu.Lock()
 			results[reason] = err
 			mu.Unlock()
@@ -99,7 +108,7 @@ func TestLoginLogRefusedRecordAlone(t *testing.T) {
 	}
 	wg.Wait()
 	for reason, err := range results {
-		if (err != nil) != (reason == "bad") {
+		if (err != nil) != (reason == "bad" || reason == "nul") {
 			t.Fatalf("%s: %v", reason, err)
 		}
 	}
@@ -129,5 +138,26 @@ func TestCertificateUsesOrder(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("certificateUses = %v, want %v", got, want)
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"abcdef", 3, "abc"},
+		{"ab\u00e6\u00f8\u00e5", 3, "ab"}, // æ is 2 bytes: never cut in half
+		{"ab\u00e6\u00f8\u00e5", 4, "ab\u00e6"},
+		{"a\x00b", 10, "a\uFFFDb"}, // NUL
+		{"a\xffb", 10, "a\uFFFDb"}, // broken UTF-8
+		{"\u6f22\u5b57", 2, ""},    // a 3-byte character does not fit
+	} {
+		got := truncate(c.in, c.n)
+		if got != c.want || !utf8.ValidString(got) || len(got) > max(c.n, len(c.want)) {
+			t.Errorf("truncate(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
 	}
 }

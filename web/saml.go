@@ -11,6 +11,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -334,9 +335,22 @@ func (s *Server) safeTarget(raw, slug string) string {
 	return clean
 }
 
+// truncate cuts s to at most n bytes at a character boundary, as valid
+// UTF-8 without NUL bytes: what it returns goes into the directory, and
+// PostgreSQL text holds neither broken UTF-8 nor NUL (a NameID cut in the
+// middle of a character once cost its sign-in record).
 func truncate(s string, n int) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }
