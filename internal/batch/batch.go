@@ -6,9 +6,9 @@
 // trip (one commit, one pipelined write and read) instead of N.
 //
 // There is at most one batch in flight per Batcher, no timer, and no
-// goroutine while idle. A caller returns when its own item is done; if
-// items are still waiting then, a goroutine takes over sending them, so no
-// caller carries others' load for longer than its own batch.
+// goroutine while idle. A caller that finds nothing in flight sends its
+// item alone and returns; if items queued meanwhile, a goroutine takes over
+// sending them, so no caller carries others' load.
 package batch
 
 import (
@@ -49,43 +49,30 @@ type call[In, Out any] struct {
 // end. An item whose caller gave up is still handled.
 func (b *Batcher[In, Out]) Call(ctx context.Context, in In) (Out, error) {
 	b.mu.Lock()
-	if !b.busy && len(b.pending) == 0 {
-		// Nothing in flight: a batch of one, sent by this caller without
-		// the bookkeeping a queued call needs.
+	if !b.busy {
+		// Nothing in flight (so nothing pending: busy is cleared only with
+		// nothing pending): a batch of one, sent by this caller at once.
 		b.busy = true
 		b.mu.Unlock()
 		r := b.once(in)
 		b.release()
 		return r.Val, r.Err
 	}
+	// A batch is in flight: wait for the next, which the sender in flight
+	// (or the goroutine it hands over to) sends.
 	c := &call[In, Out]{in: in, done: make(chan struct{})}
 	b.pending = append(b.pending, c)
-	if b.busy {
-		b.mu.Unlock()
-		select {
-		case <-c.done:
-			return c.res.Val, c.res.Err
-		case <-ctx.Done():
-			var zero Out
-			return zero, ctx.Err()
-		}
-	}
-	b.busy = true
 	b.mu.Unlock()
-	// Only the busy sender takes batches, and busy is cleared only under
-	// the lock with nothing pending: one batch in flight at most.
-	for {
-		b.send()
-		select {
-		case <-c.done:
-			b.release()
-			return c.res.Val, c.res.Err
-		default:
-		}
+	select {
+	case <-c.done:
+		return c.res.Val, c.res.Err
+	case <-ctx.Done():
+		var zero Out
+		return zero, ctx.Err()
 	}
 }
 
-// release ends a caller's turn as sender: busy is cleared if nothing is
+// release ends a lone sender's turn: busy is cleared if nothing is
 // pending, else a goroutine takes over.
 func (b *Batcher[In, Out]) release() {
 	b.mu.Lock()
