@@ -1,7 +1,7 @@
 // Package batch coalesces concurrent calls into batches, in the manner of
-// a database's group commit: a call that finds no batch in flight runs one
-// at once, with whatever else is waiting; calls that arrive while a batch
-// is in flight wait for it and go out together in the next. At low load
+// a database's group commit: a call that finds no batch in flight is sent
+// at once, alone; calls that arrive while a batch is in flight wait for it
+// and go out together in the next. At low load
 // every call runs alone and immediately; under load N calls cost one round
 // trip (one commit, one pipelined write and read) instead of N.
 //
