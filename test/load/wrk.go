@@ -38,6 +38,12 @@ func wrkCmd(ctx context.Context, args []string) error {
 	if _, err := loopbackOnly(*target); err != nil {
 		return err
 	}
+	if *cookies == "" {
+		return errors.New("wrk: -cookies is required (write it with: load me -cookies-out FILE)")
+	}
+	if _, err := os.Stat(*cookies); err != nil {
+		return fmt.Errorf("wrk: -cookies: %w", err)
+	}
 	if *dur <= 0 || *dur > 2*time.Minute || o.c < 1 || o.c > 1024 {
 		return errors.New("wrk: -d must be in (0, 2m] and -c in [1, 1024]")
 	}
