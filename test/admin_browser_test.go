@@ -39,6 +39,32 @@ func waitFlash(t *testing.T, g *gw, ctx context.Context, want string) {
 
 func strconvQuote(s string) string { return strconv.Quote(s) }
 
+// submitForm fills a form's fields (CSS selector within the form → value)
+// and clicks its submit button, in one script run in the page, retried
+// until the form is there. Right after a redirect, DevTools' node ids of
+// the page being replaced go stale under a SetValue or Click ("No node with
+// given id found"); a script always acts on the live document. The click
+// runs just after the script returns, so its navigation never swallows the
+// answer and a retry never submits twice.
+func submitForm(t *testing.T, g *gw, ctx context.Context, form string, fields map[string]string) {
+	t.Helper()
+	var set strings.Builder
+	for sel, v := range fields {
+		set.WriteString(`e=f.querySelector(` + strconvQuote(sel) + `);if(!e)return false;e.value=` + strconvQuote(v) + `;`)
+	}
+	js := `(function(){var f=document.querySelector(` + strconvQuote(form) + `),e;if(!f||document.readyState==="loading")return false;` +
+		set.String() + `var b=f.querySelector("button[type=submit]")||f.querySelector("button");if(!b)return false;setTimeout(function(){b.click()},0);return true})()`
+	var last error
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		last = err
+	}
+	t.Fatalf("submit %s: not found (%v)\n%s", form, last, g.logText())
+}
+
 // do runs browser steps, failing the test with the gateway's log.
 func do(t *testing.T, g *gw, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
@@ -221,13 +247,9 @@ func TestBrowserAdminDetachThenLocalLogin(t *testing.T) {
 	screenshot(t, ctx, "admin-detach-confirm")
 	do(t, g, ctx, "detach", chromedp.Click(chromedp.ID("confirm-detach")))
 	waitFlash(t, g, ctx, "detached from Entra")
-	do(t, g, ctx, "activate", chromedp.Click(chromedp.CSS("#activate-form button")))
+	submitForm(t, g, ctx, "#activate-form", nil)
 	waitFlash(t, g, ctx, "Employee activated")
-	do(t, g, ctx, "set a password",
-		chromedp.SetValue(chromedp.CSS("#password-form #password"), "fjord-lighthouse-42"),
-		chromedp.SetValue(chromedp.CSS("#password-form #password2"), "fjord-lighthouse-42"),
-		chromedp.Click(chromedp.CSS("#password-form button[type=submit]")),
-	)
+	submitForm(t, g, ctx, "#password-form", map[string]string{"#password": "fjord-lighthouse-42", "#password2": "fjord-lighthouse-42"})
 	waitFlash(t, g, ctx, "Local password set")
 	if m := text(t, g, ctx, "#managed-by"); !strings.Contains(m, "detached") {
 		t.Fatalf("managed by after detach: %q", m)
