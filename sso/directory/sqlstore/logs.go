@@ -53,8 +53,10 @@ func (s *Store) RecordSignIn(ctx context.Context, ev *directory.SignInEvent) err
 // shapes are ever prepared.
 const signInRows = 32
 
-// RecordLogins implements directory.Store: one transaction, the events in
-// multi-row INSERTs, one UPDATE per certificate.
+// RecordLogins implements directory.Store. On PostgreSQL outside a
+// transaction the batch is one statement (recordLoginsPG); otherwise one
+// transaction with the events in multi-row INSERTs and one UPDATE per
+// certificate.
 func (s *Store) RecordLogins(ctx context.Context, events []*directory.SignInEvent, uses []directory.CertificateUse) error {
 	for _, ev := range events {
 		if err := checkSignIn(ev); err != nil {
@@ -296,7 +298,7 @@ func (s *Store) recordLoginsPostgres(ctx context.Context, now time.Time, events 
 	for i, u := range uses {
 		uCompany[i], uSHA[i], uCount[i], uAt[i] = u.CompanyID, u.SHA256, u.Count, norm(u.At)
 	}
-	// s.exec would rewrite ? placeholders; this query has none.
+	// The query uses $n placeholders already: s.exec has no ? to rewrite.
 	_, err := s.exec(ctx, recordLoginsPG, company, at, success, reason, detail, nameID, employee, cert, ip, uCompany, uSHA, uCount, uAt)
 	return err
 }
