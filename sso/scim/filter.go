@@ -311,21 +311,10 @@ func entryValueEq(e filter.Expression) (string, bool) {
 }
 
 func byID(ctx context.Context, st directory.Store, companyID int64, id string) (map[string]*directory.Employee, bool, error) {
-	out := map[string]*directory.Employee{}
 	if !validID(id) {
-		return out, true, nil
+		return map[string]*directory.Employee{}, true, nil
 	}
-	e, err := st.GetEmployee(ctx, companyID, id)
-	if err != nil {
-		if errors.Is(err, directory.ErrNotFound) {
-			return out, true, nil
-		}
-		return nil, false, err
-	}
-	if e.Visible() {
-		out[e.ID] = e
-	}
-	return out, true, nil
+	return one(st.GetEmployee(ctx, companyID, id))
 }
 
 func one(e *directory.Employee, err error) (map[string]*directory.Employee, bool, error) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -232,9 +231,9 @@ func (s *Store) UpdateEmployee(ctx context.Context, e *directory.Employee) error
 // maxManagerDepth bounds the walk up the manager chain.
 const maxManagerDepth = 10000
 
-// managerLockKey is the first key of the per-company advisory lock that
-// serialises manager changes on PostgreSQL.
-const managerLockKey = 1397967949
+// lockManagersSQL takes the per-company advisory lock that serialises
+// manager changes on PostgreSQL (1397967949 is its first key).
+const lockManagersSQL = `SELECT pg_advisory_xact_lock(1397967949, ?)`
 
 // checkManager refuses a manager that is not an employee of the company,
 // and one whose own chain of managers leads back to employeeID (a cycle).
@@ -280,7 +279,7 @@ func (s *Store) lockManagers(ctx context.Context, companyID int64) error {
 	if s.dialect != DialectPostgres || (s.tx != nil && s.managerLocked) {
 		return nil
 	}
-	if _, err := s.exec(ctx, `SELECT pg_advisory_xact_lock(`+itoa(managerLockKey)+`, ?)`, int32(companyID)); err != nil {
+	if _, err := s.exec(ctx, lockManagersSQL, int32(companyID)); err != nil {
 		return fmt.Errorf("lock manager links: %w", err)
 	}
 	if s.tx != nil {
@@ -383,8 +382,6 @@ func distinct(v []string) []string {
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // GetEmployee returns the employee, hard-deleted ones included.
 func (s *Store) GetEmployee(ctx context.Context, companyID int64, id string) (*directory.Employee, error) {
