@@ -47,6 +47,14 @@ type Options struct {
 // ErrUnavailable: no signing key could be had (the key store is down).
 var ErrUnavailable = errors.New("identity: signing key unavailable")
 
+// New returns a Signer.
+func New(o Options) (*Signer, error) {
+	return &Signer{issuer: o.Issuer, ttl: o.TTL}, nil
+}
+
+// MaxAge is how long a verifier may cache the JWKS document.
+func (s *Signer) MaxAge() time.Duration { return 5 * time.Minute }
+
 // Mint returns a compact JWS for c, audience aud.
 func (s *Signer) Mint(ctx context.Context, aud string, c Claims) (string, error) {
 	return "", ErrUnavailable

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/identity"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso"
 	"github.com/ssogate/ssogate/sso/directory"
@@ -63,6 +64,8 @@ type Server struct {
 	logins    *loginLog
 	views     viewCache
 	ssoOpts   sso.Options
+	// identity mints X-Ssogate-Assertion and serves the JWKS.
+	identity *identity.Signer
 }
 
 // New builds the application and its routes.
@@ -102,6 +105,9 @@ func New(d Deps) (*Server, error) {
 	s.employees = &ttlCache[*directory.Employee]{ttl: d.Config.SettingsTTL}
 	s.clients = &ttlCache[bool]{ttl: d.Config.SettingsTTL}
 	s.metrics = newMetrics(d.Registry)
+	if s.identity, err = identity.New(identity.Options{Issuer: d.Config.PublicURL, Now: d.Now}); err != nil {
+		return nil, err
+	}
 	s.scim = scim.New(scim.Options{Store: d.Dir, Revoker: d.Sessions, Throttle: d.Sessions, Logger: d.Logger.With("component", "scim"),
 		Now: d.Now, MaxBody: d.Config.SCIMMaxBody, TokenTTL: d.Config.SettingsTTL})
 
@@ -139,6 +145,7 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler))
+	e.GET("/.well-known/jwks.json", s.jwks)
 
 	c := e.Group("/c/:company")
 	c.GET("", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/c/"+c.Param("company")+"/") })
