@@ -249,6 +249,42 @@ type SCIMToken struct {
 	RevokedAt *time.Time
 }
 
+// SCIMClient is an OAuth 2.0 client (client credentials grant) Entra's
+// provisioning service uses to obtain SCIM access tokens. ClientID is its
+// public identifier, unique per company; only hashes of its secrets are
+// stored.
+type SCIMClient struct {
+	ID        int64
+	CompanyID int64
+	ClientID  string
+	Label     string
+	CreatedAt time.Time
+	Secrets   []SCIMClientSecret // oldest first, expired ones included
+}
+
+// SCIMClientSecret is one secret of a SCIMClient; several may be valid at
+// once (rotation). Client is the SCIMClient's ID.
+type SCIMClientSecret struct {
+	ID        int64
+	CompanyID int64
+	Client    int64
+	Hash      []byte // SHA-256 of the secret
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	LastUsed  *time.Time // last access token issued with it
+}
+
+// SCIMAccessToken is an access token the SCIM token endpoint issued; only
+// its hash is stored. Client and Secret are the ids it was issued with.
+type SCIMAccessToken struct {
+	Hash      []byte // SHA-256 of the token
+	CompanyID int64
+	Client    int64
+	Secret    int64
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
 // Admin is a setup admin with a local (break-glass) password.
 type Admin struct {
 	ID           int64
@@ -358,6 +394,28 @@ type Store interface {
 	ListSCIMTokens(ctx context.Context, companyID int64) ([]SCIMToken, error)
 	RevokeSCIMToken(ctx context.Context, companyID, tokenID int64, at time.Time) error
 	TouchSCIMToken(ctx context.Context, tokenID int64, at time.Time) error
+
+	// SCIM OAuth clients (client credentials grant). AddSCIMClient stores c
+	// with its Secrets (filling IDs and CreatedAt); ErrConflict on (company,
+	// client id) or a secret hash already stored. AddSCIMClientSecret adds a
+	// secret to the company's client sec.Client (ErrNotFound when there is
+	// none). GetSCIMClient and ListSCIMClients return clients with all their
+	// secrets, expired ones included. RemoveSCIMClient deletes a client with
+	// its secrets and access tokens; RemoveSCIMClientSecret one secret and
+	// the access tokens issued with it.
+	AddSCIMClient(ctx context.Context, c *SCIMClient) error
+	AddSCIMClientSecret(ctx context.Context, sec *SCIMClientSecret) error
+	GetSCIMClient(ctx context.Context, companyID int64, clientID string) (*SCIMClient, error)
+	ListSCIMClients(ctx context.Context, companyID int64) ([]SCIMClient, error)
+	RemoveSCIMClient(ctx context.Context, companyID int64, clientID string) error
+	RemoveSCIMClientSecret(ctx context.Context, companyID, secretID int64) error
+	// AddSCIMAccessToken stores t, records t.IssuedAt as its secret's last
+	// use and deletes the company's access tokens that expired before
+	// t.IssuedAt, in one transaction; ErrNotFound when the secret (or its
+	// client) is gone. FindSCIMAccessToken returns the token with this hash
+	// (any company, expired or not: the caller checks both).
+	AddSCIMAccessToken(ctx context.Context, t *SCIMAccessToken) error
+	FindSCIMAccessToken(ctx context.Context, hash []byte) (*SCIMAccessToken, error)
 
 	// Local admins.
 	CreateAdmin(ctx context.Context, a *Admin) error // ErrConflict on email

@@ -522,6 +522,12 @@ var conflictFields = map[string]string{
 	"oauth_clients_client_id_key":                       "clientId",
 	"oauth_clients.company_id, oauth_clients.client_id": "clientId",
 	"department_approvers_pkey":                         "departmentApprover",
+	"scim_clients_client_id_key":                        "clientId",
+	"scim_clients.company_id, scim_clients.client_id":   "clientId",
+	"scim_client_secrets_hash_key":                      "secret",
+	"scim_client_secrets.hash":                          "secret",
+	"scim_access_tokens_pkey":                           "token",
+	"scim_access_tokens.hash":                           "token",
 }
 
 // translate maps driver errors onto directory's sentinels: unique

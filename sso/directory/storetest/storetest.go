@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"Provisioning", testProvisioning},
 		{"Audit", testAudit},
 		{"SCIMTokens", testSCIMTokens},
+		{"SCIMClients", testSCIMClients},
+		{"SCIMAccessTokens", testSCIMAccessTokens},
 		{"Admins", testAdmins},
 		{"OAuthClients", testOAuthClients},
 		{"DepartmentApprovers", testDepartmentApprovers},
@@ -1317,6 +1319,151 @@ func testSCIMTokens(t *testing.T, s directory.Store) {
 	if len(list) != 1 || list[0].RevokedAt == nil || !list[0].RevokedAt.Equal(used.Add(time.Hour)) ||
 		list[0].LastUsed == nil || !list[0].LastUsed.Equal(used) || list[0].Label != "Entra" {
 		t.Fatalf("ListSCIMTokens = %+v", list)
+	}
+}
+
+func testSCIMClients(t *testing.T, s directory.Store) {
+	c := company(t, s, "scimclients")
+	other := company(t, s, "scimclients2")
+	exp := time.Date(2027, 12, 4, 10, 0, 0, 0, time.UTC)
+	cl := &directory.SCIMClient{CompanyID: c.ID, ClientID: "scim-abc", Label: "Entra",
+		Secrets: []directory.SCIMClientSecret{{Hash: hash(10), ExpiresAt: exp}}}
+	must(t, s.AddSCIMClient(ctx, cl), "AddSCIMClient")
+	if cl.ID == 0 || cl.CreatedAt.IsZero() || cl.Secrets[0].ID == 0 || cl.Secrets[0].Client != cl.ID || cl.Secrets[0].CompanyID != c.ID {
+		t.Fatalf("AddSCIMClient filled %+v", cl)
+	}
+	wantConflict(t, s.AddSCIMClient(ctx, &directory.SCIMClient{CompanyID: c.ID, ClientID: "scim-abc"}), "clientId", "duplicate client id")
+	must(t, s.AddSCIMClient(ctx, &directory.SCIMClient{CompanyID: other.ID, ClientID: "scim-abc",
+		Secrets: []directory.SCIMClientSecret{{Hash: hash(20), ExpiresAt: exp}}}), "same client id in another company")
+	// A secret hash is unique everywhere; the failed add leaves no client.
+	wantConflict(t, s.AddSCIMClient(ctx, &directory.SCIMClient{CompanyID: c.ID, ClientID: "dup-secret",
+		Secrets: []directory.SCIMClientSecret{{Hash: hash(10), ExpiresAt: exp}}}), "secret", "duplicate secret hash")
+	_, err := s.GetSCIMClient(ctx, c.ID, "dup-secret")
+	wantErr(t, err, directory.ErrNotFound, "client whose secret conflicted")
+	wantErr(t, s.AddSCIMClient(ctx, &directory.SCIMClient{CompanyID: c.ID, ClientID: "x",
+		Secrets: []directory.SCIMClientSecret{{Hash: hash(30)}}}), directory.ErrInvalid, "secret without expiry")
+	wantErr(t, s.AddSCIMClient(ctx, &directory.SCIMClient{CompanyID: c.ID, ClientID: "x",
+		Secrets: []directory.SCIMClientSecret{{Hash: []byte("short"), ExpiresAt: exp}}}), directory.ErrInvalid, "secret hash not a SHA-256")
+	wantErr(t, s.AddSCIMClient(ctx, &directory.SCIMClient{CompanyID: c.ID, ClientID: " "}), directory.ErrInvalid, "empty client id")
+
+	// A second secret (rotation); adding one through another company fails.
+	sec2 := &directory.SCIMClientSecret{CompanyID: c.ID, Client: cl.ID, Hash: hash(11), ExpiresAt: exp.AddDate(1, 0, 0)}
+	must(t, s.AddSCIMClientSecret(ctx, sec2), "AddSCIMClientSecret")
+	if sec2.ID == 0 || sec2.CreatedAt.IsZero() {
+		t.Fatalf("AddSCIMClientSecret filled %+v", sec2)
+	}
+	wantErr(t, s.AddSCIMClientSecret(ctx, &directory.SCIMClientSecret{CompanyID: other.ID, Client: cl.ID, Hash: hash(12), ExpiresAt: exp}),
+		directory.ErrNotFound, "AddSCIMClientSecret through another company")
+	wantErr(t, s.AddSCIMClientSecret(ctx, &directory.SCIMClientSecret{CompanyID: c.ID, Client: cl.ID + 1000, Hash: hash(12), ExpiresAt: exp}),
+		directory.ErrNotFound, "AddSCIMClientSecret to a missing client")
+
+	got, err := s.GetSCIMClient(ctx, c.ID, "scim-abc")
+	must(t, err, "GetSCIMClient")
+	if got.ID != cl.ID || got.Label != "Entra" || len(got.Secrets) != 2 || got.Secrets[0].ID != cl.Secrets[0].ID ||
+		string(got.Secrets[0].Hash) != string(hash(10)) || !got.Secrets[0].ExpiresAt.Equal(exp) ||
+		got.Secrets[1].ID != sec2.ID || !got.Secrets[1].ExpiresAt.Equal(exp.AddDate(1, 0, 0)) || got.Secrets[0].LastUsed != nil {
+		t.Fatalf("GetSCIMClient = %+v", got)
+	}
+	_, err = s.GetSCIMClient(ctx, c.ID, "SCIM-ABC")
+	wantErr(t, err, directory.ErrNotFound, "client id is matched exactly")
+	must(t, s.AddSCIMClient(ctx, &directory.SCIMClient{CompanyID: c.ID, ClientID: "second"}), "client without secrets")
+	list, err := s.ListSCIMClients(ctx, c.ID)
+	must(t, err, "ListSCIMClients")
+	if len(list) != 2 || list[0].ClientID != "scim-abc" || len(list[0].Secrets) != 2 || list[1].ClientID != "second" || len(list[1].Secrets) != 0 {
+		t.Fatalf("ListSCIMClients = %+v", list)
+	}
+	if l2, _ := s.ListSCIMClients(ctx, other.ID); len(l2) != 1 || len(l2[0].Secrets) != 1 || string(l2[0].Secrets[0].Hash) != string(hash(20)) {
+		t.Fatalf("ListSCIMClients of the other company = %+v", l2)
+	}
+
+	wantErr(t, s.RemoveSCIMClientSecret(ctx, other.ID, sec2.ID), directory.ErrNotFound, "RemoveSCIMClientSecret through another company")
+	must(t, s.RemoveSCIMClientSecret(ctx, c.ID, sec2.ID), "RemoveSCIMClientSecret")
+	wantErr(t, s.RemoveSCIMClientSecret(ctx, c.ID, sec2.ID), directory.ErrNotFound, "RemoveSCIMClientSecret again")
+	got, _ = s.GetSCIMClient(ctx, c.ID, "scim-abc")
+	if got == nil || len(got.Secrets) != 1 || got.Secrets[0].ID != cl.Secrets[0].ID {
+		t.Fatalf("after removing a secret: %+v", got)
+	}
+	wantErr(t, s.RemoveSCIMClient(ctx, other.ID, "second"), directory.ErrNotFound, "RemoveSCIMClient through another company")
+	must(t, s.RemoveSCIMClient(ctx, c.ID, "scim-abc"), "RemoveSCIMClient")
+	_, err = s.GetSCIMClient(ctx, c.ID, "scim-abc")
+	wantErr(t, err, directory.ErrNotFound, "removed client")
+	wantErr(t, s.RemoveSCIMClient(ctx, c.ID, "scim-abc"), directory.ErrNotFound, "removing again")
+	if _, err := s.GetSCIMClient(ctx, other.ID, "scim-abc"); err != nil {
+		t.Fatalf("removing in one company removed the other's client: %v", err)
+	}
+	// The removed client's secret hash is free again.
+	must(t, s.AddSCIMClient(ctx, &directory.SCIMClient{CompanyID: c.ID, ClientID: "again",
+		Secrets: []directory.SCIMClientSecret{{Hash: hash(10), ExpiresAt: exp}}}), "reuse of a removed secret's hash")
+}
+
+func testSCIMAccessTokens(t *testing.T, s directory.Store) {
+	c := company(t, s, "scimaccess")
+	other := company(t, s, "scimaccess2")
+	exp := time.Date(2027, 12, 4, 10, 0, 0, 0, time.UTC)
+	cl := &directory.SCIMClient{CompanyID: c.ID, ClientID: "cc", Secrets: []directory.SCIMClientSecret{
+		{Hash: hash(40), ExpiresAt: exp}, {Hash: hash(41), ExpiresAt: exp}}}
+	must(t, s.AddSCIMClient(ctx, cl), "AddSCIMClient")
+	oc := &directory.SCIMClient{CompanyID: other.ID, ClientID: "cc", Secrets: []directory.SCIMClientSecret{{Hash: hash(42), ExpiresAt: exp}}}
+	must(t, s.AddSCIMClient(ctx, oc), "AddSCIMClient other")
+	s1, s2 := cl.Secrets[0].ID, cl.Secrets[1].ID
+
+	at := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	tok := func(h byte, secret int64, issued time.Time) *directory.SCIMAccessToken {
+		return &directory.SCIMAccessToken{Hash: hash(h), CompanyID: c.ID, Client: cl.ID, Secret: secret, IssuedAt: issued, ExpiresAt: issued.Add(time.Hour)}
+	}
+	a := tok(50, s1, at)
+	must(t, s.AddSCIMAccessToken(ctx, a), "AddSCIMAccessToken")
+	got, err := s.FindSCIMAccessToken(ctx, hash(50))
+	must(t, err, "FindSCIMAccessToken")
+	if got.CompanyID != c.ID || got.Client != cl.ID || got.Secret != s1 || !got.IssuedAt.Equal(at) || !got.ExpiresAt.Equal(at.Add(time.Hour)) {
+		t.Fatalf("FindSCIMAccessToken = %+v", got)
+	}
+	if g, _ := s.GetSCIMClient(ctx, c.ID, "cc"); g == nil || g.Secrets[0].LastUsed == nil || !g.Secrets[0].LastUsed.Equal(at) || g.Secrets[1].LastUsed != nil {
+		t.Fatalf("secret use not recorded: %+v", g)
+	}
+	_, err = s.FindSCIMAccessToken(ctx, hash(51))
+	wantErr(t, err, directory.ErrNotFound, "unknown access token")
+	_, err = s.FindSCIMAccessToken(ctx, []byte("x"))
+	wantErr(t, err, directory.ErrNotFound, "malformed hash")
+	wantConflict(t, s.AddSCIMAccessToken(ctx, tok(50, s1, at)), "token", "duplicate access token hash")
+
+	// The secret must belong to the client and the company.
+	bad := tok(52, oc.Secrets[0].ID, at)
+	wantErr(t, s.AddSCIMAccessToken(ctx, bad), directory.ErrNotFound, "token with another company's secret")
+	bad = tok(52, s1, at)
+	bad.Client = oc.ID
+	wantErr(t, s.AddSCIMAccessToken(ctx, bad), directory.ErrNotFound, "token with another client")
+	bad = tok(52, s1, at)
+	bad.ExpiresAt = at
+	wantErr(t, s.AddSCIMAccessToken(ctx, bad), directory.ErrInvalid, "token expiring when issued")
+	if _, err := s.FindSCIMAccessToken(ctx, hash(52)); !errors.Is(err, directory.ErrNotFound) {
+		t.Fatalf("a refused token was stored: %v", err)
+	}
+
+	// A later issue purges the company's expired tokens (not the other's).
+	must(t, s.AddSCIMAccessToken(ctx, &directory.SCIMAccessToken{Hash: hash(60), CompanyID: other.ID, Client: oc.ID, Secret: oc.Secrets[0].ID,
+		IssuedAt: at, ExpiresAt: at.Add(time.Hour)}), "other company's token")
+	must(t, s.AddSCIMAccessToken(ctx, tok(53, s2, at.Add(2*time.Hour))), "token two hours later")
+	_, err = s.FindSCIMAccessToken(ctx, hash(50))
+	wantErr(t, err, directory.ErrNotFound, "expired token after a later issue")
+	if _, err := s.FindSCIMAccessToken(ctx, hash(60)); err != nil {
+		t.Fatalf("another company's expired token was purged: %v", err)
+	}
+
+	// Removing a secret ends its tokens only; removing the client ends all.
+	must(t, s.AddSCIMAccessToken(ctx, tok(54, s1, at.Add(2*time.Hour))), "token of secret 1")
+	must(t, s.RemoveSCIMClientSecret(ctx, c.ID, s1), "RemoveSCIMClientSecret")
+	_, err = s.FindSCIMAccessToken(ctx, hash(54))
+	wantErr(t, err, directory.ErrNotFound, "token of a removed secret")
+	if _, err := s.FindSCIMAccessToken(ctx, hash(53)); err != nil {
+		t.Fatalf("removing secret 1 ended secret 2's token: %v", err)
+	}
+	wantErr(t, s.AddSCIMAccessToken(ctx, tok(55, s1, at.Add(2*time.Hour))), directory.ErrNotFound, "token with a removed secret")
+	must(t, s.RemoveSCIMClient(ctx, c.ID, "cc"), "RemoveSCIMClient")
+	_, err = s.FindSCIMAccessToken(ctx, hash(53))
+	wantErr(t, err, directory.ErrNotFound, "token of a removed client")
+	if _, err := s.FindSCIMAccessToken(ctx, hash(60)); err != nil {
+		t.Fatalf("removing a client ended another company's token: %v", err)
 	}
 }
 
