@@ -9,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ssogate/ssogate/internal/testenv"
@@ -75,15 +73,6 @@ func (h *appHops) take() []string {
 	out := h.urls
 	h.urls = nil
 	return out
-}
-
-// navigateNoWait starts a navigation without waiting for a page: a
-// navigation that ends at the app's custom scheme never loads one.
-func navigateNoWait(u string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, page.Navigate, page.NavigateParams{URL: u})
-		return err
-	})
 }
 
 // TestMobileSignInInChromium: the app opens the system browser (headless

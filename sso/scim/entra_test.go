@@ -98,7 +98,7 @@ func TestEntraLifecycle(t *testing.T) {
 		}
 
 		// Update, aadOptscim062020 shape: no-path value object with dotted and URN keys.
-		r = e.do("PATCH", "/Users/"+id, patchBody(`{"op":"replace","value":{"displayName":"Maja Holm-Berg","name.givenName":"Majken",
+		e.do("PATCH", "/Users/"+id, patchBody(`{"op":"replace","value":{"displayName":"Maja Holm-Berg","name.givenName":"Majken",
 			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber":"40118",
 			"urn:ietf:params:scim:schemas:extension:employeedirectory:2.0:User:payrollNumber":"P-9"}}`)).must(t, 200)
 		emp = e.employee(id)

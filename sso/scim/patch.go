@@ -8,11 +8,6 @@ import (
 	filter "github.com/scim2/filter-parser/v2"
 )
 
-type patchRequest struct {
-	Schemas    []string          `json:"schemas"`
-	Operations []json.RawMessage `json:"Operations"`
-}
-
 type patchOp struct {
 	Op    string          `json:"op"`
 	Path  *string         `json:"path"`

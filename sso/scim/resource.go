@@ -45,17 +45,6 @@ type target struct {
 	filter filter.Expression
 }
 
-func (t target) name() string {
-	s := t.a.Name
-	if t.sc != &coreSchema {
-		s = t.sc.ID + ":" + s
-	}
-	if t.sub != nil {
-		s += "." + t.sub.Name
-	}
-	return s
-}
-
 // resolveAttr finds (uri, name, sub) in the schemas. A name without URN
 // that is not a core attribute is looked up in the extensions (Entra's
 // "manager[value eq …]" shape). ok is false for unknown attributes.

@@ -23,7 +23,6 @@ import (
 
 // common are the flags every load command takes.
 type common struct {
-	name     string
 	n        int
 	c        int
 	max      time.Duration
