@@ -1,0 +1,138 @@
+// Package admin owns the business rules of what a setup admin does to a
+// company's directory, whichever front-end asks: the CLI (cmd/ssogate) and
+// the console (web) parse input and present results; the rule, its audit
+// entry and its side effects (approver roles, ending sessions) live here
+// once.
+//
+// It imports the directory and the session store; it knows no HTTP, no
+// flags and no SAML.
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ssogate/ssogate/session"
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+// Sessions is what the service needs of the session store: ending an
+// employee's sessions (all of them, or only the admin console's).
+type Sessions interface {
+	RevokeEmployee(ctx context.Context, companyID int64, employeeID string) (int, error)
+	ListEmployee(ctx context.Context, companyID int64, employeeID string) ([]session.Session, error)
+	Delete(ctx context.Context, id string) error
+}
+
+var _ Sessions = session.Store(nil)
+
+// Service runs the operations. Dir is required; Sessions may be nil only
+// where no session can exist (it is then an error to need it).
+type Service struct {
+	Dir      directory.Store
+	Sessions Sessions
+	// Now is the clock (nil = time.Now).
+	Now func() time.Time
+	// Log receives what could not be done after a change was committed
+	// (nil = discard).
+	Log *slog.Logger
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Refusal is a precondition that failed: its message is safe to show the
+// admin as it is ("This employee is already active."). Nothing was written.
+type Refusal struct{ Msg string }
+
+func (r *Refusal) Error() string { return r.Msg }
+
+func refuse(format string, a ...any) error { return &Refusal{Msg: fmt.Sprintf(format, a...)} }
+
+// ErrAfterCommit wraps a failure of a side effect that runs after the
+// change was committed (ending sessions in the session store): the change
+// stands; the caller tells the admin what to do by hand.
+var ErrAfterCommit = errors.New("admin: the change was saved, but a follow-up step failed")
+
+// audit appends one audit entry in tx.
+func (s *Service) audit(ctx context.Context, tx directory.Store, companyID int64, actor, action, detail string) error {
+	return tx.AppendAudit(ctx, &directory.AuditEntry{CompanyID: companyID, At: s.now(), Actor: actor,
+		Action: action, Detail: clip(detail, 1000)})
+}
+
+// clip keeps at most n bytes of valid UTF-8.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// endSessions ends every session of the given employees.
+func (s *Service) endSessions(ctx context.Context, companyID int64, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if s.Sessions == nil {
+		return fmt.Errorf("%w: no session store to end the sessions of %d employees", ErrAfterCommit, len(ids))
+	}
+	var errs []error
+	for _, id := range ids {
+		if _, err := s.Sessions.RevokeEmployee(ctx, companyID, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: ending the sessions of %d employees: %w", ErrAfterCommit, len(errs), errors.Join(errs...))
+	}
+	return nil
+}
+
+// endAdminSessions ends the admin console sessions of the given employees
+// (their role was taken away); their other sessions stay.
+func (s *Service) endAdminSessions(ctx context.Context, companyID int64, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if s.Sessions == nil {
+		return fmt.Errorf("%w: no session store to end the admin sessions of %d employees", ErrAfterCommit, len(ids))
+	}
+	var errs []error
+	for _, id := range ids {
+		list, err := s.Sessions.ListEmployee(ctx, companyID, id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, ss := range list {
+			if ss.Kind == session.KindAdmin {
+				if err := s.Sessions.Delete(ctx, ss.ID); err != nil && !errors.Is(err, session.ErrNotFound) {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: ending admin sessions: %w", ErrAfterCommit, errors.Join(errs...))
+	}
+	return nil
+}
