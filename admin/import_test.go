@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/admin"
-	"github.com/ssogate/ssogate/internal/teststores"
 	"github.com/ssogate/ssogate/internal/testenv"
+	"github.com/ssogate/ssogate/internal/teststores"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 )
