@@ -58,7 +58,12 @@ func (s *Service) log() *slog.Logger {
 
 // Refusal is a precondition that failed: its message is safe to show the
 // admin as it is ("This employee is already active."). Nothing was written.
-type Refusal struct{ Msg string }
+// Invalid marks a value that can never be accepted (the form must change),
+// as opposed to a state that forbids the change now.
+type Refusal struct {
+	Msg     string
+	Invalid bool
+}
 
 func (r *Refusal) Error() string { return r.Msg }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -45,6 +46,11 @@ type adminCtx struct {
 }
 
 func (a *adminCtx) actor() string { return "admin:" + a.email }
+
+// who is the admin as the service layer names them.
+func (a *adminCtx) who() admin.Actor {
+	return admin.Actor{Name: a.actor(), EmployeeID: a.sess.EmployeeID}
+}
 
 func (a *adminCtx) base() string { return "/c/" + a.t.Company.Slug + "/admin" }
 

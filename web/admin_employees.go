@@ -12,8 +12,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/internal/password"
-	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -305,12 +305,21 @@ func (r *refusal) Error() string { return r.msg }
 
 func (s *Server) employeeResult(c echo.Context, e *directory.Employee, err error, code string, form func(v *adminEmployeeView)) error {
 	var rf *refusal
+	var ar *admin.Refusal
 	var ce *directory.ConflictError
 	switch {
 	case err == nil:
 		return done(c, s.employeeURL(c, e), code)
 	case errors.As(err, &rf):
 		return s.employeePage(c, http.StatusConflict, e, rf.msg, form)
+	case errors.As(err, &ar) && ar.Invalid:
+		return s.employeePage(c, http.StatusUnprocessableEntity, e, ar.Msg, form)
+	case errors.As(err, &ar):
+		return s.employeePage(c, http.StatusConflict, e, ar.Msg, form)
+	case errors.Is(err, admin.ErrAfterCommit):
+		s.log.Error("employee change saved, follow-up failed", "employee", e.ID, "action", code, "err", err)
+		return s.employeePage(c, http.StatusServiceUnavailable, e,
+			"The change was saved, but ending the employee's sessions (or updating approver roles) failed. Use Revoke all sessions below, and try again if needed.", form)
 	case errors.As(err, &ce):
 		what := map[string]string{"userName": "sign-in name", "email": "work email", "entraObjectId": "Entra object id"}[ce.Field]
 		return s.employeePage(c, http.StatusConflict, e, "Another employee already has this "+firstNonEmpty(what, ce.Field)+".", form)
@@ -318,11 +327,6 @@ func (s *Server) employeeResult(c echo.Context, e *directory.Employee, err error
 		return s.employeePage(c, http.StatusUnprocessableEntity, e, "The change was refused: "+strings.TrimPrefix(err.Error(), "directory: invalid: "), form)
 	}
 	return err
-}
-
-func validEmail(v string) bool {
-	at := strings.IndexByte(v, '@')
-	return at > 0 && at < len(v)-1 && len(v) <= 254 && !strings.ContainsAny(v, " \t\r\n<>\",;")
 }
 
 // adminEmployeeIdentity: POST /admin/employees/{id}/identity (sign-in name
@@ -336,22 +340,11 @@ func (s *Server) adminEmployeeIdentity(c echo.Context) error {
 	userName := strings.TrimSpace(c.FormValue("username"))
 	email := strings.TrimSpace(c.FormValue("email"))
 	form := func(v *adminEmployeeView) { v.Form.UserName, v.Form.Email = userName, email }
-	switch {
-	case !e.Visible():
-		return s.employeePage(c, http.StatusConflict, e, "This employee was deleted by Entra and is kept as history only.", form)
-	case userName == "" || len(userName) > 254 || strings.ContainsAny(userName, " \t\r\n"):
-		return s.employeePage(c, http.StatusUnprocessableEntity, e, "Enter a sign-in name without spaces (usually the Entra user principal name).", form)
-	case email != "" && !validEmail(email):
-		return s.employeePage(c, http.StatusUnprocessableEntity, e, "Enter a work email address like name@example.com.", form)
-	}
-	if userName == e.UserName && email == e.Email {
+	if userName == e.UserName && email == e.Email && e.Visible() {
 		return done(c, s.employeeURL(c, e), "identity")
 	}
-	_, err = s.updateEmployee(c.Request().Context(), ac, e.ID, "employee.identity", func(_ directory.Store, cur *directory.Employee) (string, error) {
-		d := fmt.Sprintf("userName %q→%q email %q→%q", cur.UserName, userName, cur.Email, email)
-		cur.UserName, cur.Email = userName, email
-		return d, nil
-	})
+	_, err = s.admin.SetIdentity(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID, userName, email)
+	s.employees.forget(cacheKey(ac.t.Company.ID, e.ID))
 	return s.employeeResult(c, e, err, "identity", form)
 }
 
@@ -363,38 +356,10 @@ func (s *Server) adminEmployeeRoles(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	admin := c.FormValue("admin") == "on"
-	self := c.FormValue("self_approver") == "on"
-	only := c.FormValue("only_selected") == "on"
-	if !e.Visible() {
-		return s.employeePage(c, http.StatusConflict, e, "This employee was deleted by Entra and is kept as history only.", nil)
-	}
-	if ac.sess.EmployeeID == e.ID && e.IsAdmin && !admin {
-		return s.employeePage(c, http.StatusConflict, e, "You cannot remove your own admin role. Ask another setup admin.", nil)
-	}
-	_, err = s.updateEmployee(c.Request().Context(), ac, e.ID, "employee.roles", func(_ directory.Store, cur *directory.Employee) (string, error) {
-		cur.IsAdmin, cur.SelfApprover, cur.OnlySelectedApprover = admin, self, only
-		return fmt.Sprintf("admin=%v self_approver=%v only_selected_approver=%v", admin, self, only), nil
-	})
-	if err == nil && !admin && e.IsAdmin {
-		// Admin sessions made from this employee's SSO end with the role.
-		s.revokeAdminSessions(c.Request().Context(), ac.t.Company.ID, e.ID)
-	}
+	_, err = s.admin.SetRoles(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID, admin.Roles{
+		Admin: c.FormValue("admin") == "on", SelfApprover: c.FormValue("self_approver") == "on", OnlySelectedApprover: c.FormValue("only_selected") == "on"})
+	s.employees.forget(cacheKey(ac.t.Company.ID, e.ID))
 	return s.employeeResult(c, e, err, "roles", nil)
-}
-
-// revokeAdminSessions ends an employee's admin console sessions.
-func (s *Server) revokeAdminSessions(ctx context.Context, companyID int64, employeeID string) {
-	list, err := s.sessions.ListEmployee(ctx, companyID, employeeID)
-	if err != nil {
-		s.log.Warn("list sessions", "err", err)
-		return
-	}
-	for _, ss := range list {
-		if ss.Kind == session.KindAdmin {
-			_ = s.sessions.Delete(ctx, ss.ID)
-		}
-	}
 }
 
 // adminEmployeeDepartmentAdd: POST /admin/employees/{id}/departments
@@ -440,29 +405,12 @@ func (s *Server) adminEmployeeDepartmentRemove(c echo.Context) error {
 // employees Entra does not manage (Entra would undo it): detach first.
 func (s *Server) adminEmployeeActivate(c echo.Context) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
 	e, err := s.employeeOf(c)
 	if err != nil {
 		return err
 	}
-	_, err = s.updateEmployee(ctx, ac, e.ID, "employee.activate", func(tx directory.Store, cur *directory.Employee) (string, error) {
-		switch {
-		case !cur.Visible():
-			return "", &refusal{"Entra deleted this employee; the record is kept as history and cannot be activated. Create the person again in Entra (or import them)."}
-		case cur.Active:
-			return "", &refusal{"This employee is already active."}
-		case cur.EntraLinked:
-			return "", &refusal{"Entra manages this employee: assign the user to the app in Entra to reactivate them, or detach them from Entra first (for someone who moved to another Entra tenant)."}
-		}
-		d := "termination_date " + cur.TerminationDate + " cleared"
-		cur.Active, cur.TerminationDate = true, ""
-		return d, nil
-	})
-	if err == nil {
-		if rerr := directory.RecomputeApproverRole(ctx, s.dir, ac.t.Company.ID, e.ManagerID); rerr != nil {
-			s.log.Warn("recompute approver role", "err", rerr)
-		}
-	}
+	_, err = s.admin.Activate(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID)
+	s.employees.forget(cacheKey(ac.t.Company.ID, e.ID))
 	return s.employeeResult(c, e, err, "activated", nil)
 }
 
@@ -470,33 +418,12 @@ func (s *Server) adminEmployeeActivate(c echo.Context) error {
 // employees only): inactive, termination date today, signed out at once.
 func (s *Server) adminEmployeeDeactivate(c echo.Context) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
 	e, err := s.employeeOf(c)
 	if err != nil {
 		return err
 	}
-	if ac.sess.EmployeeID == e.ID {
-		return s.employeePage(c, http.StatusConflict, e, "You cannot deactivate yourself.", nil)
-	}
-	_, err = s.updateEmployee(ctx, ac, e.ID, "employee.deactivate", func(tx directory.Store, cur *directory.Employee) (string, error) {
-		switch {
-		case !cur.Visible() || !cur.Active:
-			return "", &refusal{"This employee is already inactive."}
-		case cur.EntraLinked:
-			return "", &refusal{"Entra manages this employee: unassign the user from the app in Entra (provisioning then deactivates them), or detach them first."}
-		}
-		cur.Active = false
-		cur.TerminationDate = s.now().UTC().Format("2006-01-02")
-		return "termination_date " + cur.TerminationDate, nil
-	})
-	if err == nil {
-		if _, rerr := s.sessions.RevokeEmployee(ctx, ac.t.Company.ID, e.ID); rerr != nil {
-			s.log.Error("revoke sessions after deactivation", "employee", e.ID, "err", rerr)
-		}
-		if rerr := directory.RecomputeApproverRole(ctx, s.dir, ac.t.Company.ID, e.ManagerID); rerr != nil {
-			s.log.Warn("recompute approver role", "err", rerr)
-		}
-	}
+	_, err = s.admin.Deactivate(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID)
+	s.employees.forget(cacheKey(ac.t.Company.ID, e.ID))
 	return s.employeeResult(c, e, err, "deactivated", nil)
 }
 

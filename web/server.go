@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/identity"
 	"github.com/ssogate/ssogate/session"
@@ -62,6 +63,7 @@ type Server struct {
 	metrics   *metrics
 	scim      *scim.Handler
 	logins    *loginLog
+	admin     *admin.Service
 	views     viewCache
 	ssoOpts   sso.Options
 	// identity mints X-Ssogate-Assertion and serves the JWKS.
@@ -93,6 +95,7 @@ func New(d Deps) (*Server, error) {
 			AllowSHA1: d.Config.SAMLAllowSHA1},
 	}
 	s.logins = newLoginLog(d.Dir)
+	s.admin = &admin.Service{Dir: d.Dir, Sessions: d.Sessions, Now: d.Now, Log: d.Logger}
 	s.browser = &session.Manager{
 		Store: d.Sessions,
 		Cookie: session.CookieConfig{

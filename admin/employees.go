@@ -1,0 +1,160 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+// Actor is who asks for a change: Name goes into the audit log ("cli",
+// "admin:maja@acme.example"); EmployeeID is the admin's own employee
+// record when they signed in as one (some changes may not be made to
+// oneself).
+type Actor struct {
+	Name       string
+	EmployeeID string
+}
+
+// update re-reads the employee in one transaction, applies fn, writes it
+// and its audit entry.
+func (s *Service) update(ctx context.Context, a Actor, companyID int64, id, action string, fn func(e *directory.Employee) (string, error)) (*directory.Employee, error) {
+	var out *directory.Employee
+	err := s.Dir.InTx(ctx, func(tx directory.Store) error {
+		e, err := tx.GetEmployee(ctx, companyID, id)
+		if err != nil {
+			return err
+		}
+		detail, err := fn(e)
+		if err != nil {
+			return err
+		}
+		if err := tx.UpdateEmployee(ctx, e); err != nil {
+			return err
+		}
+		out = e
+		return s.audit(ctx, tx, companyID, a.Name, action, fmt.Sprintf("employee=%s (%s) %s", e.ID, e.UserName, detail))
+	})
+	return out, err
+}
+
+// ValidEmail is the shape a work email must have.
+func ValidEmail(v string) bool {
+	at := strings.IndexByte(v, '@')
+	return at > 0 && at < len(v)-1 && len(v) <= 254 && !strings.ContainsAny(v, " \t\r\n<>\",;")
+}
+
+// SetIdentity changes an employee's sign-in name and work email (the
+// seed's "update the new email address").
+func (s *Service) SetIdentity(ctx context.Context, a Actor, companyID int64, id, userName, email string) (*directory.Employee, error) {
+	userName, email = strings.TrimSpace(userName), strings.TrimSpace(email)
+	switch {
+	case userName == "" || len(userName) > 254 || strings.ContainsAny(userName, " \t\r\n"):
+		return nil, invalid("Enter a sign-in name without spaces (usually the Entra user principal name).")
+	case email != "" && !ValidEmail(email):
+		return nil, invalid("Enter a work email address like name@example.com.")
+	}
+	return s.update(ctx, a, companyID, id, "employee.identity", func(cur *directory.Employee) (string, error) {
+		if !cur.Visible() {
+			return "", errDeleted
+		}
+		d := fmt.Sprintf("userName %q→%q email %q→%q", cur.UserName, userName, cur.Email, email)
+		cur.UserName, cur.Email = userName, email
+		return d, nil
+	})
+}
+
+// Roles are the settings an admin gives an employee by hand; sync never
+// touches them.
+type Roles struct {
+	Admin, SelfApprover, OnlySelectedApprover bool
+}
+
+// SetRoles sets an employee's roles. Taking the admin role away ends the
+// employee's admin console sessions; nobody can take their own.
+func (s *Service) SetRoles(ctx context.Context, a Actor, companyID int64, id string, r Roles) (*directory.Employee, error) {
+	wasAdmin := false
+	e, err := s.update(ctx, a, companyID, id, "employee.roles", func(cur *directory.Employee) (string, error) {
+		switch {
+		case !cur.Visible():
+			return "", errDeleted
+		case a.EmployeeID == cur.ID && cur.IsAdmin && !r.Admin:
+			return "", refuse("You cannot remove your own admin role. Ask another setup admin.")
+		}
+		wasAdmin = cur.IsAdmin
+		cur.IsAdmin, cur.SelfApprover, cur.OnlySelectedApprover = r.Admin, r.SelfApprover, r.OnlySelectedApprover
+		return fmt.Sprintf("admin=%v self_approver=%v only_selected_approver=%v", r.Admin, r.SelfApprover, r.OnlySelectedApprover), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if wasAdmin && !r.Admin {
+		return e, s.endAdminSessions(ctx, companyID, []string{id})
+	}
+	return e, nil
+}
+
+// Activate makes an inactive employee that Entra does not manage active
+// again (Entra would undo it: such employees come back by being assigned
+// to the app in Entra).
+func (s *Service) Activate(ctx context.Context, a Actor, companyID int64, id string) (*directory.Employee, error) {
+	e, err := s.update(ctx, a, companyID, id, "employee.activate", func(cur *directory.Employee) (string, error) {
+		switch {
+		case !cur.Visible():
+			return "", refuse("Entra deleted this employee; the record is kept as history and cannot be activated. Create the person again in Entra (or import them).")
+		case cur.Active:
+			return "", refuse("This employee is already active.")
+		case cur.EntraLinked:
+			return "", refuse("Entra manages this employee: assign the user to the app in Entra to reactivate them, or detach them from Entra first (for someone who moved to another Entra tenant).")
+		}
+		d := "termination_date " + cur.TerminationDate + " cleared"
+		cur.Active, cur.TerminationDate = true, ""
+		return d, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, s.afterActivity(ctx, companyID, e)
+}
+
+// Deactivate makes an employee that Entra does not manage inactive, with
+// today's termination date, and ends every session of theirs at once.
+// Nobody deactivates themselves.
+func (s *Service) Deactivate(ctx context.Context, a Actor, companyID int64, id string) (*directory.Employee, error) {
+	if a.EmployeeID == id {
+		return nil, refuse("You cannot deactivate yourself.")
+	}
+	e, err := s.update(ctx, a, companyID, id, "employee.deactivate", func(cur *directory.Employee) (string, error) {
+		switch {
+		case !cur.Visible() || !cur.Active:
+			return "", refuse("This employee is already inactive.")
+		case cur.EntraLinked:
+			return "", refuse("Entra manages this employee: unassign the user from the app in Entra (provisioning then deactivates them), or detach them first.")
+		}
+		cur.Active = false
+		cur.TerminationDate = s.now().UTC().Format("2006-01-02")
+		return "termination_date " + cur.TerminationDate, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, errors.Join(s.endSessions(ctx, companyID, []string{id}), s.afterActivity(ctx, companyID, e))
+}
+
+// afterActivity recomputes the approver role of the manager of an employee
+// whose active flag changed.
+func (s *Service) afterActivity(ctx context.Context, companyID int64, e *directory.Employee) error {
+	if e.ManagerID == "" {
+		return nil
+	}
+	if err := directory.RecomputeApproverRole(ctx, s.Dir, companyID, e.ManagerID); err != nil {
+		return fmt.Errorf("%w: recomputing the manager's approver role: %w", ErrAfterCommit, err)
+	}
+	return nil
+}
+
+var errDeleted = &Refusal{Msg: "This employee was deleted by Entra and is kept as history only."}
+
+func invalid(msg string) error { return &Refusal{Msg: msg, Invalid: true} }
