@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -171,17 +172,17 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	return errors.Join(errs...)
 }
 
-// Load is Defaults, FromEnv, the derived PublicURL, then Validate.
+// Load is Defaults, FromEnv, the derived PublicURL, then Validate. Every
+// problem is reported at once: values that do not parse (which keep their
+// defaults) and values that parse but are not allowed.
 func Load(getenv func(string) string) (Config, error) {
 	c := Defaults()
-	if err := c.FromEnv(getenv); err != nil {
-		return c, err
-	}
+	perr := c.FromEnv(getenv)
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
-	return c, c.Validate()
+	return c, errors.Join(perr, c.Validate())
 }
 
 // Validate reports every problem at once; each names its key and value.
@@ -278,3 +279,82 @@ func redactURL(s string) string {
 
 // Redacted returns the URL with any password masked, for logs.
 func Redacted(s string) string { return redactURL(s) }
+
+// Environ is a process environment: "KEY=value" entries, as os.Environ
+// returns them.
+type Environ []string
+
+// Getenv returns the value of key, or "" (the last entry wins, as in a
+// shell).
+func (env Environ) Getenv(key string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
+}
+
+// CheckNames refuses every SSOGATE_* variable of env that is not a setting
+// (a misspelt name would otherwise be ignored in silence), naming the
+// nearest setting when one is close. SSOGATE_TEST_* variables belong to the
+// test suite and pass.
+func CheckNames(env Environ) error {
+	var known []string
+	for _, k := range Keys() {
+		known = append(known, k.Name)
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "SSOGATE_") || strings.HasPrefix(name, "SSOGATE_TEST_") || seen[name] {
+			continue
+		}
+		seen[name] = true
+		if slices.Contains(known, name) {
+			continue
+		}
+		if near := nearest(name, known); near != "" {
+			errs = append(errs, fmt.Errorf("%s: not a setting; did you mean %s?", name, near))
+		} else {
+			errs = append(errs, fmt.Errorf("%s: not a setting (ssogate config lists them)", name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// nearest returns the name in known closest to name by edit distance, when
+// that distance is small for the name's length; "" otherwise.
+func nearest(name string, known []string) string {
+	best, bestD := "", len(name)/3+1
+	for _, k := range known {
+		if d := editDistance(strings.TrimPrefix(name, "SSOGATE_"), strings.TrimPrefix(k, "SSOGATE_")); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes; the names are
+// ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -91,3 +91,40 @@ func TestKeysCoverEveryEnvVariable(t *testing.T) {
 		t.Errorf("FromEnv reads %s, which Keys does not document", k)
 	}
 }
+
+func TestLoadReportsParseAndValidationProblemsTogether(t *testing.T) {
+	env := Environ{"SSOGATE_SESSION_IDLE=forever", "SSOGATE_ADDR=nope", "SSOGATE_TRUST_PROXY_HEADERS=maybe"}
+	_, err := Load(env.Getenv)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"SSOGATE_SESSION_IDLE", "SSOGATE_ADDR", "SSOGATE_TRUST_PROXY_HEADERS"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the report misses %s:\n%v", want, err)
+		}
+	}
+}
+
+func TestCheckNames(t *testing.T) {
+	err := CheckNames(Environ{"SSOGATE_ADDR=127.0.0.1:1", "SSOGATE_SESION_IDLE=1h", "SSOGATE_PUBLIC_URL=x", "SSOGATE_TEST_REDIS_URL=r",
+		"PATH=/bin", "SSOGATE_ENTIRELY_DIFFERENT=1", "SSOGATE_SESION_IDLE=2h"})
+	if err == nil {
+		t.Fatal("unknown names passed")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "SSOGATE_SESION_IDLE: not a setting; did you mean SSOGATE_SESSION_IDLE?") ||
+		!strings.Contains(msg, "SSOGATE_ENTIRELY_DIFFERENT: not a setting (ssogate config lists them)") ||
+		strings.Count(msg, "SSOGATE_SESION_IDLE") != 1 || strings.Contains(msg, "SSOGATE_TEST_") || strings.Contains(msg, "SSOGATE_ADDR") {
+		t.Fatalf("report:\n%s", msg)
+	}
+	var known Environ
+	for _, k := range Keys() {
+		known = append(known, k.Name+"=x")
+	}
+	if err := CheckNames(known); err != nil {
+		t.Fatalf("a documented setting was refused: %v", err)
+	}
+	if got := (Environ{"A=1", "B=x=y", "A=2"}); got.Getenv("A") != "2" || got.Getenv("B") != "x=y" || got.Getenv("C") != "" {
+		t.Fatalf("Getenv: %q %q %q", got.Getenv("A"), got.Getenv("B"), got.Getenv("C"))
+	}
+}

@@ -57,6 +57,18 @@ commands:
 Every command reads the same SSOGATE_* environment as serve.
 `
 
+// runEnviron is run for a whole process environment: it also refuses
+// SSOGATE_* variables that are no setting, reporting them with every other
+// configuration problem at once.
+func runEnviron(ctx context.Context, args []string, environ []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	env := config.Environ(environ)
+	if err := config.CheckNames(env); err != nil {
+		_, lerr := config.Load(env.Getenv)
+		return fmt.Errorf("configuration:\n%w", errors.Join(lerr, err))
+	}
+	return run(ctx, args, env.Getenv, stdin, stdout, stderr)
+}
+
 // run is the whole program behind main, testable in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(getenv)

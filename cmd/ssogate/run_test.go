@@ -215,3 +215,20 @@ func TestTuneGC(t *testing.T) {
 		t.Fatalf("tuneGC overrode the operator's GOGC: percent %d", prev)
 	}
 }
+
+// TestMisspeltSettingIsRefused: a misspelt SSOGATE_* variable stops the
+// program with the name it probably meant, beside every other problem.
+func TestMisspeltSettingIsRefused(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := runEnviron(context.Background(), []string{"config"}, []string{"SSOGATE_REDIS_ULR=redis://x", "SSOGATE_SESSION_IDLE=soon", "HOME=/root"},
+		strings.NewReader(""), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "SSOGATE_REDIS_ULR: not a setting; did you mean SSOGATE_REDIS_URL?") ||
+		!strings.Contains(err.Error(), "SSOGATE_SESSION_IDLE") {
+		t.Fatalf("err = %v", err)
+	}
+	out.Reset()
+	if err := runEnviron(context.Background(), []string{"config"}, []string{"SSOGATE_LOG_LEVEL=warn"}, strings.NewReader(""), &out, &errb); err != nil ||
+		!strings.Contains(out.String(), "SSOGATE_REDIS_URL") {
+		t.Fatalf("a valid environment: %v\n%s", err, out.String())
+	}
+}
