@@ -112,3 +112,33 @@ func TestOAuthRemovedClientTokensStop(t *testing.T) {
 		}
 	})
 }
+
+// TestOAuthConsentForLoopback: a loopback redirect URI
+// (http://127.0.0.1:PORT/…, [::1], localhost) can be claimed by any local
+// process that binds the port first, so it gets the same confirmation as a
+// custom scheme: no code without the employee's click.
+func TestOAuthConsentForLoopback(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newGW(t, b)
+		loopbacks := []string{"http://127.0.0.1:49152/oauth2redirect", "http://[::1]:49153/cb", "http://localhost:49154/cb"}
+		g.addClient(g.company, appClientID, loopbacks...)
+		br := g.signedInBrowser(t, "maja.holm@acme.example")
+		for _, uri := range loopbacks {
+			p := newPKCE()
+			resp, err := br.Get(g.URL + authorizePath("acme", p, "st-l", "redirect_uri", uri))
+			testenv.Must(t, err, "authorize %s", uri)
+			page := body(t, resp)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" || !strings.Contains(page, "Continue as Maja Holm") {
+				t.Fatalf("%s: a code without consent: %d %q", uri, resp.StatusCode, resp.Header.Get("Location"))
+			}
+			nonce, action := consentForm(t, page)
+			v := appRedirectParams(t, g.confirm(t, br, action, nonce, "allow"), uri)
+			if v.Get("code") == "" || v.Get("state") != "st-l" {
+				t.Fatalf("%s: after consent: %v", uri, v)
+			}
+			g.wantTokens(t, g.postToken(t, "acme", "token", url.Values{"grant_type": {"authorization_code"}, "code": {v.Get("code")},
+				"code_verifier": {p.verifier}, "redirect_uri": {uri}, "client_id": {appClientID}}))
+		}
+	})
+}

@@ -16,13 +16,14 @@ import (
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
-// Consent for private-use URI schemes (RFC 8252 §8.6): any app on a phone
-// can claim a custom scheme such as com.example.app:, so a code sent to one
-// may reach an impostor. A browser that is already signed in therefore gets
-// a code for such a redirect only after the employee confirms, with one
-// click, which app is signing in. https redirect URIs (universal / app
-// links, verified by the operating system) and loopback redirects stay
-// silent.
+// Consent for redirect URIs another program could claim (RFC 8252 §8.6):
+// any app on a phone can register a custom scheme such as com.example.app:,
+// and any local process can bind a loopback port (http://127.0.0.1:PORT/…)
+// before the real app does, so a code sent to either may reach an
+// impostor. A browser that is already signed in therefore gets a code for
+// such a redirect only after the employee confirms, with one click, which
+// app is signing in. Only https redirect URIs (universal / app links,
+// verified by the operating system) stay silent.
 //
 // The confirmation is a POST carrying a single-use nonce bound to the
 // browser's session and to the exact authorization request, so neither a
@@ -31,20 +32,14 @@ import (
 
 const oauthConsentPrefix = "oauth:consent:"
 
-// needsConsent reports whether a redirect URI uses a private-use scheme.
+// needsConsent reports whether a redirect URI is one another program could
+// claim: everything but https (custom schemes and loopback http alike).
 func needsConsent(redirectURI string) bool {
 	u, err := url.Parse(redirectURI)
 	if err != nil {
 		return true
 	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return false
-	case "http":
-		h := u.Hostname()
-		return h != "127.0.0.1" && h != "::1" && h != "localhost"
-	}
-	return true
+	return !strings.EqualFold(u.Scheme, "https") || u.Host == ""
 }
 
 // consentBinding ties a nonce to one session and one request.
