@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -264,8 +266,11 @@ var refusals = map[string][2]string{
 }
 
 // refuseLogin records the failure for the diagnostics page, logs it, counts
-// it, and returns the user-safe page. nameID is stored (admin-only), never
-// logged.
+// it, and returns the user-safe page. What is stored and what is logged
+// differ: the stored event (admin-only) keeps the NameID and the full
+// detail; the log line keeps the reason, the detail only for reasons whose
+// detail is built from configuration and protocol values (logDetail), and
+// an opaque subject hash instead of the NameID.
 func (s *Server) refuseLogin(ctx context.Context, co *directory.Company, reason, detail, nameID, ip string, cause error) error {
 	s.recordFailure(ctx, co, reason, detail, nameID, ip)
 	s.metrics.logins.WithLabelValues("refused", reason).Inc()
@@ -273,8 +278,16 @@ func (s *Server) refuseLogin(ctx context.Context, co *directory.Company, reason,
 	if !ok {
 		msg = [2]string{"Your sign-in could not be verified.", "Ask your IT department to check the single sign-on set-up (the admin console shows why under sign-in diagnostics)."}
 	}
-	s.log.LogAttrs(ctx, slog.LevelWarn, "sign-in refused", slog.String("company", co.Slug), slog.String("reason", reason),
-		slog.String("detail", detail), slog.Any("cause", cause))
+	attrs := []slog.Attr{slog.String("company", co.Slug), slog.String("reason", reason)}
+	if logDetail[reason] {
+		attrs = append(attrs, slog.String("detail", detail), slog.Any("cause", cause))
+	} else {
+		attrs = append(attrs, slog.String("detail", "in the sign-in diagnostics"))
+	}
+	if nameID != "" {
+		attrs = append(attrs, slog.String("subject", subjectHash(nameID)))
+	}
+	s.log.LogAttrs(ctx, slog.LevelWarn, "sign-in refused", attrs...)
 	status := http.StatusForbidden
 	switch reason {
 	case "malformed", "doctype":
@@ -283,6 +296,30 @@ func (s *Server) refuseLogin(ctx context.Context, co *directory.Company, reason,
 		status = http.StatusRequestEntityTooLarge
 	}
 	return &userError{Status: status, Code: reason, Title: "Sign-in refused", Message: msg[0], Action: msg[1]}
+}
+
+// logDetail lists the refusal reasons whose detail (and cause) may be
+// logged: built from the company's settings and the response's protocol
+// values only. The details of every other reason may name the person (the
+// employee's userName, an object id, Entra's status message quoting the
+// UPN), and a reason missing here is not logged: new reasons fail closed.
+var logDetail = map[string]bool{
+	"malformed": true, "doctype": true, "too_large": true, "not_post": true, "internal": true,
+	"unknown_certificate": true, "certificate_expired": true, "bad_signature": true, "unsigned": true,
+	"sha1_signature": true, "wrong_issuer": true, "wrong_audience": true, "wrong_recipient": true,
+	"wrong_destination": true, "expired": true, "not_yet_valid": true, "clock_skew": true, "replay": true,
+	"unknown_request": true, "unsolicited_with_request_id": true, "no_nameid": true,
+	"encrypted_assertion": true, "multiple_assertions": true, "sso_disabled": true, "not_configured": true,
+	"unknown_employee": true, // "NameID matched no employee by upn: <hint>", no name
+}
+
+// subjectHash is what the log says instead of a NameID, userName or email:
+// the first 12 hex digits of the SHA-256 of the trimmed, lower-cased name.
+// It lets an operator see that refusals repeat for one person (and match a
+// name they already know) without the log holding the name.
+func subjectHash(name string) string {
+	sum := sha256.Sum256([]byte("ssogate-subject:" + strings.ToLower(strings.TrimSpace(name))))
+	return hex.EncodeToString(sum[:6])
 }
 
 func (s *Server) recordFailure(ctx context.Context, co *directory.Company, reason, detail, nameID, ip string) {
