@@ -163,6 +163,7 @@ func (s *Server) routes() {
 	c.GET("/api/employees/:id/approvers", s.approvers)
 	c.Any("/scim/v2", s.scimHandler)
 	c.Any("/scim/v2/*", s.scimHandler)
+	c.Any("/scim/oauth/token", s.scimToken)
 	s.oauthRoutes(c)
 	s.adminRoutes(c)
 }

@@ -232,7 +232,6 @@ func (e *env) showSSO(ctx context.Context, st directory.Store, c *directory.Comp
 	fmt.Fprintf(w, "  Sign on URL (optional; blank = the M365 tile signs in directly)\t%s/login\n", base)
 	fmt.Fprintf(w, "  Relay State (optional)\t%s/\n", base)
 	fmt.Fprintf(w, "  SP metadata URL\t%s/saml/metadata\n", base)
-	fmt.Fprintf(w, "  SCIM Tenant URL\t%s/scim/v2\n", base)
 	ident := c.EntraIdentifier
 	if ident == "" {
 		ident = "(not set; pinned at first login: " + orNone(c.PinnedIssuer) + ")"
@@ -243,6 +242,9 @@ func (e *env) showSSO(ctx context.Context, st directory.Store, c *directory.Comp
 		login = "(derived from the identifier)"
 	}
 	fmt.Fprintf(w, "Entra Login URL\t%s\n", login)
+	if err := e.showProvisioning(ctx, w, st, c); err != nil {
+		return err
+	}
 	list, err := st.ListCertificates(ctx, c.ID, true)
 	if err != nil {
 		return err
@@ -279,9 +281,11 @@ func orNone(s string) string {
 
 func (e *env) scimCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: ssogate scim token|tokens|log SLUG …")
+		return errors.New("usage: ssogate scim token|tokens|log|client SLUG …")
 	}
 	switch args[0] {
+	case "client":
+		return e.scimClientCmd(ctx, args[1:])
 	case "token":
 		fs := e.newFlags("scim token")
 		label := fs.String("label", "", "a note to tell tokens apart")

@@ -47,6 +47,9 @@ commands:
   scim token SLUG [--label L]            mint a SCIM bearer token (printed once)
   scim token SLUG --revoke ID            revoke a SCIM token;  scim tokens SLUG lists them
   scim log SLUG [--employee ID] [--errors] [--limit N]   the provisioning log
+  scim client add SLUG [--label L] [--expires 1y|2y|3y]   OAuth client (client credentials) for Entra; id and secret printed once
+  scim client add SLUG --client-id ID [--expires …]        another secret for that client (rotation)
+  scim client list SLUG;  scim client remove SLUG CLIENT_ID [--secret SECRET_ID]
   admin create SLUG --email E [--password-file PATH]     a setup admin with a local password
   employees import SLUG --file PATH.csv  import employees (header: userName,email,givenName,familyName,…)
   employees list SLUG [--search S]       list employees

@@ -184,6 +184,11 @@ func (h *Handler) serviceProviderConfig(baseURL string) map[string]any {
 			"name":        "OAuth Bearer Token",
 			"description": "The company's SCIM secret token (ssogate scim token), sent as Authorization: Bearer.",
 			"primary":     true,
+		}, {
+			"type":        "oauth2",
+			"name":        "OAuth 2.0 client credentials",
+			"description": "An access token from " + strings.TrimSuffix(baseURL, "/v2") + "/oauth/token (grant_type=client_credentials with the company's SCIM client id and secret), sent as Authorization: Bearer.",
+			"specUri":     "https://www.rfc-editor.org/rfc/rfc6749#section-4.4",
 		}},
 		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": baseURL + "/ServiceProviderConfig"},
 	}

@@ -1,11 +1,14 @@
 // Package scim is the SCIM 2.0 endpoint Microsoft Entra ID provisions
 // employees through: /Users (filter, list, get, create, PATCH in both of
 // Entra's request styles, PUT, DELETE), /ServiceProviderConfig, /Schemas and
-// /ResourceTypes, bearer-token checks per company, and the provisioning log.
+// /ResourceTypes, bearer-token checks per company (long-lived tokens and
+// OAuth 2.0 client credentials access tokens, see oauth.go), and the
+// provisioning log.
 //
 // It is a plain http.Handler-style package over sso/directory: it imports
 // no Echo, no web, no session store and no SQL driver. The web package
-// mounts ServeCompany under /c/{slug}/scim/v2 and passes the company.
+// mounts ServeCompany under /c/{slug}/scim/v2 and ServeToken at
+// /c/{slug}/scim/oauth/token, and passes the company.
 //
 // Employees detached from Entra (Source local, EntraLinked false) are
 // read-only for SCIM: they stay visible (GET, filters, listings) but every
@@ -72,7 +75,8 @@ type Handler struct {
 
 	tokenTTL time.Duration
 	tokMu    sync.Mutex
-	tokens   map[[sha256.Size]byte]cachedToken // valid tokens by hash
+	tokens   map[[sha256.Size]byte]cachedToken  // valid tokens by hash
+	access   map[[sha256.Size]byte]cachedAccess // OAuth access tokens by hash
 }
 
 type cachedToken struct {
@@ -203,15 +207,25 @@ func validID(id string) bool {
 }
 
 var errUnauthorized = &Error{Status: http.StatusUnauthorized,
-	Detail: "missing or invalid bearer token: paste this company's SCIM token (ssogate scim token) as Secret Token in Entra"}
+	Detail: "missing, invalid or expired bearer token: paste this company's SCIM token (ssogate scim token) as Secret Token in Entra, or its OAuth client (ssogate scim client add) under OAuth2 Client Credentials Grant"}
 
-// authenticate checks the bearer token: SHA-256 → FindSCIMToken, then a
-// constant-time hash comparison and the token's company. Bad tokens count
+// authenticate checks the bearer token: an OAuth access token (by its
+// prefix) must be a live one of this company (checkAccessToken); any other
+// goes SHA-256 → FindSCIMToken, then a constant-time hash comparison and
+// the token's company. Bad tokens count
 // per company and client IP; past the limit the answer is 429.
 func (h *Handler) authenticate(r *http.Request, c *directory.Company) *Error {
 	ctx := r.Context()
 	tok, ok := bearer(r.Header.Get("Authorization"))
-	if ok {
+	if ok && strings.HasPrefix(tok, AccessTokenPrefix) {
+		switch err := h.checkAccessToken(ctx, c, tok); {
+		case err == nil:
+			return nil
+		case !errors.Is(err, errBadAccessToken):
+			h.log.ErrorContext(ctx, "scim: access token lookup failed", "company", c.ID, "err", err)
+			return &Error{Status: http.StatusInternalServerError, Detail: "internal error while checking the token; retry later"}
+		}
+	} else if ok {
 		sum := sha256.Sum256([]byte(tok))
 		t, err := h.findToken(ctx, sum)
 		switch {
@@ -268,11 +282,12 @@ func (h *Handler) findToken(ctx context.Context, sum [sha256.Size]byte) (*direct
 	return t, nil
 }
 
-// ForgetTokens drops every cached token, so a revocation made through this
+// ForgetTokens drops every cached token (long-lived and OAuth access
+// tokens), so a revocation made through this
 // process takes effect at once here (other instances: within TokenTTL).
 func (h *Handler) ForgetTokens() {
 	h.tokMu.Lock()
-	h.tokens = nil
+	h.tokens, h.access = nil, nil
 	h.tokMu.Unlock()
 }
 

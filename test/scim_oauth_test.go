@@ -1,0 +1,244 @@
+package test
+
+import (
+	"context"
+	"crypto/sha256"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssogate/ssogate/internal/testenv"
+	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/sso/scim"
+)
+
+// ccToken asks a company's SCIM token endpoint for an access token like
+// Entra's provisioning service: the form, and HTTP Basic when user is set
+// (id and secret form-urlencoded first, RFC 6749 §2.3.1).
+func (g *gw) ccToken(t *testing.T, slug string, form url.Values, basicUser, basicPass string) tokenReply {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, g.URL+"/c/"+slug+"/scim/oauth/token", strings.NewReader(form.Encode()))
+	testenv.Must(t, err, "new request")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if basicUser != "" {
+		req.SetBasicAuth(url.QueryEscape(basicUser), url.QueryEscape(basicPass))
+	}
+	return doToken(t, req)
+}
+
+var ccGrant = url.Values{"grant_type": {"client_credentials"}}
+
+func ccForm(id, secret string) url.Values {
+	return url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
+}
+
+// wantAccessToken checks an RFC 6749 §5.1 client credentials answer: a
+// bearer of one hour, no refresh token.
+func (g *gw) wantAccessToken(t *testing.T, r tokenReply) string {
+	t.Helper()
+	if r.status != http.StatusOK {
+		t.Fatalf("token request: %d %v\n%s", r.status, r.body, g.logText())
+	}
+	if r.header.Get("Cache-Control") != "no-store" || r.header.Get("Pragma") != "no-cache" ||
+		!strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+		t.Fatalf("token answer headers: %v", r.header)
+	}
+	tok := r.str("access_token")
+	if r.str("token_type") != "Bearer" || !strings.HasPrefix(tok, scim.AccessTokenPrefix) || len(tok) < 43 || r.body["refresh_token"] != nil {
+		t.Fatalf("token answer %v", r.body)
+	}
+	if exp, _ := r.body["expires_in"].(float64); exp != 3600 {
+		t.Fatalf("expires_in %v, want 3600", r.body["expires_in"])
+	}
+	return tok
+}
+
+// scimAt sends a SCIM request to any company.
+func (g *gw) scimAt(t *testing.T, slug, token, method, path, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, g.URL+"/c/"+slug+"/scim/v2"+path, strings.NewReader(body))
+	testenv.Must(t, err, "request")
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/scim+json; charset=utf-8")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	testenv.Must(t, err, "%s %s", method, path)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestSCIMClientCredentials: Entra's OAuth2 Client Credentials Grant end to
+// end: a client made the way `ssogate scim client add` makes it, a token by
+// HTTP Basic and by form fields, SCIM reads and writes with it, and every
+// refusal the token endpoint and SCIM owe a wrong, expired or removed
+// credential.
+func TestSCIMClientCredentials(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newGW(t, b)
+		ctx := context.Background()
+		cl, secret, err := scim.CreateClient(ctx, g.dir, g.company.ID, "entra", scim.DefaultSecretYears, time.Now())
+		testenv.Must(t, err, "create client")
+		if !strings.HasPrefix(cl.ClientID, scim.ClientIDPrefix) || !strings.HasPrefix(secret, scim.ClientSecretPrefix) ||
+			len(cl.Secrets) != 1 || cl.Secrets[0].ExpiresAt.Before(time.Now().AddDate(1, 0, -1)) {
+			t.Fatalf("client %+v secret %q", cl, secret)
+		}
+
+		// HTTP Basic, then SCIM with the access token: Test Connection, a
+		// create, a read.
+		tok := g.wantAccessToken(t, g.ccToken(t, "acme", ccGrant, cl.ClientID, secret))
+		raw := g.rawGet(t, tok, `/c/acme/scim/v2/Users?filter=userName+eq+"0d1f9a7e-3b5c-4d2e-8f60-7a1b2c3d4e5f"`)
+		if !strings.HasPrefix(raw, "HTTP/1.1 200") || !strings.Contains(raw, `"totalResults":0`) {
+			t.Fatalf("test connection with the access token:\n%s", raw)
+		}
+		code, created := g.scimCall(t, tok, "POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],
+			"userName":"Nina.Dahl@acme.example","active":true,"name":{"givenName":"Nina","familyName":"Dahl"}}`)
+		if code != http.StatusCreated {
+			t.Fatalf("POST with the access token: %d %v", code, created)
+		}
+		if code, got := g.scimCall(t, tok, "GET", "/Users/"+created["id"].(string), ""); code != http.StatusOK || got["userName"] != "Nina.Dahl@acme.example" {
+			t.Fatalf("GET with the access token: %d %v", code, got)
+		}
+		// Form fields work too, and give a different token.
+		tok2 := g.wantAccessToken(t, g.ccToken(t, "acme", ccForm(cl.ClientID, secret), "", ""))
+		if tok2 == tok {
+			t.Fatal("two token requests got the same token")
+		}
+		if code := g.scimAt(t, "acme", tok2, "GET", "/Users?count=1", ""); code != http.StatusOK {
+			t.Fatalf("form-authenticated token: %d", code)
+		}
+		// The access token is stored hashed, with its expiry.
+		sum := sha256.Sum256([]byte(tok))
+		at, err := g.dir.FindSCIMAccessToken(ctx, sum[:])
+		testenv.Must(t, err, "stored access token")
+		if at.CompanyID != g.company.ID || at.Client != cl.ID || at.ExpiresAt.Sub(at.IssuedAt) != time.Hour {
+			t.Fatalf("stored access token %+v", at)
+		}
+
+		// Wrong secret, unknown client, no credentials: invalid_client.
+		r := g.ccToken(t, "acme", ccGrant, cl.ClientID, secret+"x")
+		wantOAuthError(t, r, http.StatusUnauthorized, "invalid_client")
+		if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Basic") {
+			t.Fatalf("401 to Basic without WWW-Authenticate: %v", r.header)
+		}
+		wantOAuthError(t, g.ccToken(t, "acme", ccForm(cl.ClientID, "ssg_scimsecret_wrong"), "", ""), http.StatusUnauthorized, "invalid_client")
+		wantOAuthError(t, g.ccToken(t, "acme", ccForm("scim-nosuch", secret), "", ""), http.StatusUnauthorized, "invalid_client")
+		wantOAuthError(t, g.ccToken(t, "acme", ccGrant, "", ""), http.StatusUnauthorized, "invalid_client")
+		// Two authentication methods at once, a wrong grant, no grant.
+		both := ccForm(cl.ClientID, secret)
+		wantOAuthError(t, g.ccToken(t, "acme", both, cl.ClientID, secret), http.StatusBadRequest, "invalid_request")
+		wrongGrant := ccForm(cl.ClientID, secret)
+		wrongGrant.Set("grant_type", "password")
+		wantOAuthError(t, g.ccToken(t, "acme", wrongGrant, "", ""), http.StatusBadRequest, "unsupported_grant_type")
+		wantOAuthError(t, g.ccToken(t, "acme", url.Values{}, cl.ClientID, secret), http.StatusBadRequest, "invalid_request")
+		// A huge body, a JSON body, a GET, an unknown company.
+		huge := ccForm(cl.ClientID, secret)
+		huge.Set("scope", strings.Repeat("a", 200<<10))
+		wantOAuthError(t, g.ccToken(t, "acme", huge, "", ""), http.StatusRequestEntityTooLarge, "invalid_request")
+		req, _ := http.NewRequest(http.MethodPost, g.URL+"/c/acme/scim/oauth/token", strings.NewReader(`{"grant_type":"client_credentials"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.SetBasicAuth(cl.ClientID, secret)
+		wantOAuthError(t, doToken(t, req), http.StatusBadRequest, "invalid_request")
+		req, _ = http.NewRequest(http.MethodGet, g.URL+"/c/acme/scim/oauth/token?grant_type=client_credentials", nil)
+		req.SetBasicAuth(cl.ClientID, secret)
+		wantOAuthError(t, doToken(t, req), http.StatusMethodNotAllowed, "invalid_request")
+		wantOAuthError(t, g.ccToken(t, "nosuch", ccGrant, cl.ClientID, secret), http.StatusNotFound, "invalid_request")
+
+		// Company A's client and token are useless at B, and the reverse.
+		beta := g.createCompany("beta", "Beta ApS", g.idp)
+		bcl, bsecret, err := scim.CreateClient(ctx, g.dir, beta.ID, "", 2, time.Now())
+		testenv.Must(t, err, "beta client")
+		wantOAuthError(t, g.ccToken(t, "beta", ccGrant, cl.ClientID, secret), http.StatusUnauthorized, "invalid_client")
+		wantOAuthError(t, g.ccToken(t, "acme", ccGrant, bcl.ClientID, bsecret), http.StatusUnauthorized, "invalid_client")
+		if code := g.scimAt(t, "beta", tok, "GET", "/Users", ""); code != http.StatusUnauthorized {
+			t.Fatalf("acme's access token at beta: %d", code)
+		}
+		btok := g.wantAccessToken(t, g.ccToken(t, "beta", ccGrant, bcl.ClientID, bsecret))
+		if code := g.scimAt(t, "acme", btok, "GET", "/Users", ""); code != http.StatusUnauthorized {
+			t.Fatalf("beta's access token at acme: %d", code)
+		}
+		if code := g.scimAt(t, "beta", btok, "GET", "/Users", ""); code != http.StatusOK {
+			t.Fatalf("beta's access token at beta: %d", code)
+		}
+
+		// An expired access token.
+		expired := scim.AccessTokenPrefix + "expired-token-of-this-test-0123456789abcdef"
+		esum := sha256.Sum256([]byte(expired))
+		testenv.Must(t, g.dir.AddSCIMAccessToken(ctx, &directory.SCIMAccessToken{Hash: esum[:], CompanyID: g.company.ID,
+			Client: cl.ID, Secret: cl.Secrets[0].ID, IssuedAt: time.Now().Add(-2 * time.Hour), ExpiresAt: time.Now().Add(-time.Hour)}), "expired token")
+		if code := g.scimAt(t, "acme", expired, "GET", "/Users", ""); code != http.StatusUnauthorized {
+			t.Fatalf("expired access token: %d", code)
+		}
+		// An expired secret buys nothing (and says why).
+		old, oldSecret, err := scim.CreateClient(ctx, g.dir, g.company.ID, "old", 1, time.Now().AddDate(-1, 0, -1))
+		testenv.Must(t, err, "client with an expired secret")
+		r = g.ccToken(t, "acme", ccGrant, old.ClientID, oldSecret)
+		wantOAuthError(t, r, http.StatusUnauthorized, "invalid_client")
+		if !strings.Contains(r.str("error_description"), "expired") {
+			t.Fatalf("expired secret: %v", r.body)
+		}
+
+		// Rotation: a second secret; both work; removing the first ends it
+		// and its access tokens, not the second's.
+		sec2, secret2, err := scim.AddClientSecret(ctx, g.dir, g.company.ID, cl.ClientID, 3, time.Now())
+		testenv.Must(t, err, "second secret")
+		if sec2.ExpiresAt.Before(time.Now().AddDate(3, 0, -1)) {
+			t.Fatalf("second secret expires %v", sec2.ExpiresAt)
+		}
+		tokNew := g.wantAccessToken(t, g.ccToken(t, "acme", ccForm(cl.ClientID, secret2), "", ""))
+		g.wantAccessToken(t, g.ccToken(t, "acme", ccGrant, cl.ClientID, secret))
+		testenv.Must(t, g.dir.RemoveSCIMClientSecret(ctx, g.company.ID, cl.Secrets[0].ID), "remove first secret")
+		wantOAuthError(t, g.ccToken(t, "acme", ccGrant, cl.ClientID, secret), http.StatusUnauthorized, "invalid_client")
+		if code := g.scimAt(t, "acme", tok, "GET", "/Users", ""); code != http.StatusUnauthorized {
+			t.Fatalf("token of a removed secret: %d", code)
+		}
+		if code := g.scimAt(t, "acme", tokNew, "GET", "/Users", ""); code != http.StatusOK {
+			t.Fatalf("token of the remaining secret: %d", code)
+		}
+		// The long-lived token works beside the access tokens.
+		long, _, err := scim.MintToken(ctx, g.dir, g.company.ID, "entra")
+		testenv.Must(t, err, "mint")
+		if code := g.scimAt(t, "acme", long, "GET", "/Users", ""); code != http.StatusOK {
+			t.Fatalf("long-lived token beside client credentials: %d", code)
+		}
+
+		// Removing the client ends its tokens and its secrets.
+		testenv.Must(t, g.dir.RemoveSCIMClient(ctx, g.company.ID, cl.ClientID), "remove client")
+		if code := g.scimAt(t, "acme", tokNew, "GET", "/Users", ""); code != http.StatusUnauthorized {
+			t.Fatalf("token of a removed client: %d", code)
+		}
+		wantOAuthError(t, g.ccToken(t, "acme", ccGrant, cl.ClientID, secret2), http.StatusUnauthorized, "invalid_client")
+		if code := g.scimAt(t, "beta", btok, "GET", "/Users", ""); code != http.StatusOK {
+			t.Fatalf("removing acme's client ended beta's token: %d", code)
+		}
+		g.wantNoSecretsLogged(t, secret, secret2, bsecret, oldSecret, tok, tok2, tokNew, btok)
+	})
+}
+
+// TestSCIMTokenEndpointThrottles: past 30 token requests a minute from one
+// address every answer is 429, right secret or not, so guessing learns
+// nothing; other companies are not affected.
+func TestSCIMTokenEndpointThrottles(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newGW(t, b)
+		ctx := context.Background()
+		cl, secret, err := scim.CreateClient(ctx, g.dir, g.company.ID, "", 1, time.Now())
+		testenv.Must(t, err, "create client")
+		for i := range 30 {
+			if r := g.ccToken(t, "acme", ccGrant, cl.ClientID, "guess"); r.status != http.StatusUnauthorized {
+				t.Fatalf("guess %d: %d %v", i, r.status, r.body)
+			}
+		}
+		r := g.ccToken(t, "acme", ccGrant, cl.ClientID, secret)
+		wantOAuthError(t, r, http.StatusTooManyRequests, "slow_down")
+		if r.header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+		beta := g.createCompany("beta", "Beta ApS", g.idp)
+		bcl, bsecret, err := scim.CreateClient(ctx, g.dir, beta.ID, "", 1, time.Now())
+		testenv.Must(t, err, "beta client")
+		g.wantAccessToken(t, g.ccToken(t, "beta", ccGrant, bcl.ClientID, bsecret))
+	})
+}

@@ -1,0 +1,36 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+// scimToken is the SCIM OAuth token endpoint (client credentials grant):
+// POST /c/{company}/scim/oauth/token. sso/scim answers it; an unknown
+// company gets an RFC 6749 error body here.
+func (s *Server) scimToken(c echo.Context) error {
+	slug := c.Param("company")
+	var co *directory.Company
+	if slugRE.MatchString(slug) {
+		t, err := s.companies.get(c.Request().Context(), slug)
+		if err != nil && !errors.Is(err, directory.ErrNotFound) {
+			s.log.Error("scim token: load company", "company", slug, "err", err)
+			noStore(c)
+			return c.JSON(http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "internal error; retry later"})
+		}
+		if t != nil {
+			co = t.Company
+		}
+	}
+	if co == nil {
+		noStore(c)
+		return c.JSON(http.StatusNotFound, map[string]string{"error": "invalid_request",
+			"error_description": "unknown company in the token endpoint URL: check the Token Endpoint pasted into Entra"})
+	}
+	s.scim.ServeToken(c.Response(), c.Request(), co)
+	return nil
+}
