@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 	"unicode/utf8"
 
@@ -37,9 +36,6 @@ type Service struct {
 	Sessions Sessions
 	// Now is the clock (nil = time.Now).
 	Now func() time.Time
-	// Log receives what could not be done after a change was committed
-	// (nil = discard).
-	Log *slog.Logger
 }
 
 func (s *Service) now() time.Time {
@@ -47,13 +43,6 @@ func (s *Service) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
-}
-
-func (s *Service) log() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.New(slog.DiscardHandler)
 }
 
 // Refusal is a precondition that failed: its message is safe to show the

@@ -50,3 +50,15 @@ ensure_chromium() {
 ensure_wrk() {
   command -v wrk >/dev/null || apt_install wrk
 }
+
+# staticcheck at a pinned version, built from the Go module proxy into the
+# Go bin directory (nothing is downloaded from anywhere else).
+STATICCHECK_VERSION=v0.8.2
+ensure_staticcheck() {
+  local bin; bin="$(go env GOPATH)/bin/staticcheck"
+  if [ ! -x "$bin" ] || ! "$bin" -version 2>/dev/null | grep -q "(${STATICCHECK_VERSION#v})"; then
+    log "installing staticcheck $STATICCHECK_VERSION"
+    GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+  fi
+  STATICCHECK=$bin
+}

@@ -95,7 +95,7 @@ func New(d Deps) (*Server, error) {
 			AllowSHA1: d.Config.SAMLAllowSHA1},
 	}
 	s.logins = newLoginLog(d.Dir)
-	s.admin = &admin.Service{Dir: d.Dir, Sessions: d.Sessions, Now: d.Now, Log: d.Logger}
+	s.admin = &admin.Service{Dir: d.Dir, Sessions: d.Sessions, Now: d.Now}
 	s.browser = &session.Manager{
 		Store: d.Sessions,
 		Cookie: session.CookieConfig{
