@@ -80,7 +80,7 @@ func Keys() []Key {
 	d := Defaults()
 	return []Key{
 		{"SSOGATE_ADDR", d.Addr, "listen address"},
-		{"SSOGATE_PUBLIC_URL", "http:// + SSOGATE_ADDR", "external base URL used in SAML metadata, redirects and cookie security (https ⇒ Secure, __Host- cookies)"},
+		{"SSOGATE_PUBLIC_URL", "http:// + SSOGATE_ADDR", "external base URL used in SAML metadata, redirects and cookie security (https ⇒ Secure, __Host- cookies); scheme and host are lower-cased"},
 		{"SSOGATE_DATABASE_URL", d.DatabaseURL, "directory database: sqlite:PATH or postgres://…"},
 		{"SSOGATE_REDIS_URL", "(empty)", "session store: redis://, rediss://, redis+sentinel://h1:26379,h2:26379/MASTER, redis+cluster://h1:6379,h2:6379; empty = in-process store (one instance only)"},
 		{"SSOGATE_SESSION_IDLE", d.SessionIdle.String(), "browser session idle lifetime"},
@@ -181,7 +181,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
 	}
-	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	c.PublicURL = NormalizePublicURL(c.PublicURL)
 	return c, errors.Join(perr, c.Validate())
 }
 
@@ -260,8 +260,26 @@ func (c Config) Validate() error {
 }
 
 // Secure reports whether the public URL is https (cookies get Secure and
-// the __Host- prefix, HSTS is sent).
-func (c Config) Secure() bool { return strings.HasPrefix(c.PublicURL, "https://") }
+// the __Host- prefix, HSTS is sent). The scheme is compared without regard
+// to case, as URL schemes are (RFC 3986 §3.1).
+func (c Config) Secure() bool {
+	return len(c.PublicURL) >= len("https://") && strings.EqualFold(c.PublicURL[:len("https://")], "https://")
+}
+
+// NormalizePublicURL returns u without trailing slashes and with its scheme
+// and host in lower case (both are case-insensitive), so that every
+// comparison with it (cookie security, same-origin checks, the SAML
+// Destination) sees one spelling. A value that does not parse is returned
+// trimmed, for Validate to report.
+func NormalizePublicURL(u string) string {
+	u = strings.TrimRight(strings.TrimSpace(u), "/")
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme == "" || p.Host == "" {
+		return u
+	}
+	p.Scheme, p.Host = strings.ToLower(p.Scheme), strings.ToLower(p.Host)
+	return p.String()
+}
 
 // Embedded reports which stores run in-process, for the start-up log.
 func (c Config) Embedded() (sqlite, memSessions bool) {

@@ -128,3 +128,25 @@ func TestCheckNames(t *testing.T) {
 		t.Fatalf("Getenv: %q %q %q", got.Getenv("A"), got.Getenv("B"), got.Getenv("C"))
 	}
 }
+
+// A public URL spelled in capitals is the same URL: it must switch cookie
+// security on like its lower-case form (it once passed validation and left
+// cookies without Secure).
+func TestPublicURLCaseIsNormalised(t *testing.T) {
+	for _, v := range []string{"HTTPS://SSO.Example.COM/", "Https://sso.example.com", "https://SSO.EXAMPLE.COM//"} {
+		c, err := Load(env(map[string]string{"SSOGATE_PUBLIC_URL": v}))
+		if err != nil {
+			t.Fatalf("%q: %v", v, err)
+		}
+		if c.PublicURL != "https://sso.example.com" || !c.Secure() {
+			t.Errorf("%q → %q secure=%v, want https://sso.example.com secure", v, c.PublicURL, c.Secure())
+		}
+	}
+	// A Config built without Load (tests, embedding) is judged alike.
+	if !(Config{PublicURL: "HTTPS://sso.example.com"}).Secure() {
+		t.Error("Secure() must compare the scheme without regard to case")
+	}
+	if (Config{PublicURL: "http://sso.example.com"}).Secure() || (Config{PublicURL: "https"}).Secure() {
+		t.Error("http is not secure")
+	}
+}

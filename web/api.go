@@ -101,11 +101,17 @@ func (s *Server) home(c echo.Context) error {
 	return s.render(c, http.StatusOK, "home.html", map[string]any{"Company": t.Company, "Employee": p.Employee})
 }
 
-// logout ends the browser session at once.
+// logout ends the browser session at once. A cross-site POST (another
+// site's form or script) is refused before anything is touched: signing a
+// victim out is a nuisance and a step in login-CSRF chains.
 func (s *Server) logout(c echo.Context) error {
 	t, err := s.tenantOf(c)
 	if err != nil {
 		return err
+	}
+	if err := s.sameOrigin.Check(c.Request()); err != nil {
+		return refuse(http.StatusForbidden, "cross_site", "Sign-out refused",
+			"The sign-out request came from another site.", "Use the Sign out button of the app itself.", err)
 	}
 	if err := s.browser.Logout(c.Request().Context(), c.Response(), c.Request()); err != nil {
 		return fmt.Errorf("logout: %w", err)

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"embed"
+	"fmt"
 	"html/template"
 	"io"
 	"io/fs"
@@ -68,6 +69,10 @@ type Server struct {
 	ssoOpts   sso.Options
 	// identity mints X-Ssogate-Assertion and serves the JWKS.
 	identity *identity.Signer
+
+	// sameOrigin refuses cross-site browser POSTs where no CSRF token is
+	// carried (logout).
+	sameOrigin *http.CrossOriginProtection
 }
 
 // New builds the application and its routes.
@@ -81,6 +86,7 @@ func New(d Deps) (*Server, error) {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
+	d.Config.PublicURL = config.NormalizePublicURL(d.Config.PublicURL)
 	pub, err := url.Parse(d.Config.PublicURL)
 	if err != nil {
 		return nil, err
@@ -96,6 +102,10 @@ func New(d Deps) (*Server, error) {
 	}
 	s.logins = newLoginLog(d.Dir)
 	s.admin = &admin.Service{Dir: d.Dir, Sessions: d.Sessions, Now: d.Now}
+	s.sameOrigin = http.NewCrossOriginProtection()
+	if err := s.sameOrigin.AddTrustedOrigin(pub.Scheme + "://" + pub.Host); err != nil {
+		return nil, fmt.Errorf("SSOGATE_PUBLIC_URL as a trusted origin: %w", err)
+	}
 	s.browser = &session.Manager{
 		Store: d.Sessions,
 		Cookie: session.CookieConfig{
@@ -144,7 +154,7 @@ func (s *Server) Handler() http.Handler { return s.e }
 func (s *Server) routes() {
 	e := s.e
 	static, _ := fs.Sub(staticFS, "static")
-	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(static)))))
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(filesOnly{static})))))
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler))
@@ -166,6 +176,23 @@ func (s *Server) routes() {
 	c.Any("/scim/oauth/token", s.scimToken)
 	s.oauthRoutes(c)
 	s.adminRoutes(c)
+}
+
+// filesOnly serves files and nothing else: opening a directory fails as if
+// it did not exist, so the file server answers 404 instead of a listing.
+type filesOnly struct{ fs.FS }
+
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := file.Stat()
+	if err != nil || st.IsDir() {
+		file.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return file, nil
 }
 
 // render executes a template into the response.
