@@ -3,8 +3,11 @@ package test
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -240,5 +243,101 @@ func TestSCIMTokenEndpointThrottles(t *testing.T) {
 		bcl, bsecret, err := scim.CreateClient(ctx, g.dir, beta.ID, "", 1, time.Now())
 		testenv.Must(t, err, "beta client")
 		g.wantAccessToken(t, g.ccToken(t, "beta", ccGrant, bcl.ClientID, bsecret))
+	})
+}
+
+// TestAdminSCIMClients: the console's provisioning page creates a client
+// (secret shown once, with the four values Entra asks for), adds a second
+// secret, removes the first and then the client, each behind CSRF and in
+// the audit log; the token endpoint follows every step.
+func TestAdminSCIMClients(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newGW(t, b)
+		g.addAdmin(t, g.company, adminEmail, adminPassword)
+		a := g.adminLogin(t, "acme", adminEmail, adminPassword)
+		ctx := context.Background()
+		idRE := regexp.MustCompile(`id="val-client-id">([^<]+)<`)
+		secretRE := regexp.MustCompile(`id="val-client-secret">([^<]+)<`)
+
+		// Without the CSRF token nothing is created.
+		if r := a.postForm(t, "/c/acme/admin/provisioning/clients", url.Values{"label": {"x"}}); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("create without CSRF: %d", r.StatusCode)
+		}
+		if list, _ := g.dir.ListSCIMClients(ctx, g.company.ID); len(list) != 0 {
+			t.Fatalf("a refused form created %+v", list)
+		}
+		if r := a.post(t, "/provisioning/clients", url.Values{"label": {"Entra"}, "expires": {"4y"}}); r.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("a 4-year secret: %d", r.StatusCode)
+		}
+
+		r := a.post(t, "/provisioning/clients", url.Values{"label": {"Entra prod"}, "expires": {"2y"}})
+		page := body(t, r)
+		mID, mSecret := idRE.FindStringSubmatch(page), secretRE.FindStringSubmatch(page)
+		if r.StatusCode != http.StatusOK || mID == nil || mSecret == nil || !strings.Contains(page, "shown only on this page") ||
+			!strings.Contains(page, g.URL+"/c/acme/scim/oauth/token") || !strings.Contains(page, g.URL+"/c/acme/scim/v2") ||
+			!strings.Contains(page, "OAuth2 Client Credentials Grant") {
+			t.Fatalf("create client: %d\n%s", r.StatusCode, page)
+		}
+		id, secret := html.UnescapeString(mID[1]), html.UnescapeString(mSecret[1])
+		cl, err := g.dir.GetSCIMClient(ctx, g.company.ID, id)
+		testenv.Must(t, err, "stored client")
+		if cl.Label != "Entra prod" || len(cl.Secrets) != 1 || cl.Secrets[0].ExpiresAt.Before(time.Now().AddDate(2, 0, -1)) ||
+			cl.Secrets[0].ExpiresAt.After(time.Now().AddDate(2, 0, 1)) {
+			t.Fatalf("stored client %+v", cl)
+		}
+		tok := g.wantAccessToken(t, g.ccToken(t, "acme", ccGrant, id, secret))
+		// The page lists the client, never the secret.
+		_, list := a.get(t, "/admin/provisioning")
+		if !strings.Contains(list, id) || strings.Contains(list, secret) || !strings.Contains(list, "Entra prod") || !strings.Contains(list, "Token Endpoint") {
+			t.Fatalf("provisioning page:\n%s", list)
+		}
+
+		// Rotation: a second secret, then the first one removed.
+		r = a.post(t, "/provisioning/clients/"+id+"/secrets", url.Values{"expires": {"1y"}})
+		page = body(t, r)
+		mSecret = secretRE.FindStringSubmatch(page)
+		if r.StatusCode != http.StatusOK || mSecret == nil || !strings.Contains(page, "other secrets stay valid") {
+			t.Fatalf("add secret: %d\n%s", r.StatusCode, page)
+		}
+		secret2 := html.UnescapeString(mSecret[1])
+		tok2 := g.wantAccessToken(t, g.ccToken(t, "acme", ccGrant, id, secret2))
+		g.wantAccessToken(t, g.ccToken(t, "acme", ccGrant, id, secret))
+		expectDone(t, a.post(t, fmt.Sprintf("/provisioning/clients/%s/secrets/%d/remove", id, cl.Secrets[0].ID), nil), "secret-removed")
+		wantOAuthError(t, g.ccToken(t, "acme", ccGrant, id, secret), http.StatusUnauthorized, "invalid_client")
+		if code := g.scimAt(t, "acme", tok, "GET", "/Users", ""); code != http.StatusUnauthorized {
+			t.Fatalf("token of the removed secret: %d", code)
+		}
+		if code := g.scimAt(t, "acme", tok2, "GET", "/Users", ""); code != http.StatusOK {
+			t.Fatalf("token of the remaining secret: %d", code)
+		}
+		// Another company's client cannot be touched through this console.
+		beta := g.createCompany("beta", "Beta ApS", g.idp)
+		bcl, bsecret, err := scim.CreateClient(ctx, g.dir, beta.ID, "", 1, time.Now())
+		testenv.Must(t, err, "beta client")
+		if r := a.post(t, "/provisioning/clients/"+bcl.ClientID+"/remove", nil); r.StatusCode != http.StatusNotFound {
+			t.Fatalf("beta's client through acme's console: %d", r.StatusCode)
+		}
+		if r := a.post(t, fmt.Sprintf("/provisioning/clients/%s/secrets/%d/remove", id, bcl.Secrets[0].ID), nil); r.StatusCode != http.StatusNotFound {
+			t.Fatalf("beta's secret through acme's client: %d", r.StatusCode)
+		}
+		g.wantAccessToken(t, g.ccToken(t, "beta", ccGrant, bcl.ClientID, bsecret))
+
+		expectDone(t, a.post(t, "/provisioning/clients/"+id+"/remove", nil), "client-removed")
+		if code := g.scimAt(t, "acme", tok2, "GET", "/Users", ""); code != http.StatusUnauthorized {
+			t.Fatalf("token of the removed client: %d", code)
+		}
+		wantOAuthError(t, g.ccToken(t, "acme", ccGrant, id, secret2), http.StatusUnauthorized, "invalid_client")
+		audit := g.audit(t, g.company)
+		for _, action := range []string{"scim.client.add", "scim.client.secret.add", "scim.client.secret.remove", "scim.client.remove"} {
+			if !hasAudit(audit, "admin:"+adminEmail, action, id) {
+				t.Errorf("no audit entry %s for %s: %+v", action, id, audit)
+			}
+		}
+		for _, e := range audit {
+			if strings.Contains(e.Detail, secret) || strings.Contains(e.Detail, secret2) {
+				t.Fatal("a secret reached the audit log")
+			}
+		}
+		g.wantNoSecretsLogged(t, secret, secret2, tok, tok2)
 	})
 }

@@ -84,6 +84,10 @@ func (s *Server) adminRoutes(g *echo.Group) {
 	p.POST("/provisioning/tokens", s.adminTokenMint)
 	p.POST("/provisioning/tokens/:id/rotate", s.adminTokenRotate)
 	p.POST("/provisioning/tokens/:id/revoke", s.adminTokenRevoke)
+	p.POST("/provisioning/clients", s.adminSCIMClientAdd)
+	p.POST("/provisioning/clients/:client/secrets", s.adminSCIMSecretAdd)
+	p.POST("/provisioning/clients/:client/secrets/:id/remove", s.adminSCIMSecretRemove)
+	p.POST("/provisioning/clients/:client/remove", s.adminSCIMClientRemove)
 	p.GET("/employees", s.adminEmployeesPage)
 	p.GET("/employees/:id", s.adminEmployeePage)
 	p.POST("/employees/:id/identity", s.adminEmployeeIdentity)
@@ -296,6 +300,8 @@ var notices = map[string]string{
 	"cert-retired":     "Certificate retired. Sign-ins signed with it are refused from now on.",
 	"auto-retire":      "Automatic retirement setting saved.",
 	"token-revoked":    "Token revoked. Entra's provisioning with it now fails with 401.",
+	"secret-removed":   "Client secret removed, with the access tokens Entra obtained with it.",
+	"client-removed":   "SCIM client removed, with its secrets and access tokens: Entra's provisioning with it now fails.",
 	"identity":         "Sign-in name and email saved.",
 	"roles":            "Roles and approval settings saved.",
 	"department-added": "Department approver added.",

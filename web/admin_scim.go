@@ -32,20 +32,26 @@ type provLogRow struct {
 }
 
 type provisioningView struct {
-	TenantURL string
-	Tokens    []tokenRow
-	Active    int
-	Log       []provLogRow
-	Employee  string // filter as typed
-	Outcome   string // "", "ok", "error"
-	Filtered  bool
+	TenantURL     string
+	TokenEndpoint string
+	Clients       []scimClientRow
+	Tokens        []tokenRow
+	Active        int
+	Log           []provLogRow
+	Employee      string // filter as typed
+	Outcome       string // "", "ok", "error"
+	Filtered      bool
 }
 
 func (s *Server) provisioningViewOf(c echo.Context) (*provisioningView, error) {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	co := ac.t.Company
-	v := &provisioningView{TenantURL: s.companyURL(co.Slug, "/scim/v2")}
+	v := &provisioningView{TenantURL: s.companyURL(co.Slug, "/scim/v2"), TokenEndpoint: s.companyURL(co.Slug, "/scim/oauth/token")}
+	var err error
+	if v.Clients, err = s.scimClientRows(c); err != nil {
+		return nil, err
+	}
 	toks, err := s.dir.ListSCIMTokens(ctx, co.ID)
 	if err != nil {
 		return nil, fmt.Errorf("list SCIM tokens: %w", err)
