@@ -226,7 +226,7 @@ func (vc *viewCache) render(slug string, e *directory.Employee, keep bool) ([]by
 func (s *Server) scimHandler(c echo.Context) error {
 	slug := c.Param("company")
 	var co *directory.Company
-	if slugRE.MatchString(slug) {
+	if directory.ValidSlug(slug) {
 		t, err := s.companies.get(c.Request().Context(), slug)
 		if err != nil && !errors.Is(err, directory.ErrNotFound) {
 			return err

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
-var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // tenant is one company's settings as this instance currently sees them,
 // with the service provider built from them.
@@ -137,7 +135,7 @@ func (s *Server) buildSP(c *directory.Company, certs []directory.Certificate) (*
 // tenantOf resolves the :company path parameter, refusing unknown ones.
 func (s *Server) tenantOf(c echo.Context) (*tenant, error) {
 	slug := c.Param("company")
-	if !slugRE.MatchString(slug) {
+	if !directory.ValidSlug(slug) {
 		return nil, refuse(http.StatusNotFound, "unknown_company", "Unknown company",
 			"This address does not belong to any company.", "Check the link you followed, or ask your IT department for the right one.", nil)
 	}

@@ -15,7 +15,7 @@ import (
 func (s *Server) scimToken(c echo.Context) error {
 	slug := c.Param("company")
 	var co *directory.Company
-	if slugRE.MatchString(slug) {
+	if directory.ValidSlug(slug) {
 		t, err := s.companies.get(c.Request().Context(), slug)
 		if err != nil && !errors.Is(err, directory.ErrNotFound) {
 			s.log.Error("scim token: load company", "company", slug, "err", err)

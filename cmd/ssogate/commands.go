@@ -49,8 +49,8 @@ func (e *env) companyCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !validSlug(slug) {
-		return fmt.Errorf("company slug %q: use 1-63 lower-case letters, digits and hyphens, starting with a letter or digit", slug)
+	if !directory.ValidSlug(slug) {
+		return fmt.Errorf("company slug %q: %s", slug, directory.SlugRule)
 	}
 	if strings.TrimSpace(*name) == "" {
 		*name = slug
@@ -70,18 +70,6 @@ func (e *env) companyCmd(ctx context.Context, args []string) error {
 	_ = audit(ctx, st, c, "company.create", "name="+c.Name)
 	fmt.Fprintf(e.stdout, "created company %s (%s)\nnext: ssogate sso show %s\n", c.Slug, c.Name, c.Slug)
 	return nil
-}
-
-func validSlug(s string) bool {
-	if len(s) == 0 || len(s) > 63 || s[0] == '-' {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 func (e *env) ssoCmd(ctx context.Context, args []string) error {

@@ -40,6 +40,25 @@ func (e *ConflictError) Error() string { return "directory: conflict on " + e.Fi
 // Is makes ConflictError match ErrConflict.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
+// ValidSlug reports whether s may be a company slug: 1-63 characters a-z,
+// 0-9 and '-', starting with a letter or digit. Slugs are path segments of
+// every company URL (/c/{slug}/), so this one rule serves the store, the
+// router and the CLI alike.
+func ValidSlug(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// SlugRule says ValidSlug's rule to a person.
+const SlugRule = "use 1-63 lower-case letters, digits and hyphens, starting with a letter or digit"
+
 // NameIDMode says which employee attribute the SAML NameID is matched with.
 type NameIDMode string
 

@@ -28,23 +28,6 @@ func scanCompany(r rowScanner) (*directory.Company, error) {
 	return &c, nil
 }
 
-// validSlug: 1-63 of a-z, 0-9, '-' and '_', starting with a letter or digit.
-// Slugs appear in URLs (/c/{slug}/), so nothing else is accepted.
-func validSlug(s string) bool {
-	if len(s) == 0 || len(s) > 63 {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-		case (c == '-' || c == '_') && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // maxAutoRetireDays bounds Company.CertAutoRetireDays (ten years).
 const maxAutoRetireDays = 3650
 
@@ -67,8 +50,8 @@ func checkCompanySettings(c *directory.Company) error {
 
 // CreateCompany inserts c; an empty NameIDMode becomes NameIDUPN.
 func (s *Store) CreateCompany(ctx context.Context, c *directory.Company) error {
-	if !validSlug(c.Slug) {
-		return fmt.Errorf("%w: company slug %q: use 1-63 characters a-z, 0-9, '-' or '_', starting with a letter or digit", directory.ErrInvalid, c.Slug)
+	if !directory.ValidSlug(c.Slug) {
+		return fmt.Errorf("%w: company slug %q: %s", directory.ErrInvalid, c.Slug, directory.SlugRule)
 	}
 	if err := checkCompanySettings(c); err != nil {
 		return err
