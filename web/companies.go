@@ -16,7 +16,6 @@ import (
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
-
 // tenant is one company's settings as this instance currently sees them,
 // with the service provider built from them.
 type tenant struct {

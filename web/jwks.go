@@ -21,4 +21,3 @@ func (s *Server) jwks(c echo.Context) error {
 	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.identity.MaxAge().Seconds())))
 	return c.Blob(http.StatusOK, "application/json", doc)
 }
-
