@@ -325,6 +325,22 @@ type OAuthClient struct {
 	CreatedAt    time.Time
 }
 
+// SigningKey is one key that signs the identity assertion ssogate hands the
+// product behind it (package identity gives it meaning; the store only
+// keeps it). Keys are shared by every instance through the database.
+type SigningKey struct {
+	// Seq numbers the keys 1, 2, 3, ... and is unique: when two instances
+	// race to add the next key, exactly one AddSigningKey succeeds.
+	Seq        int64
+	KID        string // key id (the JWS "kid"); unique
+	Algorithm  string // JWS "alg", e.g. ES256
+	PublicKey  []byte // PKIX DER
+	PrivateKey []byte // PKCS #8 DER, or sealed as Sealing says
+	Sealing    string // "" = stored as is; else the scheme that sealed PrivateKey
+	CreatedAt  time.Time
+	SignsFrom  time.Time // when the key starts signing
+}
+
 // Store is the directory's storage. Every method is safe for concurrent
 // use. Reads of a missing row return an error matching ErrNotFound.
 type Store interface {
@@ -464,6 +480,15 @@ type Store interface {
 	// ListApproverDepartments returns the departments (as first added) the
 	// employee approves for, in the order they were added.
 	ListApproverDepartments(ctx context.Context, companyID int64, employeeID string) ([]string, error)
+
+	// Assertion signing keys. AddSigningKey stores k as given (times
+	// truncated to microseconds) and returns a ConflictError on "seq" or
+	// "kid" when either is taken. ListSigningKeys returns every key, by Seq
+	// ascending. DeleteSigningKey removes the key with that Seq; removing
+	// one that is gone is not an error.
+	AddSigningKey(ctx context.Context, k *SigningKey) error
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	DeleteSigningKey(ctx context.Context, seq int64) error
 
 	// Ping checks the database is reachable; Close releases it.
 	Ping(ctx context.Context) error

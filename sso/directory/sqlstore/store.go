@@ -528,6 +528,10 @@ var conflictFields = map[string]string{
 	"scim_client_secrets.hash":                          "secret",
 	"scim_access_tokens_pkey":                           "token",
 	"scim_access_tokens.hash":                           "token",
+	"signing_keys_pkey":                                 "seq",
+	"signing_keys.seq":                                  "seq",
+	"signing_keys_kid_key":                              "kid",
+	"signing_keys.kid":                                  "kid",
 }
 
 // translate maps driver errors onto directory's sentinels: unique

@@ -55,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"OAuthClients", testOAuthClients},
 		{"DepartmentApprovers", testDepartmentApprovers},
 		{"EmployeePasswords", testEmployeePasswords},
+		{"SigningKeys", testSigningKeys},
+		{"SigningKeysRace", testSigningKeysRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1623,4 +1625,79 @@ func testEmployeePasswords(t *testing.T, s directory.Store) {
 	must(t, s.SetEmployeePassword(ctx, c.ID, e.ID, ""), "SetEmployeePassword empty (remove)")
 	_, err = s.GetEmployeePassword(ctx, c.ID, e.ID)
 	wantErr(t, err, directory.ErrNotFound, "GetEmployeePassword after removal")
+}
+
+func signingKey(seq int64, kid string, at time.Time) *directory.SigningKey {
+	return &directory.SigningKey{Seq: seq, KID: kid, Algorithm: "ES256", PublicKey: []byte("pub-" + kid),
+		PrivateKey: []byte{0, 1, 2, 0xff, byte(seq)}, Sealing: "", CreatedAt: at, SignsFrom: at.Add(time.Hour)}
+}
+
+func testSigningKeys(t *testing.T, s directory.Store) {
+	keys, err := s.ListSigningKeys(ctx)
+	must(t, err, "ListSigningKeys on an empty store")
+	if len(keys) != 0 {
+		t.Fatalf("empty store lists %d signing keys", len(keys))
+	}
+	at := time.Date(2026, 3, 1, 10, 0, 0, 123456789, time.UTC)
+	k2 := signingKey(2, "kid-2", at)
+	k2.Sealing = "A256GCM"
+	must(t, s.AddSigningKey(ctx, k2), "AddSigningKey 2")
+	k1 := signingKey(1, "kid-1", at.Add(-time.Hour))
+	must(t, s.AddSigningKey(ctx, k1), "AddSigningKey 1")
+	if !k2.CreatedAt.Equal(at.Truncate(time.Microsecond)) {
+		t.Fatalf("AddSigningKey left CreatedAt %v, want it truncated to microseconds", k2.CreatedAt)
+	}
+	wantConflict(t, s.AddSigningKey(ctx, signingKey(2, "kid-other", at)), "seq", "a second key 2")
+	wantConflict(t, s.AddSigningKey(ctx, signingKey(3, "kid-1", at)), "kid", "a reused kid")
+	for _, bad := range []*directory.SigningKey{
+		signingKey(0, "k0", at), signingKey(-1, "kneg", at), signingKey(4, "", at),
+		{Seq: 5, KID: "k5", Algorithm: "ES256", PublicKey: []byte("p"), CreatedAt: at, SignsFrom: at},
+		{Seq: 6, KID: "k6", Algorithm: "ES256", PublicKey: []byte("p"), PrivateKey: []byte("q")},
+	} {
+		wantErr(t, s.AddSigningKey(ctx, bad), directory.ErrInvalid, "AddSigningKey seq %d kid %q", bad.Seq, bad.KID)
+	}
+	keys, err = s.ListSigningKeys(ctx)
+	must(t, err, "ListSigningKeys")
+	same(t, keys, []directory.SigningKey{*k1, *k2}, "signing keys by seq")
+	must(t, s.DeleteSigningKey(ctx, 1), "DeleteSigningKey 1")
+	must(t, s.DeleteSigningKey(ctx, 1), "DeleteSigningKey 1 again")
+	must(t, s.DeleteSigningKey(ctx, 99), "DeleteSigningKey of a key that never was")
+	keys, err = s.ListSigningKeys(ctx)
+	must(t, err, "ListSigningKeys after delete")
+	same(t, keys, []directory.SigningKey{*k2}, "signing keys after deleting 1")
+	// A deleted seq and kid may be used again.
+	must(t, s.AddSigningKey(ctx, signingKey(1, "kid-1", at)), "AddSigningKey 1 after its delete")
+}
+
+// testSigningKeysRace: instances racing to add the same next key: exactly
+// one wins, the others get a conflict on seq.
+func testSigningKeysRace(t *testing.T, s directory.Store) {
+	const n = 8
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = s.AddSigningKey(ctx, signingKey(1, fmt.Sprintf("racer-%d", i), at))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for i, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		wantConflict(t, err, "seq", "racer %d", i)
+	}
+	keys, err := s.ListSigningKeys(ctx)
+	must(t, err, "ListSigningKeys")
+	if won != 1 || len(keys) != 1 {
+		t.Fatalf("%d racers won and %d keys are stored; want exactly one", won, len(keys))
+	}
 }
