@@ -42,6 +42,13 @@ type Config struct {
 	OAuthAccessTTL  time.Duration // SSOGATE_OAUTH_ACCESS_TTL
 	OAuthRefreshTTL time.Duration // SSOGATE_OAUTH_REFRESH_TTL
 
+	// The identity assertion (X-Ssogate-Assertion) and its signing keys.
+	AssertionTTL       time.Duration // SSOGATE_ASSERTION_TTL: exp - iat
+	SigningKeyRotation time.Duration // SSOGATE_SIGNING_KEY_ROTATION: how long a key signs
+	SigningKeyLead     time.Duration // SSOGATE_SIGNING_KEY_LEAD: published this long before it signs
+	JWKSMaxAge         time.Duration // SSOGATE_JWKS_MAX_AGE: Cache-Control of /.well-known/jwks.json
+	SigningKeySecret   string        // SSOGATE_SIGNING_KEY_SECRET: seals private keys at rest (optional)
+
 	TrustProxyHeaders bool   // SSOGATE_TRUST_PROXY_HEADERS: take the client IP from X-Forwarded-For
 	LogFormat         string // SSOGATE_LOG_FORMAT: text | json
 	LogLevel          string // SSOGATE_LOG_LEVEL: debug | info | warn | error
@@ -50,23 +57,27 @@ type Config struct {
 // Defaults returns the configuration with every default filled in.
 func Defaults() Config {
 	return Config{
-		Addr:              "127.0.0.1:8080",
-		DatabaseURL:       "sqlite:./ssogate.db",
-		SessionIdle:       2 * time.Hour,
-		SessionAbsolute:   12 * time.Hour,
-		AdminIdle:         15 * time.Minute,
-		CookieName:        "ssogate_session",
-		SAMLMaxIssueDelay: 5 * time.Minute,
-		SAMLClockSkew:     3 * time.Minute,
-		SAMLRequestTTL:    10 * time.Minute,
-		ACSMaxBody:        1 << 20,
-		SCIMMaxBody:       1 << 20,
-		SettingsTTL:       2 * time.Second,
-		OAuthCodeTTL:      60 * time.Second,
-		OAuthAccessTTL:    time.Hour,
-		OAuthRefreshTTL:   30 * 24 * time.Hour,
-		LogFormat:         "text",
-		LogLevel:          "info",
+		Addr:               "127.0.0.1:8080",
+		DatabaseURL:        "sqlite:./ssogate.db",
+		SessionIdle:        2 * time.Hour,
+		SessionAbsolute:    12 * time.Hour,
+		AdminIdle:          15 * time.Minute,
+		CookieName:         "ssogate_session",
+		SAMLMaxIssueDelay:  5 * time.Minute,
+		SAMLClockSkew:      3 * time.Minute,
+		SAMLRequestTTL:     10 * time.Minute,
+		ACSMaxBody:         1 << 20,
+		SCIMMaxBody:        1 << 20,
+		SettingsTTL:        2 * time.Second,
+		OAuthCodeTTL:       60 * time.Second,
+		OAuthAccessTTL:     time.Hour,
+		OAuthRefreshTTL:    30 * 24 * time.Hour,
+		AssertionTTL:       2 * time.Minute,
+		SigningKeyRotation: 7 * 24 * time.Hour,
+		SigningKeyLead:     time.Hour,
+		JWKSMaxAge:         10 * time.Minute,
+		LogFormat:          "text",
+		LogLevel:           "info",
 	}
 }
 
@@ -97,6 +108,11 @@ func Keys() []Key {
 		{"SSOGATE_OAUTH_CODE_TTL", d.OAuthCodeTTL.String(), "mobile authorization code lifetime (at most 60s)"},
 		{"SSOGATE_OAUTH_ACCESS_TTL", d.OAuthAccessTTL.String(), "mobile access token lifetime"},
 		{"SSOGATE_OAUTH_REFRESH_TTL", d.OAuthRefreshTTL.String(), "mobile refresh token lifetime"},
+		{"SSOGATE_ASSERTION_TTL", d.AssertionTTL.String(), "lifetime of the X-Ssogate-Assertion JWT (exp - iat; 10s to 5m); one is reused for the same session and claims for up to half of it"},
+		{"SSOGATE_SIGNING_KEY_ROTATION", d.SigningKeyRotation.String(), "how long one assertion signing key signs before the next takes over (at least 2× SSOGATE_SIGNING_KEY_LEAD)"},
+		{"SSOGATE_SIGNING_KEY_LEAD", d.SigningKeyLead.String(), "how long a new signing key is published in the JWKS before it signs: at least as long as any verifier caches the JWKS (and ≥ SSOGATE_JWKS_MAX_AGE + 1m)"},
+		{"SSOGATE_JWKS_MAX_AGE", d.JWKSMaxAge.String(), "Cache-Control max-age of /.well-known/jwks.json"},
+		{"SSOGATE_SIGNING_KEY_SECRET", "(empty)", "optional secret (at least 32 characters) that seals the signing keys' private halves in the database (AES-256-GCM); keys sealed with it need it to sign"},
 		{"SSOGATE_TRUST_PROXY_HEADERS", "false", "take the client IP from X-Forwarded-For (only behind a proxy you run)"},
 		{"SSOGATE_LOG_FORMAT", d.LogFormat, "text or json"},
 		{"SSOGATE_LOG_LEVEL", d.LogLevel, "debug, info, warn or error"},
@@ -166,6 +182,13 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	dur("SSOGATE_OAUTH_CODE_TTL", &c.OAuthCodeTTL)
 	dur("SSOGATE_OAUTH_ACCESS_TTL", &c.OAuthAccessTTL)
 	dur("SSOGATE_OAUTH_REFRESH_TTL", &c.OAuthRefreshTTL)
+	dur("SSOGATE_ASSERTION_TTL", &c.AssertionTTL)
+	dur("SSOGATE_SIGNING_KEY_ROTATION", &c.SigningKeyRotation)
+	dur("SSOGATE_SIGNING_KEY_LEAD", &c.SigningKeyLead)
+	dur("SSOGATE_JWKS_MAX_AGE", &c.JWKSMaxAge)
+	if v := getenv("SSOGATE_SIGNING_KEY_SECRET"); v != "" {
+		c.SigningKeySecret = v // as given: spaces are part of a secret
+	}
 	boolean("SSOGATE_TRUST_PROXY_HEADERS", &c.TrustProxyHeaders)
 	str("SSOGATE_LOG_FORMAT", &c.LogFormat)
 	str("SSOGATE_LOG_LEVEL", &c.LogLevel)
@@ -244,6 +267,21 @@ func (c Config) Validate() error {
 	}
 	if c.SettingsTTL < 0 || c.SettingsTTL > time.Minute {
 		bad("SSOGATE_SETTINGS_TTL", "%s must be between 0 and 1m", c.SettingsTTL)
+	}
+	if c.AssertionTTL < 10*time.Second || c.AssertionTTL > 5*time.Minute {
+		bad("SSOGATE_ASSERTION_TTL", "%s must be between 10s and 5m", c.AssertionTTL)
+	}
+	if c.JWKSMaxAge < time.Minute || c.JWKSMaxAge > 24*time.Hour {
+		bad("SSOGATE_JWKS_MAX_AGE", "%s must be between 1m and 24h", c.JWKSMaxAge)
+	}
+	if c.SigningKeyLead < c.JWKSMaxAge+time.Minute {
+		bad("SSOGATE_SIGNING_KEY_LEAD", "%s must be at least SSOGATE_JWKS_MAX_AGE (%s) + 1m", c.SigningKeyLead, c.JWKSMaxAge)
+	}
+	if c.SigningKeyRotation < 2*c.SigningKeyLead {
+		bad("SSOGATE_SIGNING_KEY_ROTATION", "%s must be at least twice SSOGATE_SIGNING_KEY_LEAD (%s)", c.SigningKeyRotation, c.SigningKeyLead)
+	}
+	if c.SigningKeySecret != "" && len(c.SigningKeySecret) < 32 {
+		bad("SSOGATE_SIGNING_KEY_SECRET", "is %d characters; use at least 32 (e.g. openssl rand -base64 32)", len(c.SigningKeySecret))
 	}
 	if !strings.Contains(c.CookieName, "ssogate_session") || strings.ContainsAny(c.CookieName, " ;,=\t\r\n\"") {
 		bad("SSOGATE_COOKIE_NAME", "%q must contain ssogate_session and no separators", c.CookieName)

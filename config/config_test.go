@@ -150,3 +150,37 @@ func TestPublicURLCaseIsNormalised(t *testing.T) {
 		t.Error("http is not secure")
 	}
 }
+
+func TestAssertionSettings(t *testing.T) {
+	for name, tc := range map[string]struct {
+		env map[string]string
+		bad []string
+	}{
+		"ttl too long":           {map[string]string{"SSOGATE_ASSERTION_TTL": "6m"}, []string{"SSOGATE_ASSERTION_TTL"}},
+		"lead below max-age":     {map[string]string{"SSOGATE_SIGNING_KEY_LEAD": "10m", "SSOGATE_JWKS_MAX_AGE": "10m"}, []string{"SSOGATE_SIGNING_KEY_LEAD"}},
+		"rotation below 2×lead":  {map[string]string{"SSOGATE_SIGNING_KEY_ROTATION": "90m"}, []string{"SSOGATE_SIGNING_KEY_ROTATION"}},
+		"short secret":           {map[string]string{"SSOGATE_SIGNING_KEY_SECRET": "hunter2"}, []string{"SSOGATE_SIGNING_KEY_SECRET"}},
+		"max-age zero":           {map[string]string{"SSOGATE_JWKS_MAX_AGE": "0s"}, []string{"SSOGATE_JWKS_MAX_AGE"}},
+		"all good, secret as is": {map[string]string{"SSOGATE_ASSERTION_TTL": "5m", "SSOGATE_SIGNING_KEY_SECRET": " 0123456789abcdef0123456789abcdef "}, nil},
+	} {
+		c, err := Load(env(tc.env))
+		if len(tc.bad) == 0 {
+			if err != nil || c.AssertionTTL != 5*time.Minute || c.SigningKeySecret != " 0123456789abcdef0123456789abcdef " {
+				t.Errorf("%s: %v %+v", name, err, c)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		for _, k := range tc.bad {
+			if !strings.Contains(err.Error(), k) {
+				t.Errorf("%s: error does not name %s: %v", name, k, err)
+			}
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: the secret reached the error", name)
+		}
+	}
+}

@@ -118,7 +118,10 @@ func New(d Deps) (*Server, error) {
 	s.employees = &ttlCache[*directory.Employee]{ttl: d.Config.SettingsTTL}
 	s.clients = &ttlCache[bool]{ttl: d.Config.SettingsTTL}
 	s.metrics = newMetrics(d.Registry)
-	if s.identity, err = identity.New(identity.Options{Issuer: d.Config.PublicURL, Now: d.Now}); err != nil {
+	s.identity, err = identity.New(identity.Options{Issuer: d.Config.PublicURL, Store: d.Dir, TTL: d.Config.AssertionTTL,
+		Rotation: d.Config.SigningKeyRotation, Lead: d.Config.SigningKeyLead, MaxAge: d.Config.JWKSMaxAge,
+		Secret: []byte(d.Config.SigningKeySecret), Now: d.Now, Logger: d.Logger.With("component", "identity")})
+	if err != nil {
 		return nil, err
 	}
 	s.scim = scim.New(scim.Options{Store: d.Dir, Revoker: d.Sessions, Throttle: d.Sessions, Logger: d.Logger.With("component", "scim"),
