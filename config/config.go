@@ -20,6 +20,7 @@ import (
 // Config is the whole configuration of one gateway process.
 type Config struct {
 	Addr        string // SSOGATE_ADDR
+	MetricsAddr string // SSOGATE_METRICS_ADDR: /metrics listener; "off" = none
 	PublicURL   string // SSOGATE_PUBLIC_URL, without trailing slash
 	DatabaseURL string // SSOGATE_DATABASE_URL
 	RedisURL    string // SSOGATE_REDIS_URL; empty = in-process store
@@ -58,6 +59,7 @@ type Config struct {
 func Defaults() Config {
 	return Config{
 		Addr:               "127.0.0.1:8080",
+		MetricsAddr:        "127.0.0.1:9464",
 		DatabaseURL:        "sqlite:./ssogate.db",
 		SessionIdle:        2 * time.Hour,
 		SessionAbsolute:    12 * time.Hour,
@@ -91,6 +93,7 @@ func Keys() []Key {
 	d := Defaults()
 	return []Key{
 		{"SSOGATE_ADDR", d.Addr, "listen address"},
+		{"SSOGATE_METRICS_ADDR", d.MetricsAddr, "listen address of /metrics (Prometheus), never served on SSOGATE_ADDR; off = no metrics listener"},
 		{"SSOGATE_PUBLIC_URL", "http:// + SSOGATE_ADDR", "external base URL used in SAML metadata, redirects and cookie security (https ⇒ Secure, __Host- cookies); scheme and host are lower-cased"},
 		{"SSOGATE_DATABASE_URL", d.DatabaseURL, "directory database: sqlite:PATH or postgres://…"},
 		{"SSOGATE_REDIS_URL", "(empty)", "session store: redis://, rediss://, redis+sentinel://h1:26379,h2:26379/MASTER, redis+cluster://h1:6379,h2:6379; empty = in-process store (one instance only)"},
@@ -165,6 +168,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		*dst = b
 	}
 	str("SSOGATE_ADDR", &c.Addr)
+	str("SSOGATE_METRICS_ADDR", &c.MetricsAddr)
 	str("SSOGATE_PUBLIC_URL", &c.PublicURL)
 	str("SSOGATE_DATABASE_URL", &c.DatabaseURL)
 	str("SSOGATE_REDIS_URL", &c.RedisURL)
@@ -216,6 +220,13 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("SSOGATE_ADDR", "%q is not host:port", c.Addr)
+	}
+	if c.MetricsOn() {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("SSOGATE_METRICS_ADDR", "%q is not host:port or off", c.MetricsAddr)
+		} else if c.MetricsAddr == c.Addr {
+			bad("SSOGATE_METRICS_ADDR", "%q is SSOGATE_ADDR: metrics need a listener of their own (or off)", c.MetricsAddr)
+		}
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
@@ -318,6 +329,9 @@ func NormalizePublicURL(u string) string {
 	p.Scheme, p.Host = strings.ToLower(p.Scheme), strings.ToLower(p.Host)
 	return p.String()
 }
+
+// MetricsOn reports whether /metrics has a listener.
+func (c Config) MetricsOn() bool { return c.MetricsAddr != "off" && c.MetricsAddr != "" }
 
 // Embedded reports which stores run in-process, for the start-up log.
 func (c Config) Embedded() (sqlite, memSessions bool) {

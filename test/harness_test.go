@@ -53,6 +53,9 @@ type gw struct {
 	company *directory.Company
 	cfg     config.Config
 	logs    *strings.Builder
+
+	// metricsURL is the separate metrics listener (SSOGATE_METRICS_ADDR).
+	metricsURL string
 }
 
 type gwOpt func(*config.Config)
@@ -100,6 +103,9 @@ func newGWOn(t *testing.T, dir directory.Store, sess session.Store, shared *gw, 
 	srv.Config.Handler = s.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
+	ms := httptest.NewServer(s.MetricsHandler())
+	t.Cleanup(ms.Close)
+	g.metricsURL = ms.URL
 	g.srv = srv
 	_ = ctx
 	return g

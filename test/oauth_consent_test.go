@@ -102,7 +102,7 @@ func TestOAuthRemovedClientTokensStop(t *testing.T) {
 		if r := g.refresh(t, "acme", refresh); r.status == http.StatusOK {
 			t.Fatalf("a removed client refreshed its token: %v", r.body)
 		}
-		mr, err := http.Get(g.URL + "/metrics")
+		mr, err := http.Get(g.metricsURL + "/metrics")
 		testenv.Must(t, err, "metrics")
 		m := body(t, mr)
 		mr.Body.Close()

@@ -111,3 +111,24 @@ func TestStaticHasNoDirectoryListing(t *testing.T) {
 		}
 	})
 }
+
+// /metrics names every company (certificate expiry per company): it is
+// served on its own listener, never on the public one.
+func TestMetricsAreNotOnThePublicListener(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newGW(t, b)
+		g.postACS(newBrowser(), "acme", g.signed(g.assertion("acme", "maja.holm@acme.example")), "")
+		for _, p := range []string{"/metrics", "/metrics/", "/Metrics", "/c/acme/metrics"} {
+			resp, err := http.Get(g.URL + p)
+			testenv.Must(t, err, "GET %s", p)
+			if m := body(t, resp); resp.StatusCode != http.StatusNotFound || strings.Contains(m, "ssogate_") {
+				t.Errorf("public %s: %d\n%s", p, resp.StatusCode, m)
+			}
+		}
+		resp, err := http.Get(g.metricsURL + "/metrics")
+		testenv.Must(t, err, "GET metrics listener")
+		if m := body(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(m, `ssogate_logins_total{outcome="success",reason="ok"} 1`) {
+			t.Fatalf("metrics listener: %d\n%s", resp.StatusCode, m)
+		}
+	})
+}

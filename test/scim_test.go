@@ -145,7 +145,7 @@ func TestSCIMThroughTheGatewayRevokesAccessAndFeedsApprovers(t *testing.T) {
 			t.Fatalf("acme's token at globex: %d", r2.StatusCode)
 		}
 		// Operators see provisioning in the metrics.
-		mr, err := http.Get(g.URL + "/metrics")
+		mr, err := http.Get(g.metricsURL + "/metrics")
 		testenv.Must(t, err, "metrics")
 		m := body(t, mr)
 		mr.Body.Close()

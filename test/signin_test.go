@@ -569,7 +569,7 @@ func TestMetadataHealthAndMetrics(t *testing.T) {
 	}
 	g.postACS(newBrowser(), "acme", g.signed(g.assertion("acme", "maja.holm@acme.example")), "")
 	g.postACS(newBrowser(), "acme", g.signed(g.assertion("acme", "stranger@acme.example")), "")
-	r, err := br.Get(g.URL + "/metrics")
+	r, err := br.Get(g.metricsURL + "/metrics")
 	testenv.Must(t, err, "metrics")
 	m := body(t, r)
 	for _, want := range []string{`ssogate_logins_total{outcome="success",reason="ok"} 1`,

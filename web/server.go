@@ -154,13 +154,23 @@ func New(d Deps) (*Server, error) {
 // Handler returns the http.Handler to serve.
 func (s *Server) Handler() http.Handler { return s.e }
 
+// MetricsHandler serves GET /metrics (Prometheus text format) for the
+// separate listener at SSOGATE_METRICS_ADDR, with /healthz beside it. The
+// metrics name every company (certificate expiry gauges), so they are never
+// on the public listener.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.handler)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	return mux
+}
+
 func (s *Server) routes() {
 	e := s.e
 	static, _ := fs.Sub(staticFS, "static")
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(filesOnly{static})))))
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler))
 	e.GET("/.well-known/jwks.json", s.jwks)
 
 	c := e.Group("/c/:company")
@@ -241,7 +251,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		if p := c.Request().URL.Path; p == "/metrics" || p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/static/") {
+		if p := c.Request().URL.Path; p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/static/") {
 			return nil
 		}
 		s.log.LogAttrs(c.Request().Context(), slog.LevelDebug, "http",

@@ -200,6 +200,12 @@ func (e *env) listenAndServe(ctx context.Context, d web.Deps, ready func(addr st
 	if err != nil {
 		return fmt.Errorf("SSOGATE_ADDR: %w", err)
 	}
+	stopMetrics, err := e.serveMetrics(srv)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelWarn)}

@@ -126,8 +126,8 @@ func freeAddr(t *testing.T) string {
 // TestDemoSignsInThroughTheFakeEntra runs `ssogate demo` and signs in as a
 // newcomer would: the M365 tile of the fake Entra, then /api/me.
 func TestDemoSignsInThroughTheFakeEntra(t *testing.T) {
-	addr := freeAddr(t)
-	env := map[string]string{"SSOGATE_ADDR": addr, "SSOGATE_LOG_LEVEL": "warn"}
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	env := map[string]string{"SSOGATE_ADDR": addr, "SSOGATE_METRICS_ADDR": metricsAddr, "SSOGATE_LOG_LEVEL": "warn"}
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuf
 	done := make(chan error, 1)
@@ -170,6 +170,22 @@ func TestDemoSignsInThroughTheFakeEntra(t *testing.T) {
 	}
 	if me := readAll(resp); resp.StatusCode != 200 || !strings.Contains(me, `"userName":"maja.holm@demo.example"`) {
 		t.Fatalf("/api/me: %d %s", resp.StatusCode, me)
+	}
+	// The metrics (which name every company) are on their own listener,
+	// not on the public one.
+	resp, err = c.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := readAll(resp); resp.StatusCode != 200 || !strings.Contains(m, `ssogate_logins_total{outcome="success",reason="ok"} 1`) {
+		t.Fatalf("metrics listener: %d\n%s", resp.StatusCode, m)
+	}
+	resp, err = c.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := readAll(resp); resp.StatusCode != http.StatusNotFound || strings.Contains(m, "ssogate_") {
+		t.Fatalf("/metrics on the public listener: %d\n%s", resp.StatusCode, m)
 	}
 	// Maja is the demo's admin: her fresh SSO session opens the console.
 	resp, err = c.Get(base + "/c/demo/admin/login/sso")
@@ -230,5 +246,24 @@ func TestMisspeltSettingIsRefused(t *testing.T) {
 	if err := runEnviron(context.Background(), []string{"config"}, []string{"SSOGATE_LOG_LEVEL=warn"}, strings.NewReader(""), &out, &errb); err != nil ||
 		!strings.Contains(out.String(), "SSOGATE_REDIS_URL") {
 		t.Fatalf("a valid environment: %v\n%s", err, out.String())
+	}
+}
+
+// A metrics address that cannot be bound stops the start with a message
+// naming the setting, instead of serving without metrics unnoticed.
+func TestMetricsAddressInUseStopsTheStart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	env := map[string]string{"SSOGATE_ADDR": freeAddr(t), "SSOGATE_METRICS_ADDR": ln.Addr().String(),
+		"SSOGATE_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "gw.db"), "SSOGATE_LOG_LEVEL": "error"}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out syncBuf
+	err = run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "SSOGATE_METRICS_ADDR") {
+		t.Fatalf("serve with a taken metrics address: %v", err)
 	}
 }
