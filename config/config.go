@@ -76,7 +76,7 @@ func Defaults() Config {
 		OAuthRefreshTTL:    30 * 24 * time.Hour,
 		AssertionTTL:       2 * time.Minute,
 		SigningKeyRotation: 7 * 24 * time.Hour,
-		SigningKeyLead:     time.Hour,
+		SigningKeyLead:     2 * time.Hour,
 		JWKSMaxAge:         10 * time.Minute,
 		LogFormat:          "text",
 		LogLevel:           "info",

@@ -70,7 +70,7 @@ type Options struct {
 	// (default 7 days; at least 2×Lead).
 	Rotation time.Duration
 	// Lead is how long a new key is published in the JWKS before it signs
-	// (default 1h): at least as long as any verifier caches the JWKS. The
+	// (default 2h): at least as long as any verifier caches the JWKS. The
 	// very first key signs at once (there is nothing cached to outlive).
 	Lead time.Duration
 	// MaxAge is the JWKS document's Cache-Control max-age (default 10m;
@@ -94,7 +94,7 @@ type Options struct {
 const (
 	DefaultTTL       = 2 * time.Minute
 	DefaultRotation  = 7 * 24 * time.Hour
-	DefaultLead      = time.Hour
+	DefaultLead      = 2 * time.Hour
 	DefaultMaxAge    = 10 * time.Minute
 	DefaultRefresh   = 30 * time.Second
 	DefaultCacheSize = 10000

@@ -14,6 +14,8 @@
 //	load scim   -base URL/c/bench/scim/v2 -token-file F [-n -c -pid]
 //	load lookup -base URL/c/bench/scim/v2 -token-file F -employees N   userName filter lookups of existing employees
 //	load wrk    -url URL/c/bench/api/me -cookies F [-c -d -pid]      the session check driven by wrk
+//	load upstream  -addr A [-size N]          the stand-in product the proxy runs forward to
+//	load bareproxy -addr A -to URL           httputil.ReverseProxy, the proxy baseline
 //	load report -in results.jsonl           the table, with ratios
 //
 // It is a test tool: it imports the fake Entra (sso/ssotest) and, for seed,
@@ -30,7 +32,7 @@ import (
 	"syscall"
 )
 
-const usage = `usage: load <keygen|seed|login|me|scim|lookup|wrk|report> [flags]   (load <command> -h for flags)`
+const usage = `usage: load <keygen|seed|login|me|scim|lookup|wrk|upstream|bareproxy|report> [flags]   (load <command> -h for flags)`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -52,6 +54,8 @@ func run(ctx context.Context, args []string) error {
   scim    Entra's initial sync: per employee GET ?filter=userName eq, POST /Users, PATCH manager
   lookup  GET ?filter=userName eq for existing employees (index-backed lookup at the directory's size)
   wrk     run wrk (lighter than this driver) on /api/me with the cookies of "me -cookies-out", record it alike
+  upstream   serve a small page on a loopback address (the product for the proxy runs)
+  bareproxy  a bare httputil.ReverseProxy to -to (the proxy baseline)
   report  print the results (JSON lines) as a table with ratios`)
 		return nil
 	}
@@ -70,6 +74,10 @@ func run(ctx context.Context, args []string) error {
 		return lookupCmd(ctx, args[1:])
 	case "wrk":
 		return wrkCmd(ctx, args[1:])
+	case "upstream":
+		return upstreamCmd(ctx, args[1:])
+	case "bareproxy":
+		return bareProxyCmd(ctx, args[1:])
 	case "report":
 		return reportCmd(args[1:])
 	}
