@@ -12,3 +12,10 @@ var ErrInvalid = errors.New("session: invalid")
 // 256-bit secrets, so this only happens when something is wrong; a Store
 // never overwrites an existing session.
 var ErrExists = errors.New("session: id already in use")
+
+// ErrUnavailable is wrapped by every error a Store returns because it got
+// no answer: the server is unreachable, did not answer within its deadline,
+// has no free connection, or refuses work for now (loading, failing over).
+// It is an outage, never an answer: callers must not read it as "not
+// found" or as a refusal, and report it as "temporarily unavailable".
+var ErrUnavailable = errors.New("session: store unavailable")

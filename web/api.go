@@ -242,6 +242,9 @@ func (s *Server) scimHandler(c echo.Context) error {
 	sub := strings.TrimPrefix(c.Request().URL.Path, base)
 	s.scim.ServeCompany(c.Response(), c.Request(), co, sub, s.cfg.PublicURL+base)
 	s.metrics.scim.WithLabelValues(scimMethod(c.Request().Method), strconv.Itoa(c.Response().Status)).Inc()
+	if c.Response().Status == http.StatusServiceUnavailable { // logged by the SCIM handler
+		s.metrics.unavailable.WithLabelValues("database", "scim").Inc()
+	}
 	return nil
 }
 

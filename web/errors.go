@@ -1,12 +1,18 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/ssogate/ssogate/session"
+	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/sso/scim"
 )
 
 // userError is a refusal with a fixed, user-safe message. The cause goes to
@@ -40,6 +46,68 @@ func wantsJSON(c echo.Context) bool {
 		strings.HasPrefix(c.Request().Header.Get("Accept"), "application/json")
 }
 
+// Outages. A store that gives no answer (unreachable, past its deadline,
+// out of connections) is our outage, never the user's refusal: the answer
+// is 503 with Retry-After, in the body its caller understands, counted in
+// ssogate_unavailable_total and logged with the cause, and never stored as
+// a refused sign-in.
+
+// retryAfter is the Retry-After of every outage answer, in seconds.
+const retryAfter = 5
+
+// outageOf names the store an error says is down ("sessions",
+// "database", or "deadline" for a request deadline that passed), or ""
+// when err is not an outage.
+func outageOf(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, session.ErrUnavailable):
+		return "sessions"
+	case errors.Is(err, directory.ErrUnavailable):
+		return "database"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline"
+	}
+	return ""
+}
+
+// unavailable is the user-safe answer to an outage.
+func unavailable(cause error) *userError {
+	return &userError{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable",
+		Title: "Temporarily unavailable", Message: "The sign-in service is temporarily unavailable.",
+		Action: "Please try again in a minute. Nothing is wrong with your account or your company's set-up.", Err: cause}
+}
+
+// routeFamily names the kind of caller a path serves, for error bodies and
+// the outage metric: scim (Entra provisioning), oauth (token and
+// revocation endpoints: RFC 6749 JSON), acs, api (JSON), admin, or page.
+func routeFamily(p string) string {
+	switch {
+	case strings.Contains(p, "/oauth/token") || strings.Contains(p, "/oauth/revoke"):
+		return "oauth"
+	case strings.Contains(p, "/scim/"):
+		return "scim"
+	case strings.HasSuffix(p, "/saml/acs"):
+		return "acs"
+	case strings.Contains(p, "/api/"):
+		return "api"
+	case strings.Contains(p, "/admin/") || strings.HasSuffix(p, "/admin"):
+		return "admin"
+	}
+	return "page"
+}
+
+// noteOutage counts and logs an outage answer; store is outageOf's name.
+func (s *Server) noteOutage(c echo.Context, store string, cause error) {
+	p := c.Request().URL.Path
+	s.metrics.unavailable.WithLabelValues(store, routeFamily(p)).Inc()
+	s.log.LogAttrs(c.Request().Context(), slog.LevelError, "store unavailable: answered 503",
+		slog.String("store", store), slog.String("method", c.Request().Method), slog.String("path", p),
+		slog.Any("cause", cause))
+	c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter))
+}
+
 // errorHandler renders every error returned by a handler: a page for
 // browsers, a JSON body for API clients. A 5xx is logged at error level with
 // its cause; a 4xx at info with its cause. Internal details never reach the
@@ -68,15 +136,41 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		ue = &userError{Status: http.StatusInternalServerError, Code: "internal", Title: "Something went wrong",
 			Message: "The gateway could not complete the request.", Action: "Try again in a moment. If it keeps happening, contact your IT department.", Err: err}
 	}
-	level := slog.LevelInfo
-	if ue.Status >= 500 {
-		level = slog.LevelError
+	if store := outageOf(err); store != "" {
+		ue = unavailable(err)
+		s.noteOutage(c, store, err)
+	} else {
+		level := slog.LevelInfo
+		if ue.Status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.LogAttrs(c.Request().Context(), level, "request refused",
+			slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
+			slog.Int("status", ue.Status), slog.String("code", ue.Code), slog.Any("cause", ue.Err))
 	}
-	s.log.LogAttrs(c.Request().Context(), level, "request refused",
-		slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
-		slog.Int("status", ue.Status), slog.String("code", ue.Code), slog.Any("cause", ue.Err))
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(ue.Status)
+		return
+	}
+	switch routeFamily(c.Request().URL.Path) {
+	case "scim":
+		detail := ue.Message
+		if ue.Status == http.StatusServiceUnavailable {
+			detail = "the gateway's database is temporarily unavailable; retry later"
+		}
+		scim.WriteError(c.Response(), ue.Status, detail)
+		return
+	case "oauth":
+		code := ue.Code
+		switch {
+		case ue.Status == http.StatusServiceUnavailable:
+		case ue.Status >= 500:
+			code = "server_error"
+		case ue.Status == http.StatusNotFound:
+			code = "invalid_request"
+		}
+		noStore(c)
+		_ = c.JSON(ue.Status, map[string]string{"error": code, "error_description": ue.Message})
 		return
 	}
 	if wantsJSON(c) {

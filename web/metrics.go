@@ -14,6 +14,7 @@ type metrics struct {
 	certExpiry  *prometheus.GaugeVec
 	scim        *prometheus.CounterVec
 	oauthTokens *prometheus.CounterVec
+	unavailable *prometheus.CounterVec
 	handler     http.Handler
 }
 
@@ -36,7 +37,10 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	m.oauthTokens = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ssogate_oauth_token_requests_total", Help: "Mobile token endpoint answers, by outcome (issued, or the RFC 6749 error code).",
 	}, []string{"outcome"})
-	reg.MustRegister(m.logins, m.acsDuration, m.certExpiry, m.scim, m.oauthTokens)
+	m.unavailable = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ssogate_unavailable_total", Help: "Requests answered 503 because a store gave no answer, by store (sessions, database, deadline) and route family (acs, api, scim, oauth, admin, page).",
+	}, []string{"store", "route"})
+	reg.MustRegister(m.logins, m.acsDuration, m.certExpiry, m.scim, m.oauthTokens, m.unavailable)
 	// The Go and process collectors may already be registered by the caller.
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

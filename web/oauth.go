@@ -165,7 +165,7 @@ func (s *Server) authorize(c echo.Context) error {
 	sess, err := s.browser.CurrentFor(ctx, c.Request(), co.ID)
 	if err != nil && !errors.Is(err, session.ErrNotFound) {
 		s.log.Error("oauth authorize: session lookup", "company", co.Slug, "err", err)
-		return fail("server_error", "the sign-in service is unavailable; try again")
+		return fail(serverErrorCode(err), "the sign-in service is unavailable; try again")
 	}
 	if err == nil {
 		e, err := s.dir.GetEmployee(ctx, co.ID, sess.EmployeeID)
@@ -179,7 +179,7 @@ func (s *Server) authorize(c echo.Context) error {
 			return s.issueCode(c, co, sess, client.ClientID, redirectURI, challenge, state)
 		case err != nil && !errors.Is(err, directory.ErrNotFound):
 			s.log.Error("oauth authorize: load employee", "company", co.Slug, "err", err)
-			return fail("server_error", "the sign-in service is unavailable; try again")
+			return fail(serverErrorCode(err), "the sign-in service is unavailable; try again")
 		}
 		// Inactive or gone: a fresh login shows the employee why.
 	}
@@ -203,7 +203,7 @@ func (s *Server) issueCode(c echo.Context, co *directory.Company, sess *session.
 	}
 	if err != nil {
 		s.log.Error("oauth authorize: store code", "company", co.Slug, "err", err)
-		return s.authorizeError(c, co.Slug, redirectURI, "server_error", "the sign-in service is unavailable; try again", state)
+		return s.authorizeError(c, co.Slug, redirectURI, serverErrorCode(err), "the sign-in service is unavailable; try again", state)
 	}
 	s.log.Info("oauth code issued", "company", co.Slug, "client_id", clientID, "employee", sess.EmployeeID)
 	return c.Redirect(http.StatusFound, withParams(redirectURI, url.Values{"code": {code}, "state": {state}}))
@@ -217,6 +217,16 @@ func (s *Server) authorizeError(c echo.Context, slug, redirectURI, code, desc, s
 		v.Set("state", state)
 	}
 	return c.Redirect(http.StatusFound, withParams(redirectURI, v))
+}
+
+// serverErrorCode is the RFC 6749 §4.1.2.1 code for a failure of ours:
+// temporarily_unavailable for an outage (the app may retry), else
+// server_error.
+func serverErrorCode(err error) string {
+	if outageOf(err) != "" {
+		return "temporarily_unavailable"
+	}
+	return "server_error"
 }
 
 // badAuthorizePage is the error page for a request whose redirect URI

@@ -62,6 +62,12 @@ func errClient(desc string) *oauthErr {
 }
 
 func errServer(cause error) *oauthErr {
+	if outageOf(cause) != "" {
+		// RFC 6749 names temporarily_unavailable for the authorization
+		// endpoint; clients treat it, with 503 and Retry-After, as "retry".
+		return &oauthErr{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
+			desc: "the sign-in service is temporarily unavailable; try again shortly", cause: cause}
+	}
 	return &oauthErr{status: http.StatusInternalServerError, code: "server_error",
 		desc: "the sign-in service is unavailable; try again", cause: cause}
 }
@@ -413,6 +419,11 @@ func (s *Server) tokenError(c echo.Context, co *directory.Company, oe *oauthErr)
 	slug := ""
 	if co != nil {
 		slug = co.Slug
+	}
+	if oe.status == http.StatusServiceUnavailable {
+		s.noteOutage(c, outageOf(oe.cause), oe.cause)
+		s.metrics.oauthTokens.WithLabelValues(oe.code).Inc()
+		return c.JSON(oe.status, map[string]string{"error": oe.code, "error_description": oe.desc})
 	}
 	level := slog.LevelInfo
 	if oe.status >= 500 {

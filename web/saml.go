@@ -117,6 +117,12 @@ func (s *Server) acs(c echo.Context) error {
 	outcome := "success"
 	if err != nil {
 		outcome = "refused"
+		// An outage is not a refusal: its own outcome, and never a stored
+		// sign-in failure (the error handler answers 503).
+		if store := outageOf(err); store != "" {
+			outcome = "unavailable"
+			s.metrics.logins.WithLabelValues("unavailable", store).Inc()
+		}
 	}
 	s.metrics.acsDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
 	return err
@@ -128,7 +134,9 @@ func (s *Server) acsLogin(c echo.Context) error {
 	ip := c.RealIP()
 	t, err := s.tenantOf(c)
 	if err != nil {
-		s.metrics.logins.WithLabelValues("refused", "unknown_company").Inc()
+		if outageOf(err) == "" {
+			s.metrics.logins.WithLabelValues("refused", "unknown_company").Inc()
+		}
 		return err
 	}
 	co := t.Company
@@ -169,6 +177,10 @@ func (s *Server) acsLogin(c echo.Context) error {
 	}
 	id, err := t.SP.ParseResponse(ctx, r, requestIDs, replayCache{s.sessions})
 	if err != nil {
+		if outageOf(err) != "" {
+			// The replay cache could not record the assertion: our outage.
+			return fmt.Errorf("consume assertion id: %w", err)
+		}
 		var se *sso.Error
 		if errors.As(err, &se) {
 			return s.refuseLogin(ctx, co, string(se.Reason), se.Detail, "", ip, se.Err)

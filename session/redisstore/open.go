@@ -37,10 +37,21 @@ var ErrBadURL = errors.New("redisstore: bad Redis URL")
 // sentinel_username, sentinel_password, client_name, dial_timeout,
 // read_timeout, write_timeout (Go durations, e.g. 3s), pool_size.
 // Anything else is refused.
+//
+// Socket timeouts and the pool wait a URL leaves unset are Options.Timeout
+// (DefaultTimeout), retries DefaultMaxRetries, and every call is bounded by
+// Options.Timeout as a whole (see fault.go).
 func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 	t, err := parseURL(rawURL)
 	if err != nil {
 		return nil, err
+	}
+	timeout := opt.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if timeout > 0 {
+		applyDeadlines(t, timeout)
 	}
 	var c redis.UniversalClient
 	if t.single != nil {

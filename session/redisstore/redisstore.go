@@ -79,6 +79,10 @@ type Options struct {
 	Prefix string
 	// Now is the clock used to judge liveness; nil means time.Now.
 	Now func() time.Time
+	// Timeout is the deadline of every command or pipeline, retries and
+	// the wait for a connection included (0 = DefaultTimeout, < 0 = none).
+	// Past it the call fails with an error matching session.ErrUnavailable.
+	Timeout time.Duration
 }
 
 // Store is a session.Store on Redis.
@@ -143,8 +147,15 @@ func New(client redis.UniversalClient, opt Options) *Store {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	// No Timeout: the client's own read and write timeouts bound a batch.
+	timeout := opt.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	client.AddHook(outageHook{timeout: timeout})
+	// A batch serves many callers, so it runs under its own context,
+	// bounded like any command.
 	s.gets.Max, s.gets.Do = getBatchMax, s.getMany
+	s.gets.Timeout = max(timeout, 0)
 	return s
 }
 
@@ -306,7 +317,9 @@ func (s *Store) read(ctx context.Context, id string) (string, *session.Session, 
 		return "", nil, session.ErrNotFound
 	}
 	if err != nil {
-		return "", nil, fmt.Errorf("redisstore: get session: %w", err)
+		// classify: a caller whose deadline passed while it waited for a
+		// batch gets its context's error, which never went through Redis.
+		return "", nil, fmt.Errorf("redisstore: get session: %w", classify(err))
 	}
 	sess, ok, err := s.decodeSession(id, raw)
 	if err != nil {

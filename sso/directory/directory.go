@@ -28,6 +28,11 @@ var (
 	// ErrInvalid: the value breaks a rule the store enforces (empty slug,
 	// over-long field, manager cycle...).
 	ErrInvalid = errors.New("directory: invalid")
+	// ErrUnavailable is wrapped by every error a Store returns because the
+	// database gave no answer: unreachable, past its statement deadline, no
+	// free connection, shutting down. It is an outage, never an answer:
+	// callers must not read it as "not found" or as a refusal.
+	ErrUnavailable = errors.New("directory: database unavailable")
 )
 
 // ConflictError says which rule a write would break. It matches ErrConflict.

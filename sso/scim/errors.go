@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -86,8 +87,33 @@ func storeError(err error) *Error {
 	case errors.Is(err, directory.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Detail: errNotFoundResource.Detail, cause: err}
 	}
+	if unavailable(err) {
+		return errUnavailable(err)
+	}
 	return &Error{Status: http.StatusInternalServerError,
 		Detail: "internal error while storing the change; nothing was changed, retry later", cause: err}
+}
+
+// RetryAfter is the Retry-After, in seconds, of a 503 (the directory is
+// unavailable): Entra's provisioning retries the request.
+const RetryAfter = 5
+
+// unavailable reports an outage of the directory (or a deadline that
+// passed): the request may succeed if retried.
+func unavailable(err error) bool {
+	return errors.Is(err, directory.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func errUnavailable(cause error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable,
+		Detail: "the gateway's database is temporarily unavailable; retry later", cause: cause}
+}
+
+// WriteError writes a SCIM Error body (RFC 7644 §3.12) with status and a
+// detail: for answers made outside the handler (an unknown company, an
+// outage before the handler runs). A 503 carries Retry-After.
+func WriteError(w http.ResponseWriter, status int, detail string) {
+	writeError(w, &Error{Status: status, Detail: detail})
 }
 
 func conflictDetail(field string) string {
@@ -110,6 +136,9 @@ type errorBody struct {
 const schemaError = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 func writeError(w http.ResponseWriter, e *Error) {
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+	}
 	body := errorBody{
 		Schemas:  []string{schemaError},
 		Status:   strconv.Itoa(e.Status),

@@ -236,6 +236,9 @@ func (h *Handler) authenticate(r *http.Request, c *directory.Company) *Error {
 			}
 		case !errors.Is(err, directory.ErrNotFound):
 			h.log.ErrorContext(ctx, "scim: token lookup failed", "company", c.ID, "err", err)
+			if unavailable(err) {
+				return errUnavailable(err)
+			}
 			return &Error{Status: http.StatusInternalServerError, Detail: "internal error while checking the token; retry later"}
 		}
 	}

@@ -254,11 +254,11 @@ func (s *Store) ListAudit(ctx context.Context, companyID int64, limit int) ([]di
 }
 
 // collect scans every row with scan and closes rows.
-func collect[T any](s *Store, rows *sql.Rows, what string, scan func(*sql.Rows) (T, error)) ([]T, error) {
+func collect[T any](s *Store, rows *rows, what string, scan func(*sql.Rows) (T, error)) ([]T, error) {
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
-		v, err := scan(rows)
+		v, err := scan(rows.Rows)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}

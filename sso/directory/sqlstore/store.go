@@ -75,15 +75,21 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives migration progress; nil discards it.
 	Logger *slog.Logger
+	// StatementTimeout bounds every statement, the wait for its connection,
+	// and a transaction's BEGIN and COMMIT (0 = no deadline, for the CLI).
+	// Past it the call fails with an error matching directory.ErrUnavailable.
+	// Migrations at Open are not bounded by it.
+	StatementTimeout time.Duration
 }
 
 // Store is a directory.Store on SQLite or PostgreSQL. A Store returned by
 // Open is safe for concurrent use; the Store InTx passes to its function is
 // bound to one transaction.
 type Store struct {
-	dialect string
-	now     func() time.Time
-	log     *slog.Logger
+	dialect     string
+	now         func() time.Time
+	log         *slog.Logger
+	stmtTimeout time.Duration
 
 	// Pools. For PostgreSQL, reader == writer. For an SQLite file, writer
 	// holds exactly one connection (every write, and every transaction, is
@@ -122,7 +128,7 @@ var ErrURL = errors.New("sqlstore: bad database URL")
 // "postgresql://..." (parameters such as search_path are passed to the
 // server, so a schema can be selected).
 func Open(ctx context.Context, url string, opt Options) (*Store, error) {
-	s := &Store{now: opt.Now, log: opt.Logger, rebound: new(sync.Map)}
+	s := &Store{now: opt.Now, log: opt.Logger, rebound: new(sync.Map), stmtTimeout: opt.StatementTimeout}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -273,8 +279,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	if s.tx != nil {
 		return nil
 	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if err := s.writer.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlstore: ping: %w", err)
+		return fmt.Errorf("sqlstore: ping: %w", classify(err))
 	}
 	return nil
 }
@@ -303,9 +311,18 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) (err error) 
 	if s.tx != nil {
 		return fn(s)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := s.watchdog(cancel)
 	tx, err := s.writer.BeginTx(ctx, nil)
+	if stop() {
+		if err == nil {
+			_ = tx.Rollback()
+		}
+		return fmt.Errorf("sqlstore: begin: %w", classify(errStepTimeout))
+	}
 	if err != nil {
-		return fmt.Errorf("sqlstore: begin: %w", err)
+		return fmt.Errorf("sqlstore: begin: %w", classify(err))
 	}
 	committed := false
 	defer func() {
@@ -321,7 +338,12 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) (err error) 
 	if err := fn(&t); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	stop = s.watchdog(cancel)
+	err = tx.Commit()
+	if stop() && err != nil {
+		err = errors.Join(errStepTimeout, err)
+	}
+	if err != nil {
 		return fmt.Errorf("sqlstore: commit: %w", s.translate(err))
 	}
 	committed = true
@@ -444,6 +466,8 @@ func (s *Store) stmt(ctx context.Context, write bool, query string) *sql.Stmt {
 }
 
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	query = s.q(query)
 	var res sql.Result
 	var err error
@@ -455,32 +479,39 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 	return res, s.translate(err)
 }
 
-func (s *Store) queryRowW(ctx context.Context, query string, args ...any) *sql.Row {
+func (s *Store) queryRowW(ctx context.Context, query string, args ...any) *row {
+	ctx, cancel := s.bound(ctx)
 	query = s.q(query)
 	if st := s.stmt(ctx, true, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
+		return &row{st.QueryRowContext(ctx, args...), cancel}
 	}
-	return s.w().QueryRowContext(ctx, query, args...)
+	return &row{s.w().QueryRowContext(ctx, query, args...), cancel}
 }
 
-func (s *Store) queryRowR(ctx context.Context, query string, args ...any) *sql.Row {
+func (s *Store) queryRowR(ctx context.Context, query string, args ...any) *row {
+	ctx, cancel := s.bound(ctx)
 	query = s.q(query)
 	if st := s.stmt(ctx, false, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
+		return &row{st.QueryRowContext(ctx, args...), cancel}
 	}
-	return s.r().QueryRowContext(ctx, query, args...)
+	return &row{s.r().QueryRowContext(ctx, query, args...), cancel}
 }
 
-func (s *Store) queryR(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (s *Store) queryR(ctx context.Context, query string, args ...any) (*rows, error) {
+	ctx, cancel := s.bound(ctx)
 	query = s.q(query)
-	var rows *sql.Rows
+	var rs *sql.Rows
 	var err error
 	if st := s.stmt(ctx, false, query); st != nil {
-		rows, err = st.QueryContext(ctx, args...)
+		rs, err = st.QueryContext(ctx, args...)
 	} else {
-		rows, err = s.r().QueryContext(ctx, query, args...)
+		rs, err = s.r().QueryContext(ctx, query, args...)
 	}
-	return rows, s.translate(err)
+	if err != nil {
+		cancel()
+		return nil, s.translate(err)
+	}
+	return &rows{rs, cancel}, nil
 }
 
 // execOne runs a write that must change a row: none is ErrNotFound.
@@ -541,6 +572,9 @@ var conflictFields = map[string]string{
 func (s *Store) translate(err error) error {
 	if err == nil {
 		return nil
+	}
+	if unavailable(err) {
+		return classify(err)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: %w", directory.ErrNotFound, err)

@@ -1,0 +1,129 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ssogate/ssogate/session"
+)
+
+// Deadlines. A stalled or unreachable Redis must cost a request a bounded,
+// short time, and then an error that says "unavailable", not a wrong
+// answer. Every command (or pipeline) the store sends runs under a deadline
+// of Options.Timeout that covers waiting for a pooled connection, dialling,
+// writing, reading and the client's retries; the client is built with
+// ContextTimeoutEnabled so that deadline reaches the socket.
+const (
+	// DefaultTimeout is Options.Timeout when it is zero.
+	DefaultTimeout = 500 * time.Millisecond
+	// DefaultMaxRetries is how often Open's client retries a command that
+	// failed on the network (a pooled connection the server closed, a
+	// failover), within the deadline, unless the URL says max_retries.
+	DefaultMaxRetries = 1
+)
+
+// applyDeadlines fills in the client settings a URL left unset: socket
+// timeouts and the pool wait equal to the per-call deadline, bounded
+// retries, one dial attempt per try, and context deadlines honoured.
+func applyDeadlines(t target, timeout time.Duration) {
+	set := func(d *time.Duration) {
+		if *d == 0 {
+			*d = timeout
+		}
+	}
+	if o := t.single; o != nil {
+		set(&o.DialTimeout)
+		set(&o.ReadTimeout)
+		set(&o.WriteTimeout)
+		set(&o.PoolTimeout)
+		if o.MaxRetries == 0 {
+			o.MaxRetries = DefaultMaxRetries
+		}
+		o.DialerRetries = 1
+		o.ContextTimeoutEnabled = true
+	}
+	if o := t.multi; o != nil {
+		set(&o.DialTimeout)
+		set(&o.ReadTimeout)
+		set(&o.WriteTimeout)
+		set(&o.PoolTimeout)
+		if o.MaxRetries == 0 {
+			o.MaxRetries = DefaultMaxRetries
+		}
+		o.DialerRetries = 1
+		o.ContextTimeoutEnabled = true
+	}
+}
+
+// outageHook bounds every command and pipeline by the store's deadline and
+// marks the errors that mean "no answer" with session.ErrUnavailable, on
+// the command itself too (callers read cmd.Result()).
+type outageHook struct{ timeout time.Duration }
+
+var _ redis.Hook = outageHook{}
+
+func (h outageHook) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if h.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, h.timeout)
+}
+
+func (h outageHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h outageHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		ctx, cancel := h.bound(ctx)
+		defer cancel()
+		err := next(ctx, cmd)
+		if c := classify(cmd.Err()); c != cmd.Err() {
+			cmd.SetErr(c)
+		}
+		return classify(err)
+	}
+}
+
+func (h outageHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		ctx, cancel := h.bound(ctx)
+		defer cancel()
+		err := next(ctx, cmds)
+		for _, cmd := range cmds {
+			if c := classify(cmd.Err()); c != cmd.Err() {
+				cmd.SetErr(c)
+			}
+		}
+		return classify(err)
+	}
+}
+
+// classify wraps an error that means Redis gave no answer with
+// session.ErrUnavailable; answers (redis.Nil, a script's error, a wrong
+// type) pass unchanged.
+func classify(err error) error {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, session.ErrUnavailable) || !unavailable(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", session.ErrUnavailable, err)
+}
+
+func unavailable(err error) bool {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, redis.ErrPoolTimeout), errors.Is(err, redis.ErrPoolExhausted), errors.Is(err, redis.ErrClosed),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &ne):
+		return true
+	case redis.IsLoadingError(err), redis.IsReadOnlyError(err), redis.IsClusterDownError(err), redis.IsTryAgainError(err),
+		redis.IsMasterDownError(err), redis.IsMaxClientsError(err), redis.IsNoReplicasError(err), redis.IsOOMError(err):
+		return true
+	}
+	return strings.HasPrefix(err.Error(), "BUSY ")
+}
