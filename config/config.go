@@ -49,6 +49,12 @@ type Config struct {
 	SigningKeyLead     time.Duration // SSOGATE_SIGNING_KEY_LEAD: published this long before it signs
 	JWKSMaxAge         time.Duration // SSOGATE_JWKS_MAX_AGE: Cache-Control of /.well-known/jwks.json
 	SigningKeySecret   string        // SSOGATE_SIGNING_KEY_SECRET: seals private keys at rest (optional)
+	// Operating under failure: store deadlines, readiness and drain.
+	RedisTimeout    time.Duration // SSOGATE_REDIS_TIMEOUT: deadline of each Redis call, retries included
+	DBTimeout       time.Duration // SSOGATE_DB_TIMEOUT: deadline of each database statement
+	ReadyTimeout    time.Duration // SSOGATE_READY_TIMEOUT: /readyz answers within this
+	DrainDelay      time.Duration // SSOGATE_DRAIN_DELAY: /readyz answers 503 this long after SIGTERM before the listener closes
+	ShutdownTimeout time.Duration // SSOGATE_SHUTDOWN_TIMEOUT: how long in-flight requests may take to finish after that
 
 	TrustProxyHeaders bool   // SSOGATE_TRUST_PROXY_HEADERS: take the client IP from X-Forwarded-For
 	LogFormat         string // SSOGATE_LOG_FORMAT: text | json
@@ -78,6 +84,11 @@ func Defaults() Config {
 		SigningKeyRotation: 7 * 24 * time.Hour,
 		SigningKeyLead:     2 * time.Hour,
 		JWKSMaxAge:         10 * time.Minute,
+		RedisTimeout:       500 * time.Millisecond,
+		DBTimeout:          2 * time.Second,
+		ReadyTimeout:       time.Second,
+		DrainDelay:         5 * time.Second,
+		ShutdownTimeout:    15 * time.Second,
 		LogFormat:          "text",
 		LogLevel:           "info",
 	}
@@ -116,6 +127,11 @@ func Keys() []Key {
 		{"SSOGATE_SIGNING_KEY_LEAD", d.SigningKeyLead.String(), "how long a new signing key is published in the JWKS before it signs: at least as long as any verifier caches the JWKS (and ≥ SSOGATE_JWKS_MAX_AGE + 1m)"},
 		{"SSOGATE_JWKS_MAX_AGE", d.JWKSMaxAge.String(), "Cache-Control max-age of /.well-known/jwks.json"},
 		{"SSOGATE_SIGNING_KEY_SECRET", "(empty)", "optional secret (at least 32 characters) that seals the signing keys' private halves in the database (AES-256-GCM); keys sealed with it need it to sign"},
+		{"SSOGATE_REDIS_TIMEOUT", d.RedisTimeout.String(), "deadline of each Redis call (connection wait, dial, retries included); past it the request answers 503"},
+		{"SSOGATE_DB_TIMEOUT", d.DBTimeout.String(), "deadline of each database statement (and of a transaction's BEGIN and COMMIT); past it the request answers 503"},
+		{"SSOGATE_READY_TIMEOUT", d.ReadyTimeout.String(), "/readyz answers within this, 503 if a store did not answer in time"},
+		{"SSOGATE_DRAIN_DELAY", d.DrainDelay.String(), "after SIGTERM, /readyz answers 503 for this long while requests are still served (give the load balancer's probe time to notice; 0 = none)"},
+		{"SSOGATE_SHUTDOWN_TIMEOUT", d.ShutdownTimeout.String(), "after the drain delay, how long in-flight requests may take to finish before the process exits"},
 		{"SSOGATE_TRUST_PROXY_HEADERS", "false", "take the client IP from X-Forwarded-For (only behind a proxy you run)"},
 		{"SSOGATE_LOG_FORMAT", d.LogFormat, "text or json"},
 		{"SSOGATE_LOG_LEVEL", d.LogLevel, "debug, info, warn or error"},
@@ -193,6 +209,11 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	if v := getenv("SSOGATE_SIGNING_KEY_SECRET"); v != "" {
 		c.SigningKeySecret = v // as given: spaces are part of a secret
 	}
+	dur("SSOGATE_REDIS_TIMEOUT", &c.RedisTimeout)
+	dur("SSOGATE_DB_TIMEOUT", &c.DBTimeout)
+	dur("SSOGATE_READY_TIMEOUT", &c.ReadyTimeout)
+	dur("SSOGATE_DRAIN_DELAY", &c.DrainDelay)
+	dur("SSOGATE_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	boolean("SSOGATE_TRUST_PROXY_HEADERS", &c.TrustProxyHeaders)
 	str("SSOGATE_LOG_FORMAT", &c.LogFormat)
 	str("SSOGATE_LOG_LEVEL", &c.LogLevel)
@@ -294,6 +315,16 @@ func (c Config) Validate() error {
 	if c.SigningKeySecret != "" && len(c.SigningKeySecret) < 32 {
 		bad("SSOGATE_SIGNING_KEY_SECRET", "is %d characters; use at least 32 (e.g. openssl rand -base64 32)", len(c.SigningKeySecret))
 	}
+	between := func(key string, d, lo, hi time.Duration) {
+		if d < lo || d > hi {
+			bad(key, "%s must be between %s and %s", d, lo, hi)
+		}
+	}
+	between("SSOGATE_REDIS_TIMEOUT", c.RedisTimeout, 10*time.Millisecond, 10*time.Second)
+	between("SSOGATE_DB_TIMEOUT", c.DBTimeout, 10*time.Millisecond, time.Minute)
+	between("SSOGATE_READY_TIMEOUT", c.ReadyTimeout, 10*time.Millisecond, 30*time.Second)
+	between("SSOGATE_DRAIN_DELAY", c.DrainDelay, 0, 5*time.Minute)
+	between("SSOGATE_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second, 10*time.Minute)
 	if !strings.Contains(c.CookieName, "ssogate_session") || strings.ContainsAny(c.CookieName, " ;,=\t\r\n\"") {
 		bad("SSOGATE_COOKIE_NAME", "%q must contain ssogate_session and no separators", c.CookieName)
 	}

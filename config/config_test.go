@@ -184,3 +184,26 @@ func TestAssertionSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestFailureSettings(t *testing.T) {
+	c, err := Load(env(map[string]string{"SSOGATE_REDIS_TIMEOUT": "250ms", "SSOGATE_DB_TIMEOUT": "1s",
+		"SSOGATE_READY_TIMEOUT": "800ms", "SSOGATE_DRAIN_DELAY": "0", "SSOGATE_SHUTDOWN_TIMEOUT": "30s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RedisTimeout != 250*time.Millisecond || c.DBTimeout != time.Second || c.ReadyTimeout != 800*time.Millisecond ||
+		c.DrainDelay != 0 || c.ShutdownTimeout != 30*time.Second {
+		t.Fatalf("failure settings not applied: %+v", c)
+	}
+	d := Defaults()
+	if d.RedisTimeout >= time.Second || d.DBTimeout > 2*time.Second || d.ReadyTimeout > 2*time.Second {
+		t.Fatalf("store deadlines must default well under the ~1-2 s a stalled store may cost a request: %+v", d)
+	}
+	_, err = Load(env(map[string]string{"SSOGATE_REDIS_TIMEOUT": "0s", "SSOGATE_DB_TIMEOUT": "2h",
+		"SSOGATE_READY_TIMEOUT": "-1s", "SSOGATE_DRAIN_DELAY": "-5s", "SSOGATE_SHUTDOWN_TIMEOUT": "0s"}))
+	for _, key := range []string{"SSOGATE_REDIS_TIMEOUT", "SSOGATE_DB_TIMEOUT", "SSOGATE_READY_TIMEOUT", "SSOGATE_DRAIN_DELAY", "SSOGATE_SHUTDOWN_TIMEOUT"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("a bad %s is not reported: %v", key, err)
+		}
+	}
+}

@@ -225,6 +225,11 @@ func TestOutageAnswers503OnPostgresAndRedis(t *testing.T) {
 		defer redisProxy.set("up")
 		wantOutageJSON(t, "/api/me", g.meReq(t, br))
 		wantOutagePage(t, "ACS", g.acsReq(t, newBrowser(), g.signed(g.assertion("acme", "maja.holm@acme.example"))))
+		req, _ := http.NewRequest(http.MethodGet, g.URL+"/readyz", nil)
+		r := doReq(t, nil, req)
+		if r.status != http.StatusServiceUnavailable || r.json(t)["sessions"] == "ok" || r.json(t)["database"] != "ok" || r.took > g.cfg.ReadyTimeout+200*time.Millisecond {
+			t.Fatalf("/readyz with Redis stalled: %d %s in %s (limit %s)", r.status, r.body, r.took, g.cfg.ReadyTimeout)
+		}
 	})
 	t.Run("redis back", func(t *testing.T) {
 		if r := g.meReq(t, br); r.status != http.StatusOK {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -11,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -73,6 +73,7 @@ type Server struct {
 	// sameOrigin refuses cross-site browser POSTs where no CSRF token is
 	// carried (logout).
 	sameOrigin *http.CrossOriginProtection
+	draining   atomic.Bool // set by Drain: /readyz answers 503
 }
 
 // New builds the application and its routes.
@@ -263,19 +264,3 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func (s *Server) healthz(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
-
-func (s *Server) readyz(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-	defer cancel()
-	out := map[string]string{"database": "ok", "sessions": "ok"}
-	status := http.StatusOK
-	if err := s.dir.Ping(ctx); err != nil {
-		out["database"], status = "unreachable", http.StatusServiceUnavailable
-		s.log.Warn("readyz: database unreachable", "err", err)
-	}
-	if err := s.sessions.Ping(ctx); err != nil {
-		out["sessions"], status = "unreachable", http.StatusServiceUnavailable
-		s.log.Warn("readyz: session store unreachable", "err", err)
-	}
-	return c.JSON(status, out)
-}

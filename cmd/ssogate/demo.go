@@ -45,6 +45,9 @@ func (e *env) demo(ctx context.Context, args []string) error {
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("demo runs a fake identity provider and listens on loopback only; SSOGATE_ADDR=%s is not loopback", e.cfg.Addr)
 	}
+	if e.getenv("SSOGATE_DRAIN_DELAY") == "" {
+		e.cfg.DrainDelay = 0 // no load balancer in front of a demo
+	}
 	if e.getenv("SSOGATE_DATABASE_URL") == "" {
 		dir, err := os.MkdirTemp("", "ssogate-demo-")
 		if err != nil {

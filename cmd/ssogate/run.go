@@ -130,8 +130,14 @@ func newLogger(cfg config.Config, w io.Writer) (*slog.Logger, error) {
 }
 
 // openDirectory opens the directory database named by the configuration.
+// Administrative commands run without a statement deadline; serve and demo
+// use openStores, which sets SSOGATE_DB_TIMEOUT.
 func (e *env) openDirectory(ctx context.Context) (directory.Store, error) {
-	st, err := sqlstore.Open(ctx, e.cfg.DatabaseURL, sqlstore.Options{Logger: e.log})
+	return e.openDirectoryWith(ctx, 0)
+}
+
+func (e *env) openDirectoryWith(ctx context.Context, stmtTimeout time.Duration) (directory.Store, error) {
+	st, err := sqlstore.Open(ctx, e.cfg.DatabaseURL, sqlstore.Options{Logger: e.log, StatementTimeout: stmtTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("open directory %s: %w", config.Redacted(e.cfg.DatabaseURL), err)
 	}
@@ -143,7 +149,7 @@ func (e *env) openSessions(ctx context.Context) (session.Store, error) {
 	if e.cfg.RedisURL == "" {
 		return memstore.New(memstore.Options{}), nil
 	}
-	st, err := redisstore.Open(ctx, e.cfg.RedisURL, redisstore.Options{})
+	st, err := redisstore.Open(ctx, e.cfg.RedisURL, redisstore.Options{Timeout: e.cfg.RedisTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("open session store %s: %w", config.Redacted(e.cfg.RedisURL), err)
 	}
@@ -177,7 +183,7 @@ func (e *env) serve(ctx context.Context, args []string) error {
 
 // openStores opens the directory and the session store; close releases both.
 func (e *env) openStores(ctx context.Context) (directory.Store, session.Store, func(), error) {
-	dir, err := e.openDirectory(ctx)
+	dir, err := e.openDirectoryWith(ctx, e.cfg.DBTimeout)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -189,8 +195,13 @@ func (e *env) openStores(ctx context.Context) (directory.Store, session.Store, f
 	return dir, sess, func() { sess.Close(); dir.Close() }, nil
 }
 
-// listenAndServe runs the server until ctx ends, then shuts down gracefully.
-// ready, when set, is called with the bound address.
+// listenAndServe runs the server until ctx ends, then drains and shuts down:
+// /readyz answers 503 for SSOGATE_DRAIN_DELAY while every request is still
+// served (and each connection closes after its response), so a load
+// balancer stops sending traffic; then the listener closes, requests in
+// flight get SSOGATE_SHUTDOWN_TIMEOUT to finish, and the queued sign-in
+// records are written before the caller closes the stores. ready, when set,
+// is called with the bound address.
 func (e *env) listenAndServe(ctx context.Context, d web.Deps, ready func(addr string)) error {
 	srv, err := web.New(d)
 	if err != nil {
@@ -224,13 +235,36 @@ func (e *env) listenAndServe(ctx context.Context, d web.Deps, ready func(addr st
 		return err
 	case <-ctx.Done():
 	}
-	shut, cancelShut := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancelShut()
-	e.log.Info("shutting down")
-	if err := hs.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	srv.Drain()
+	hs.SetKeepAlivesEnabled(false)
+	if d := e.cfg.DrainDelay; d > 0 {
+		e.log.Info("draining: still serving while the load balancer notices", "drain_delay", d)
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case err := <-errc:
+			t.Stop()
+			return err
+		}
 	}
-	return nil
+	e.log.Info("shutting down: listener closed, finishing requests in flight", "shutdown_timeout", e.cfg.ShutdownTimeout)
+	shut, cancelShut := context.WithTimeout(context.Background(), e.cfg.ShutdownTimeout)
+	defer cancelShut()
+	var failed error
+	if err := hs.Shutdown(shut); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		failed = fmt.Errorf("shutdown: requests still running after SSOGATE_SHUTDOWN_TIMEOUT (%s): %w", e.cfg.ShutdownTimeout, err)
+		_ = hs.Close()
+	}
+	cancel() // background work ends before the stores close
+	flush, cancelFlush := context.WithTimeout(context.Background(), e.cfg.ShutdownTimeout)
+	defer cancelFlush()
+	if err := srv.Close(flush); err != nil {
+		failed = errors.Join(failed, fmt.Errorf("shutdown: queued sign-in records not written: %w", err))
+	}
+	if failed == nil {
+		e.log.Info("shut down cleanly")
+	}
+	return failed
 }
 
 // serveGCPercent is the garbage collector's target while serving, unless

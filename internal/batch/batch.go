@@ -36,7 +36,8 @@ type Batcher[In, Out any] struct {
 
 	mu      sync.Mutex
 	pending []*call[In, Out]
-	busy    bool // a batch is in flight; its sender sends the next
+	busy    bool          // a batch is in flight; its sender sends the next
+	idle    chan struct{} // closed when busy is cleared (made by Wait)
 }
 
 type call[In, Out any] struct {
@@ -78,11 +79,41 @@ func (b *Batcher[In, Out]) release() {
 	b.mu.Lock()
 	idle := len(b.pending) == 0
 	if idle {
-		b.busy = false
+		b.setIdle()
 	}
 	b.mu.Unlock()
 	if !idle {
 		go b.drain()
+	}
+}
+
+// setIdle clears busy and wakes Wait; b.mu is held.
+func (b *Batcher[In, Out]) setIdle() {
+	b.busy = false
+	if b.idle != nil {
+		close(b.idle)
+		b.idle = nil
+	}
+}
+
+// Wait returns once nothing is in flight or pending, or when ctx ends:
+// at shutdown, it lets the items of callers that gave up be written.
+func (b *Batcher[In, Out]) Wait(ctx context.Context) error {
+	b.mu.Lock()
+	if !b.busy {
+		b.mu.Unlock()
+		return nil
+	}
+	if b.idle == nil {
+		b.idle = make(chan struct{})
+	}
+	ch := b.idle
+	b.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -102,7 +133,7 @@ func (b *Batcher[In, Out]) drain() {
 	for {
 		b.mu.Lock()
 		if len(b.pending) == 0 {
-			b.busy = false
+			b.setIdle()
 			b.mu.Unlock()
 			return
 		}

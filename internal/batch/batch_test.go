@@ -149,3 +149,52 @@ func TestShortResultAndTimeout(t *testing.T) {
 		t.Fatalf("Do returning no results: %v", err)
 	}
 }
+
+// Wait outlasts callers that gave up: at shutdown their items are still
+// handled before the process exits.
+func TestWaitForItemsOfCallersThatGaveUp(t *testing.T) {
+	release := make(chan struct{})
+	var handled sync.Map
+	b := &Batcher[int, string]{Do: func(_ context.Context, items []int) []Result[string] {
+		<-release
+		for _, it := range items {
+			handled.Store(it, true)
+		}
+		return make([]Result[string], len(items))
+	}}
+	if err := b.Wait(context.Background()); err != nil {
+		t.Fatalf("Wait on an idle batcher: %v", err)
+	}
+	go b.Call(context.Background(), 1) // in flight, blocked in Do
+	for {
+		b.mu.Lock()
+		busy := b.busy
+		b.mu.Unlock()
+		if busy {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan error, 1)
+	go func() { _, err := b.Call(ctx, 2); gaveUp <- err }() // queued behind 1
+	time.Sleep(5 * time.Millisecond)
+	cancel()
+	if err := <-gaveUp; !errors.Is(err, context.Canceled) {
+		t.Fatalf("caller that gave up: %v", err)
+	}
+	short, stop := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer stop()
+	if err := b.Wait(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait while a batch is blocked: %v", err)
+	}
+	close(release)
+	if err := b.Wait(context.Background()); err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	for _, it := range []int{1, 2} {
+		if _, ok := handled.Load(it); !ok {
+			t.Fatalf("item %d was not handled before Wait returned", it)
+		}
+	}
+}
