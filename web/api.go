@@ -236,7 +236,7 @@ func (s *Server) scimHandler(c echo.Context) error {
 		}
 	}
 	if co == nil {
-		return c.JSONBlob(http.StatusNotFound, []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"404","detail":"unknown company in the Tenant URL: check the URL pasted into Entra"}`))
+		return c.Blob(http.StatusNotFound, "application/scim+json; charset=utf-8", []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"404","detail":"unknown company in the Tenant URL: check the URL pasted into Entra"}`))
 	}
 	base := "/c/" + slug + "/scim/v2"
 	sub := strings.TrimPrefix(c.Request().URL.Path, base)

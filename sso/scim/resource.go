@@ -258,6 +258,21 @@ func coerceMulti(a *attrDef, v any) ([]any, *Error) {
 			out = append(out, m)
 		}
 	}
+	// One value per type (Microsoft: "the type sub-attribute values of
+	// multi-valued complex attributes must be unique"): two work emails
+	// would leave the product's email ambiguous. Roles may repeat a type.
+	if ts := a.sub("type"); ts != nil && len(ts.CanonicalValues) > 0 {
+		seen := make(map[string]bool, len(out))
+		for _, e := range out {
+			typ, _ := e.(map[string]any)["type"].(string)
+			if k := strings.ToLower(typ); k != "" {
+				if seen[k] {
+					return nil, badValue("%s has two entries of type %q: send one value per type", a.Name, typ)
+				}
+				seen[k] = true
+			}
+		}
+	}
 	return out, nil
 }
 

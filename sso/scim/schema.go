@@ -44,6 +44,10 @@ type attrDef struct {
 	Mutability  string // readWrite (default), readOnly, immutable
 	Uniqueness  string // none (default), server
 	Description string
+	// CanonicalValues are the values published for a "type" sub-attribute
+	// (RFC 7643 §4.1.2); Microsoft's validator builds the typed paths it
+	// looks for, such as emails[type eq "work"].value, from them.
+	CanonicalValues []string
 }
 
 func (a *attrDef) sub(name string) *attrDef {
@@ -69,14 +73,13 @@ func (s *schemaDef) attr(name string) *attrDef {
 	return nil
 }
 
-func multiSub(extra ...attrDef) []attrDef {
-	base := []attrDef{
+func multiSub(types ...string) []attrDef {
+	return []attrDef{
 		{Name: "value", Kind: kString},
 		{Name: "display", Kind: kString},
-		{Name: "type", Kind: kString},
+		{Name: "type", Kind: kString, CanonicalValues: types},
 		{Name: "primary", Kind: kBool},
 	}
-	return append(base, extra...)
 }
 
 var coreSchema = schemaDef{
@@ -101,8 +104,8 @@ var coreSchema = schemaDef{
 		{Name: "locale", Kind: kString},
 		{Name: "timezone", Kind: kString},
 		{Name: "active", Kind: kBool},
-		{Name: "emails", Kind: kComplex, Multi: true, Sub: multiSub()},
-		{Name: "phoneNumbers", Kind: kComplex, Multi: true, Sub: multiSub()},
+		{Name: "emails", Kind: kComplex, Multi: true, Sub: multiSub("work", "home", "other")},
+		{Name: "phoneNumbers", Kind: kComplex, Multi: true, Sub: multiSub("work", "home", "mobile", "fax", "pager", "other")},
 		{Name: "addresses", Kind: kComplex, Multi: true, Sub: []attrDef{
 			{Name: "formatted", Kind: kString},
 			{Name: "streetAddress", Kind: kString},
@@ -110,7 +113,7 @@ var coreSchema = schemaDef{
 			{Name: "region", Kind: kString},
 			{Name: "postalCode", Kind: kString},
 			{Name: "country", Kind: kString},
-			{Name: "type", Kind: kString},
+			{Name: "type", Kind: kString, CanonicalValues: []string{"work", "home", "other"}},
 			{Name: "primary", Kind: kBool},
 		}},
 		{Name: "roles", Kind: kComplex, Multi: true, Sub: multiSub()},
@@ -221,6 +224,9 @@ func attrJSON(a attrDef) map[string]any {
 	}
 	if a.Kind == kReference {
 		m["referenceTypes"] = []string{"User"}
+	}
+	if len(a.CanonicalValues) > 0 {
+		m["canonicalValues"] = a.CanonicalValues
 	}
 	if len(a.Sub) > 0 {
 		subs := make([]map[string]any, 0, len(a.Sub))
