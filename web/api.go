@@ -4,13 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ssogate/ssogate/internal/cache"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -184,8 +187,8 @@ func (s *Server) me(c echo.Context) error {
 // read again, so the same pointer means the same answer; a new record (a
 // change, or the cache's next read) is rendered anew.
 type viewCache struct {
-	mu sync.Mutex
-	m  map[string]viewEntry
+	once sync.Once
+	c    *cache.Cache[viewEntry]
 }
 
 type viewEntry struct {
@@ -199,10 +202,8 @@ type viewEntry struct {
 func (vc *viewCache) render(slug string, e *directory.Employee, keep bool) ([]byte, error) {
 	k := slug + "/" + e.ID
 	if keep {
-		vc.mu.Lock()
-		v, ok := vc.m[k]
-		vc.mu.Unlock()
-		if ok && v.emp == e && v.slug == slug {
+		vc.once.Do(func() { vc.c = cache.New[viewEntry](cacheSize, time.Duration(math.MaxInt64), nil) })
+		if v, ok := vc.c.Peek(k); ok && v.emp == e && v.slug == slug {
 			return v.body, nil
 		}
 	}
@@ -212,12 +213,7 @@ func (vc *viewCache) render(slug string, e *directory.Employee, keep bool) ([]by
 	}
 	body = append(body, '\n')
 	if keep {
-		vc.mu.Lock()
-		if vc.m == nil || len(vc.m) >= ttlCacheMax {
-			vc.m = make(map[string]viewEntry, 1024)
-		}
-		vc.m[k] = viewEntry{emp: e, slug: slug, body: body}
-		vc.mu.Unlock()
+		vc.c.Put(k, viewEntry{emp: e, slug: slug, body: body})
 	}
 	return body, nil
 }

@@ -4,66 +4,35 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/cache"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
 // ttlCache keeps values read from the directory for a short time per
-// instance, so a session check (/api/me, every API call behind the gateway)
+// instance, so a session check (/api/me, every request behind the gateway)
 // costs one session-store read instead of a session read plus database
-// reads. Entries older than ttl are read again; a zero ttl turns it off.
-// Only values that keep access open are stored (an active employee, an
+// reads. Entries older than the TTL are read again; a zero TTL turns it
+// off. Only values that keep access open are stored (an active employee, an
 // existing client): what closes access is never served from it.
-type ttlCache[V any] struct {
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[string]ttlEntry[V]
+type ttlCache[V any] struct{ c *cache.Cache[V] }
+
+// cacheSize bounds each per-instance cache (least recently used go first).
+const cacheSize = 50000
+
+func newTTLCache[V any](ttl time.Duration, now func() time.Time) *ttlCache[V] {
+	return &ttlCache[V]{c: cache.New[V](cacheSize, ttl, now)}
 }
 
-type ttlEntry[V any] struct {
-	v       V
-	fetched time.Time
-}
-
-const ttlCacheMax = 50000
-
-// get returns the fresh cached value for k, or loads it. keep says whether
-// a loaded value may be cached.
-func (tc *ttlCache[V]) get(now time.Time, k string, load func() (V, error), keep func(V) bool) (V, error) {
-	if tc.ttl <= 0 {
-		return load()
-	}
-	tc.mu.Lock()
-	c, ok := tc.m[k]
-	tc.mu.Unlock()
-	if age := now.Sub(c.fetched); ok && age >= 0 && age < tc.ttl {
-		return c.v, nil
-	}
-	v, err := load()
-	if err != nil {
-		return v, err
-	}
-	tc.mu.Lock()
-	if keep(v) {
-		if tc.m == nil || len(tc.m) >= ttlCacheMax {
-			tc.m = make(map[string]ttlEntry[V], 1024)
-		}
-		tc.m[k] = ttlEntry[V]{v: v, fetched: now}
-	} else {
-		delete(tc.m, k)
-	}
-	tc.mu.Unlock()
-	return v, nil
+// get returns the fresh cached value for k, or loads it (one load per key
+// at a time). keep says whether a loaded value may be cached.
+func (tc *ttlCache[V]) get(ctx context.Context, k string, load func(ctx context.Context) (V, error), keep func(V) bool) (V, error) {
+	return tc.c.Get(ctx, k, load, keep)
 }
 
 // forget drops one entry (after a change made in this process).
-func (tc *ttlCache[V]) forget(k string) {
-	tc.mu.Lock()
-	delete(tc.m, k)
-	tc.mu.Unlock()
-}
+func (tc *ttlCache[V]) forget(k string) { tc.c.Forget(k) }
 
 func cacheKey(companyID int64, id string) string {
 	return strconv.FormatInt(companyID, 10) + "/" + id
@@ -76,15 +45,15 @@ func cacheKey(companyID int64, id string) string {
 // revocation) could still pass the active check: at most SettingsTTL.
 // The returned employee must not be modified.
 func (s *Server) cachedEmployee(ctx context.Context, companyID int64, id string) (*directory.Employee, error) {
-	return s.employees.get(s.now(), cacheKey(companyID, id),
-		func() (*directory.Employee, error) { return s.dir.GetEmployee(ctx, companyID, id) },
+	return s.employees.get(ctx, cacheKey(companyID, id),
+		func(ctx context.Context) (*directory.Employee, error) { return s.dir.GetEmployee(ctx, companyID, id) },
 		func(e *directory.Employee) bool { return e.Active && e.Visible() })
 }
 
 // clientRegistered reports whether a mobile client still exists: tokens of
 // a removed client stop working within SettingsTTL.
 func (s *Server) clientRegistered(ctx context.Context, companyID int64, clientID string) (bool, error) {
-	ok, err := s.clients.get(s.now(), cacheKey(companyID, clientID), func() (bool, error) {
+	ok, err := s.clients.get(ctx, cacheKey(companyID, clientID), func(ctx context.Context) (bool, error) {
 		_, err := s.dir.GetOAuthClient(ctx, companyID, clientID)
 		if err == nil {
 			return true, nil

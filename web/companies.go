@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ssogate/ssogate/internal/cache"
 	"github.com/ssogate/ssogate/sso"
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -29,39 +29,47 @@ type tenant struct {
 // companyCache keeps each company's settings for SettingsTTL, so the ACS
 // and session checks do not read the database on every request, while an
 // admin's change still reaches every instance within SettingsTTL. The SP is
-// rebuilt only when the company's Version changes.
+// rebuilt only when the company's Version changes. An unknown slug is
+// remembered as unknown for SettingsTTL too, so a stream of requests for
+// made-up companies costs the database one read per slug and TTL.
 type companyCache struct {
-	s  *Server
-	mu sync.Mutex
-	m  map[string]*tenant
+	s *Server
+	c *cache.Cache[*tenant]
 }
 
-func newCompanyCache(s *Server) *companyCache { return &companyCache{s: s, m: map[string]*tenant{}} }
+func newCompanyCache(s *Server) *companyCache {
+	return &companyCache{s: s, c: cache.New[*tenant](cacheSize, s.cfg.SettingsTTL, s.now)}
+}
 
 // Invalidate drops a company so the next request reads it afresh (used by
 // changes made in this process).
-func (cc *companyCache) Invalidate(slug string) {
-	cc.mu.Lock()
-	delete(cc.m, slug)
-	cc.mu.Unlock()
-}
+func (cc *companyCache) Invalidate(slug string) { cc.c.Forget(slug) }
 
+// get returns the company's tenant; directory.ErrNotFound for an unknown
+// slug.
 func (cc *companyCache) get(ctx context.Context, slug string) (*tenant, error) {
-	now := cc.s.now()
-	cc.mu.Lock()
-	t := cc.m[slug]
-	cc.mu.Unlock()
-	if t != nil && now.Sub(t.fetched) < cc.s.cfg.SettingsTTL {
-		return t, nil
-	}
-	c, err := cc.s.dir.GetCompany(ctx, slug)
+	t, err := cc.c.Get(ctx, slug, func(ctx context.Context) (*tenant, error) { return cc.load(ctx, slug) }, nil)
 	if err != nil {
 		return nil, err
 	}
-	if t != nil && t.Company.Version == c.Version {
-		fresh := *t
+	if t.Company == nil {
+		return nil, fmt.Errorf("company %q: %w", slug, directory.ErrNotFound)
+	}
+	return t, nil
+}
+
+func (cc *companyCache) load(ctx context.Context, slug string) (*tenant, error) {
+	now := cc.s.now()
+	c, err := cc.s.dir.GetCompany(ctx, slug)
+	if errors.Is(err, directory.ErrNotFound) {
+		return &tenant{fetched: now}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if old, ok := cc.c.Peek(slug); ok && old.Company != nil && old.Company.Version == c.Version {
+		fresh := *old
 		fresh.Company, fresh.fetched = c, now
-		cc.put(slug, &fresh)
 		return &fresh, nil
 	}
 	certs, err := cc.s.dir.ListCertificates(ctx, c.ID, false)
@@ -70,17 +78,7 @@ func (cc *companyCache) get(ctx context.Context, slug string) (*tenant, error) {
 	}
 	nt := &tenant{Company: c, Certs: certs, fetched: now}
 	nt.SP, nt.SPErr = cc.s.buildSP(c, certs)
-	cc.put(slug, nt)
 	return nt, nil
-}
-
-func (cc *companyCache) put(slug string, t *tenant) {
-	cc.mu.Lock()
-	if len(cc.m) > 10000 { // bound memory against many slugs
-		clear(cc.m)
-	}
-	cc.m[slug] = t
-	cc.mu.Unlock()
 }
 
 // companyURL returns the absolute URL of a path under /c/{slug}.

@@ -116,8 +116,8 @@ func New(d Deps) (*Server, error) {
 		Now: d.Now, Idle: d.Config.SessionIdle, Absolute: d.Config.SessionAbsolute,
 	}
 	s.companies = newCompanyCache(s)
-	s.employees = &ttlCache[*directory.Employee]{ttl: d.Config.SettingsTTL}
-	s.clients = &ttlCache[bool]{ttl: d.Config.SettingsTTL}
+	s.employees = newTTLCache[*directory.Employee](d.Config.SettingsTTL, d.Now)
+	s.clients = newTTLCache[bool](d.Config.SettingsTTL, d.Now)
 	s.metrics = newMetrics(d.Registry)
 	s.identity, err = identity.New(identity.Options{Issuer: d.Config.PublicURL, Store: d.Dir, TTL: d.Config.AssertionTTL,
 		Rotation: d.Config.SigningKeyRotation, Lead: d.Config.SigningKeyLead, MaxAge: d.Config.JWKSMaxAge,

@@ -90,6 +90,11 @@ func (c *Cache[V]) Peek(key string) (V, bool) {
 	return e.v, ok
 }
 
+// Put stores v for key as loaded now.
+func (c *Cache[V]) Put(key string, v V) {
+	c.lru.Add(key, entry[V]{v: v, at: c.now()})
+}
+
 // Forget drops key (after a change made in this process), so the next Get
 // loads it afresh.
 func (c *Cache[V]) Forget(key string) {
