@@ -106,10 +106,52 @@ type Company struct {
 	// this many days while another trusted certificate signed the later
 	// ones, is retired (web applies the rule).
 	CertAutoRetireDays int
+	// SLOEnabled turns on SAML Single Logout with Entra: LogoutRequests at
+	// /c/{slug}/saml/slo end the employee's browser sessions, and signing
+	// out continues at Entra's logout endpoint.
+	SLOEnabled bool
+	// TokenEncryption says whether Entra encrypts assertions to the
+	// company's SP encryption certificate ("" reads as off).
+	TokenEncryption TokenEncryption
 
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// TokenEncryption is a company's token encryption policy.
+type TokenEncryption string
+
+const (
+	// EncryptionOff: no SP encryption certificate is published and an
+	// encrypted assertion is refused.
+	EncryptionOff TokenEncryption = "off"
+	// EncryptionOptional: the certificate is published and encrypted and
+	// plain assertions are both accepted (while Entra is being switched).
+	EncryptionOptional TokenEncryption = "optional"
+	// EncryptionRequired: only encrypted assertions are accepted.
+	EncryptionRequired TokenEncryption = "required"
+)
+
+// Valid reports whether e is a known policy.
+func (e TokenEncryption) Valid() bool {
+	return e == EncryptionOff || e == EncryptionOptional || e == EncryptionRequired
+}
+
+// EncryptionKey is one of a company's SP encryption key pairs: Entra
+// encrypts assertions to Certificate (Token encryption), the gateway
+// decrypts with PrivateKey. Two are live during a rollover.
+type EncryptionKey struct {
+	ID         int64
+	CompanyID  int64
+	PrivateKey []byte // PKCS #8 DER
+	CertDER    []byte
+	SHA1       string // upper-case hex: the thumbprint Entra shows
+	SHA256     string // lower-case hex
+	NotAfter   time.Time
+	CreatedAt  time.Time
+	RetiredAt  *time.Time // nil while live (published and decrypting)
+	LastUsedAt *time.Time // last decrypted an accepted assertion
 }
 
 // Certificate is one trusted IdP signing certificate of a company.
@@ -360,8 +402,8 @@ type Store interface {
 	GetCompanyByID(ctx context.Context, id int64) (*Company, error)
 	ListCompanies(ctx context.Context) ([]Company, error)
 	// UpdateCompanySettings writes Name, SSOEnabled, NameIDMode,
-	// EntraIdentifier, IDPLoginURL and CertAutoRetireDays of c (by ID) and
-	// bumps Version.
+	// EntraIdentifier, IDPLoginURL, CertAutoRetireDays, SLOEnabled and
+	// TokenEncryption of c (by ID) and bumps Version.
 	UpdateCompanySettings(ctx context.Context, c *Company) error
 	// PinIssuer sets PinnedIssuer if it is empty and returns the pinned
 	// value after the call (which may be another, earlier pin).
@@ -374,6 +416,18 @@ type Store interface {
 	AddCertificate(ctx context.Context, cert *Certificate, retireOthers bool) error
 	ListCertificates(ctx context.Context, companyID int64, includeRetired bool) ([]Certificate, error)
 	RetireCertificate(ctx context.Context, companyID int64, sha256 string, at time.Time) error
+
+	// SP encryption keys (token encryption). AddEncryptionKey stores a new
+	// key pair (filling ID, SHA1, SHA256 from CertDER) and bumps the
+	// company's Version; RetireEncryptionKey stops using one (keeping an
+	// earlier retirement) and bumps Version when it changed; both
+	// ErrNotFound for an unknown company or key. ListEncryptionKeys lists
+	// oldest first. TouchEncryptionKey moves LastUsedAt forward (never
+	// back) without bumping Version.
+	AddEncryptionKey(ctx context.Context, k *EncryptionKey) error
+	ListEncryptionKeys(ctx context.Context, companyID int64, includeRetired bool) ([]EncryptionKey, error)
+	RetireEncryptionKey(ctx context.Context, companyID int64, sha256 string, at time.Time) error
+	TouchEncryptionKey(ctx context.Context, companyID int64, sha256 string, at time.Time) error
 
 	// Employees. Create fills ID (when empty), Version and times, and returns
 	// a ConflictError when userName or email (case-insensitive, trimmed) is

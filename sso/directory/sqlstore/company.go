@@ -12,18 +12,19 @@ import (
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
-const companyCols = `id, slug, name, sso_enabled, nameid_mode, entra_identifier, pinned_issuer, idp_login_url, cert_auto_retire_days, version, created_at, updated_at`
+const companyCols = `id, slug, name, sso_enabled, nameid_mode, entra_identifier, pinned_issuer, idp_login_url, cert_auto_retire_days, slo_enabled, token_encryption, version, created_at, updated_at`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanCompany(r rowScanner) (*directory.Company, error) {
 	var c directory.Company
-	var mode string
+	var mode, enc string
 	var created, updated dbTime
-	if err := r.Scan(&c.ID, &c.Slug, &c.Name, &c.SSOEnabled, &mode, &c.EntraIdentifier, &c.PinnedIssuer, &c.IDPLoginURL, &c.CertAutoRetireDays, &c.Version, &created, &updated); err != nil {
+	if err := r.Scan(&c.ID, &c.Slug, &c.Name, &c.SSOEnabled, &mode, &c.EntraIdentifier, &c.PinnedIssuer, &c.IDPLoginURL, &c.CertAutoRetireDays, &c.SLOEnabled, &enc, &c.Version, &created, &updated); err != nil {
 		return nil, err
 	}
 	c.NameIDMode = directory.NameIDMode(mode)
+	c.TokenEncryption = directory.TokenEncryption(enc)
 	c.CreatedAt, c.UpdatedAt = created.T, updated.T
 	return &c, nil
 }
@@ -45,6 +46,12 @@ func checkCompanySettings(c *directory.Company) error {
 	if !c.NameIDMode.Valid() {
 		ck.fail("NameID mode %q is not %q or %q", c.NameIDMode, directory.NameIDUPN, directory.NameIDMail)
 	}
+	if c.TokenEncryption == "" {
+		c.TokenEncryption = directory.EncryptionOff
+	}
+	if !c.TokenEncryption.Valid() {
+		ck.fail("token encryption %q is not %q, %q or %q", c.TokenEncryption, directory.EncryptionOff, directory.EncryptionOptional, directory.EncryptionRequired)
+	}
 	return ck.err
 }
 
@@ -62,9 +69,9 @@ func (s *Store) CreateCompany(ctx context.Context, c *directory.Company) error {
 		return ck.err
 	}
 	now := s.clock()
-	err := s.queryRowW(ctx, `INSERT INTO companies (slug, name, sso_enabled, nameid_mode, entra_identifier, pinned_issuer, idp_login_url, cert_auto_retire_days, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
-		c.Slug, c.Name, c.SSOEnabled, string(c.NameIDMode), c.EntraIdentifier, c.PinnedIssuer, c.IDPLoginURL, c.CertAutoRetireDays, s.tv(now), s.tv(now)).Scan(&c.ID)
+	err := s.queryRowW(ctx, `INSERT INTO companies (slug, name, sso_enabled, nameid_mode, entra_identifier, pinned_issuer, idp_login_url, cert_auto_retire_days, slo_enabled, token_encryption, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?) RETURNING id`,
+		c.Slug, c.Name, c.SSOEnabled, string(c.NameIDMode), c.EntraIdentifier, c.PinnedIssuer, c.IDPLoginURL, c.CertAutoRetireDays, c.SLOEnabled, string(c.TokenEncryption), s.tv(now), s.tv(now)).Scan(&c.ID)
 	if err != nil {
 		return fmt.Errorf("create company %q: %w", c.Slug, s.translate(err))
 	}
@@ -120,9 +127,9 @@ func (s *Store) UpdateCompanySettings(ctx context.Context, c *directory.Company)
 	now := s.clock()
 	got, err := scanCompany(s.queryRowW(ctx, `UPDATE companies
 		SET name = ?, sso_enabled = ?, nameid_mode = ?, entra_identifier = ?, idp_login_url = ?, cert_auto_retire_days = ?,
-		    version = version + 1, updated_at = ?
+		    slo_enabled = ?, token_encryption = ?, version = version + 1, updated_at = ?
 		WHERE id = ? RETURNING `+companyCols,
-		c.Name, c.SSOEnabled, string(c.NameIDMode), c.EntraIdentifier, c.IDPLoginURL, c.CertAutoRetireDays, s.tv(now), c.ID))
+		c.Name, c.SSOEnabled, string(c.NameIDMode), c.EntraIdentifier, c.IDPLoginURL, c.CertAutoRetireDays, c.SLOEnabled, string(c.TokenEncryption), s.tv(now), c.ID))
 	if err != nil {
 		return fmt.Errorf("update company %d: %w", c.ID, s.translate(err))
 	}

@@ -57,6 +57,8 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"EmployeePasswords", testEmployeePasswords},
 		{"SigningKeys", testSigningKeys},
 		{"SigningKeysRace", testSigningKeysRace},
+		{"SLOAndTokenEncryptionSettings", testSLOAndTokenEncryptionSettings},
+		{"EncryptionKeys", testEncryptionKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1699,5 +1701,89 @@ func testSigningKeysRace(t *testing.T, s directory.Store) {
 	must(t, err, "ListSigningKeys")
 	if won != 1 || len(keys) != 1 {
 		t.Fatalf("%d racers won and %d keys are stored; want exactly one", won, len(keys))
+	}
+}
+
+func testSLOAndTokenEncryptionSettings(t *testing.T, s directory.Store) {
+	c := company(t, s, "slo")
+	if c.SLOEnabled || c.TokenEncryption != directory.EncryptionOff {
+		t.Fatalf("a new company has SLO %v and token encryption %q, want false and off", c.SLOEnabled, c.TokenEncryption)
+	}
+	c.SLOEnabled, c.TokenEncryption = true, directory.EncryptionRequired
+	v := c.Version
+	must(t, s.UpdateCompanySettings(ctx, c), "UpdateCompanySettings with SLO and encryption")
+	got, err := s.GetCompany(ctx, "slo")
+	must(t, err, "GetCompany")
+	if !got.SLOEnabled || got.TokenEncryption != directory.EncryptionRequired || got.Version != v+1 {
+		t.Fatalf("SLO/encryption not stored: %+v", got)
+	}
+	bad := *got
+	bad.TokenEncryption = "sometimes"
+	wantErr(t, s.UpdateCompanySettings(ctx, &bad), directory.ErrInvalid, "UpdateCompanySettings with an unknown encryption policy")
+	created := &directory.Company{Slug: "slo-created", Name: "S", SLOEnabled: true, TokenEncryption: directory.EncryptionOptional}
+	must(t, s.CreateCompany(ctx, created), "CreateCompany with SLO and encryption")
+	got, err = s.GetCompanyByID(ctx, created.ID)
+	must(t, err, "GetCompanyByID")
+	same(t, got, created, "CreateCompany with SLO and encryption")
+}
+
+func testEncryptionKeys(t *testing.T, s directory.Store) {
+	c := company(t, s, "enckeys")
+	other := company(t, s, "enckeys-other")
+	na := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
+	version := func() int64 {
+		got, err := s.GetCompanyByID(ctx, c.ID)
+		must(t, err, "GetCompanyByID")
+		return got.Version
+	}
+	v0 := version()
+	k1 := &directory.EncryptionKey{CompanyID: c.ID, PrivateKey: []byte("pkcs8-one"), CertDER: []byte("cert-one"), NotAfter: na}
+	must(t, s.AddEncryptionKey(ctx, k1), "AddEncryptionKey")
+	if k1.ID == 0 || len(k1.SHA1) != 40 || strings.ToUpper(k1.SHA1) != k1.SHA1 || len(k1.SHA256) != 64 || k1.CreatedAt.IsZero() ||
+		!k1.NotAfter.Equal(na) || k1.RetiredAt != nil || k1.LastUsedAt != nil || string(k1.PrivateKey) != "pkcs8-one" {
+		t.Fatalf("AddEncryptionKey filled %+v", k1)
+	}
+	if version() != v0+1 {
+		t.Fatal("AddEncryptionKey did not bump the company's Version")
+	}
+	k2 := &directory.EncryptionKey{CompanyID: c.ID, PrivateKey: []byte("pkcs8-two"), CertDER: []byte("cert-two"), NotAfter: na}
+	must(t, s.AddEncryptionKey(ctx, k2), "AddEncryptionKey second")
+	wantErr(t, s.AddEncryptionKey(ctx, &directory.EncryptionKey{CompanyID: c.ID, CertDER: []byte("x"), NotAfter: na}), directory.ErrInvalid, "AddEncryptionKey without a private key")
+	wantErr(t, s.AddEncryptionKey(ctx, &directory.EncryptionKey{CompanyID: c.ID + 1000, PrivateKey: []byte("k"), CertDER: []byte("x"), NotAfter: na}), directory.ErrNotFound, "AddEncryptionKey to a missing company")
+	wantConflict(t, s.AddEncryptionKey(ctx, &directory.EncryptionKey{CompanyID: c.ID, PrivateKey: []byte("k"), CertDER: []byte("cert-one"), NotAfter: na}), "encryptionKey", "AddEncryptionKey with a known certificate")
+
+	list, err := s.ListEncryptionKeys(ctx, c.ID, false)
+	must(t, err, "ListEncryptionKeys")
+	if len(list) != 2 || list[0].SHA256 != k1.SHA256 || list[1].SHA256 != k2.SHA256 || string(list[1].PrivateKey) != "pkcs8-two" || string(list[0].CertDER) != "cert-one" {
+		t.Fatalf("ListEncryptionKeys = %+v, want k1 then k2", list)
+	}
+	if l, _ := s.ListEncryptionKeys(ctx, other.ID, true); len(l) != 0 {
+		t.Fatalf("another company lists %d keys", len(l))
+	}
+
+	used := time.Date(2026, 7, 1, 8, 0, 0, 0, time.UTC)
+	must(t, s.TouchEncryptionKey(ctx, c.ID, k2.SHA256, used), "TouchEncryptionKey")
+	must(t, s.TouchEncryptionKey(ctx, c.ID, k2.SHA256, used.Add(-time.Hour)), "TouchEncryptionKey earlier")
+	wantErr(t, s.TouchEncryptionKey(ctx, other.ID, k2.SHA256, used), directory.ErrNotFound, "TouchEncryptionKey of another company's key")
+	v1 := version()
+	list, _ = s.ListEncryptionKeys(ctx, c.ID, false)
+	if list[1].LastUsedAt == nil || !list[1].LastUsedAt.Equal(used) || list[0].LastUsedAt != nil {
+		t.Fatalf("after touches: %+v", list)
+	}
+
+	at := time.Date(2026, 7, 2, 0, 0, 0, 0, time.UTC)
+	must(t, s.RetireEncryptionKey(ctx, c.ID, k1.SHA256, at), "RetireEncryptionKey")
+	if version() != v1+1 {
+		t.Fatal("RetireEncryptionKey did not bump Version")
+	}
+	must(t, s.RetireEncryptionKey(ctx, c.ID, k1.SHA256, at.Add(time.Hour)), "RetireEncryptionKey again")
+	wantErr(t, s.RetireEncryptionKey(ctx, other.ID, k2.SHA256, at), directory.ErrNotFound, "RetireEncryptionKey of another company's key")
+	list, _ = s.ListEncryptionKeys(ctx, c.ID, false)
+	if len(list) != 1 || list[0].SHA256 != k2.SHA256 {
+		t.Fatalf("live keys after retiring k1: %+v", list)
+	}
+	list, _ = s.ListEncryptionKeys(ctx, c.ID, true)
+	if len(list) != 2 || list[0].RetiredAt == nil || !list[0].RetiredAt.Equal(at) {
+		t.Fatalf("ListEncryptionKeys(includeRetired) = %+v", list)
 	}
 }
