@@ -62,6 +62,11 @@ type Session struct {
 	CertSHA256 string `json:"cert_sha256,omitempty"`
 	UserAgent  string `json:"user_agent,omitempty"`
 	RemoteIP   string `json:"remote_ip,omitempty"`
+	// SAMLNameID, SAMLNameIDFormat and SAMLSessionIndex are the assertion's
+	// subject and session, kept for a SAML Single Logout that starts here.
+	SAMLNameID       string `json:"saml_nameid,omitempty"`
+	SAMLNameIDFormat string `json:"saml_nameid_format,omitempty"`
+	SAMLSessionIndex string `json:"saml_session_index,omitempty"`
 }
 
 // Expiry is when the session ends if it is not touched again.

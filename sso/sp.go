@@ -123,6 +123,16 @@ func New(s Settings, opt Options) (*SP, error) {
 	} else if u, err := url.Parse(s.IDPSSOURL); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
 		problems = append(problems, fmt.Errorf("sso: Settings.IDPSSOURL %q is not an absolute http(s) URL", s.IDPSSOURL))
 	}
+	if s.SLOURL != "" {
+		if _, err := parseURL(s.SLOURL); err != nil {
+			problems = append(problems, fmt.Errorf("sso: Settings.SLOURL %q is not an absolute URL", s.SLOURL))
+		}
+	}
+	if s.IDPSLOURL == "" {
+		s.IDPSLOURL = s.IDPSSOURL
+	} else if u, err := parseURL(s.IDPSLOURL); err != nil || u.Scheme != "https" && u.Scheme != "http" {
+		problems = append(problems, fmt.Errorf("sso: Settings.IDPSLOURL %q is not an absolute http(s) URL", s.IDPSLOURL))
+	}
 	if len(problems) > 0 {
 		return nil, errors.Join(problems...)
 	}
@@ -141,9 +151,12 @@ func New(s Settings, opt Options) (*SP, error) {
 		})
 		sp.trusted = append(sp.trusted, newX509Cert(c))
 	}
-	var sso []saml.Endpoint
+	var sso, slo []saml.Endpoint
 	if s.IDPSSOURL != "" {
 		sso = []saml.Endpoint{{Binding: saml.HTTPRedirectBinding, Location: s.IDPSSOURL}}
+	}
+	if s.IDPSLOURL != "" {
+		slo = []saml.Endpoint{{Binding: saml.HTTPRedirectBinding, Location: s.IDPSLOURL}}
 	}
 	sp.idp = saml.EntityDescriptor{
 		EntityID: s.ExpectedIssuer,
@@ -151,7 +164,7 @@ func New(s Settings, opt Options) (*SP, error) {
 			SSODescriptor: saml.SSODescriptor{RoleDescriptor: saml.RoleDescriptor{
 				ProtocolSupportEnumeration: "urn:oasis:names:tc:SAML:2.0:protocol",
 				KeyDescriptors:             keys,
-			}},
+			}, SingleLogoutServices: slo},
 			SingleSignOnServices: sso,
 		}},
 	}
@@ -171,7 +184,24 @@ func New(s Settings, opt Options) (*SP, error) {
 		// itself, through the caller's context-aware cache, once every
 		// check (ours and crewjam's) has passed.
 	}
+	if s.SLOURL != "" {
+		u, _ := parseURL(s.SLOURL)
+		sp.base.SloURL = *u
+		sp.base.LogoutBindings = []string{saml.HTTPRedirectBinding}
+	}
 	return sp, nil
+}
+
+// parseURL parses an absolute URL.
+func parseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("%q is not absolute", s)
+	}
+	return u, nil
 }
 
 // Settings returns the settings the SP was built from, with defaults
@@ -179,7 +209,8 @@ func New(s Settings, opt Options) (*SP, error) {
 func (sp *SP) Settings() Settings { return sp.settings }
 
 // Metadata returns the SP metadata XML: EntityID, one HTTP-POST ACS, the
-// requested NameID format, no keys (the SP neither signs nor decrypts).
+// HTTP-Redirect Single Logout service when SLOURL is set, the requested
+// NameID format, and no signing key (the SP signs nothing).
 func (sp *SP) Metadata() ([]byte, error) {
 	c := sp.base
 	c.Clock = clockAt(sp.opt.Now())

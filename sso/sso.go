@@ -27,6 +27,13 @@ type Settings struct {
 	// https://login.microsoftonline.com/<tenant>/saml2). Derived from
 	// ExpectedIssuer when empty and the issuer is an sts.windows.net one.
 	IDPSSOURL string
+	// SLOURL is this SP's Single Logout URL (Entra: Logout Url), e.g.
+	// https://gw.example.com/c/acme/saml/slo; "" = no Single Logout (not in
+	// the metadata, logout messages refused).
+	SLOURL string
+	// IDPSLOURL is Entra's logout endpoint (HTTP-Redirect). Entra uses its
+	// login URL for both, so it is IDPSSOURL when empty.
+	IDPSLOURL string
 	// Certs are the trusted signing certificates (several during rollover).
 	Certs []*x509.Certificate
 	// NameIDFormat requested in AuthnRequests: emailAddress or unspecified,

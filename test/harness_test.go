@@ -96,6 +96,10 @@ func newGWOn(t *testing.T, dir directory.Store, sess session.Store, shared *gw, 
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/fake-entra/saml2", g.idp.Handler(users, g.URL+"/c/acme/saml/metadata"))
+	if shared == nil {
+		g.idp.LogoutURL = g.URL + "/c/acme/saml/slo" // Entra: Logout Url
+	}
+	mux.Handle("/fake-entra/signout", g.idp.SignOutHandler(users))
 	logger := slog.New(slog.NewTextHandler(syncWriter{g.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := web.New(web.Deps{Config: cfg, Dir: dir, Sessions: sess, Logger: logger,
 		Mounts: map[string]http.Handler{"/fake-entra": mux}})

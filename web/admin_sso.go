@@ -31,6 +31,7 @@ func (s *Server) entraValues(slug string) []entraValue {
 		{"Identifier (Entity ID)", "identifier", s.companyURL(slug, "/saml/metadata"), "Basic SAML Configuration → Identifier. Must match exactly."},
 		{"Reply URL (Assertion Consumer Service URL)", "reply-url", s.companyURL(slug, "/saml/acs"), "Basic SAML Configuration → Reply URL. Must match exactly."},
 		{"Sign on URL", "sign-on-url", s.companyURL(slug, "/login"), "Optional. Leave it empty in Entra so the Microsoft 365 tile signs in directly."},
+		{"Logout Url", "logout-url", s.companyURL(slug, "/saml/slo"), "Optional: Basic SAML Configuration → Logout Url, for Single Logout (switch it on below too)."},
 		{"App Federation Metadata / SP metadata URL", "metadata-url", s.companyURL(slug, "/saml/metadata"), "For tools that read the service provider's metadata."},
 		{"SCIM Tenant URL", "tenant-url", s.companyURL(slug, "/scim/v2"), "Provisioning → Admin Credentials → Tenant URL."},
 	}
@@ -46,12 +47,13 @@ type ssoView struct {
 	PinnedIssuer string
 	Name         string
 	Configured   bool
+	SLO          bool
 }
 
 func (s *Server) ssoViewOf(t *tenant) *ssoView {
 	co := t.Company
 	v := &ssoView{Values: s.entraValues(co.Slug), Enabled: co.SSOEnabled, Mode: string(co.NameIDMode), Identifier: co.EntraIdentifier,
-		LoginURL: co.IDPLoginURL, PinnedIssuer: co.PinnedIssuer, Name: co.Name, Configured: t.SP != nil}
+		LoginURL: co.IDPLoginURL, PinnedIssuer: co.PinnedIssuer, Name: co.Name, Configured: t.SP != nil, SLO: co.SLOEnabled}
 	if co.IDPLoginURL == "" {
 		v.DerivedLogin = loginURL(co)
 	}
@@ -88,6 +90,7 @@ func (s *Server) adminSSOSave(c echo.Context) error {
 	co.NameIDMode = directory.NameIDMode(c.FormValue("nameid"))
 	co.EntraIdentifier = strings.TrimSpace(c.FormValue("identifier"))
 	co.IDPLoginURL = strings.TrimSpace(c.FormValue("login_url"))
+	co.SLOEnabled = c.FormValue("slo") == "on"
 	if name := strings.TrimSpace(c.FormValue("name")); name != "" {
 		co.Name = name
 	}
@@ -107,6 +110,7 @@ func (s *Server) adminSSOSave(c echo.Context) error {
 	if len(problems) > 0 {
 		v := s.ssoViewOf(ac.t)
 		v.Enabled, v.Mode, v.Identifier, v.LoginURL, v.Name = co.SSOEnabled, string(co.NameIDMode), co.EntraIdentifier, co.IDPLoginURL, co.Name
+		v.SLO = co.SLOEnabled
 		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_sso.html", "SSO settings", "sso", v, strings.Join(problems, " "))
 	}
 	var changes []string
@@ -121,6 +125,9 @@ func (s *Server) adminSSOSave(c echo.Context) error {
 	}
 	if before.IDPLoginURL != co.IDPLoginURL {
 		changes = append(changes, fmt.Sprintf("login_url=%q", co.IDPLoginURL))
+	}
+	if before.SLOEnabled != co.SLOEnabled {
+		changes = append(changes, "slo="+strconv.FormatBool(co.SLOEnabled))
 	}
 	if before.Name != co.Name {
 		changes = append(changes, fmt.Sprintf("name=%q", co.Name))

@@ -104,7 +104,8 @@ func (s *Server) home(c echo.Context) error {
 	return s.render(c, http.StatusOK, "home.html", map[string]any{"Company": t.Company, "Employee": p.Employee})
 }
 
-// logout ends the browser session at once. A cross-site POST (another
+// logout ends the browser session at once, then (Single Logout) sends the
+// browser on to Entra when the company uses it. A cross-site POST (another
 // site's form or script) is refused before anything is touched: signing a
 // victim out is a nuisance and a step in login-CSRF chains.
 func (s *Server) logout(c echo.Context) error {
@@ -116,10 +117,17 @@ func (s *Server) logout(c echo.Context) error {
 		return refuse(http.StatusForbidden, "cross_site", "Sign-out refused",
 			"The sign-out request came from another site.", "Use the Sign out button of the app itself.", err)
 	}
-	if err := s.browser.Logout(c.Request().Context(), c.Response(), c.Request()); err != nil {
+	ctx := c.Request().Context()
+	// The session is read before it ends: a Single Logout needs its
+	// subject. A store error only means no Single Logout.
+	sess, _ := s.browser.CurrentFor(ctx, c.Request(), t.Company.ID)
+	if err := s.browser.Logout(ctx, c.Response(), c.Request()); err != nil {
 		return fmt.Errorf("logout: %w", err)
 	}
 	s.clearBindCookie(c)
+	if to := s.startSingleLogout(ctx, t, sess); to != "" {
+		return c.Redirect(http.StatusSeeOther, to)
+	}
 	return c.Redirect(http.StatusSeeOther, "/c/"+t.Company.Slug+"/signed-out")
 }
 

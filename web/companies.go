@@ -124,6 +124,7 @@ func (s *Server) buildSP(c *directory.Company, certs []directory.Certificate) (*
 		ACSURL:         s.companyURL(c.Slug, "/saml/acs"),
 		ExpectedIssuer: issuer,
 		IDPSSOURL:      loginURL(c),
+		SLOURL:         s.companyURL(c.Slug, "/saml/slo"),
 		Certs:          parsed,
 		NameIDFormat:   format,
 	}, s.ssoOpts)

@@ -15,6 +15,7 @@ type metrics struct {
 	scim        *prometheus.CounterVec
 	oauthTokens *prometheus.CounterVec
 	unavailable *prometheus.CounterVec
+	logouts     *prometheus.CounterVec
 	handler     http.Handler
 }
 
@@ -41,6 +42,10 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		Name: "ssogate_unavailable_total", Help: "Requests answered 503 because a store gave no answer, by store (sessions, database, deadline) and route family (acs, api, scim, oauth, admin, page).",
 	}, []string{"store", "route"})
 	reg.MustRegister(m.logins, m.acsDuration, m.certExpiry, m.scim, m.oauthTokens, m.unavailable)
+	m.logouts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ssogate_logouts_total", Help: "SAML Single Logout messages, by direction (idp: Entra's LogoutRequest; sp: our sign-out and Entra's answer) and outcome.",
+	}, []string{"direction", "outcome"})
+	reg.MustRegister(m.logouts)
 	// The Go and process collectors may already be registered by the caller.
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

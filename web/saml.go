@@ -99,6 +99,7 @@ func (s *Server) metadata(c echo.Context) error {
 		var sp *sso.SP
 		sp, err = sso.New(sso.Settings{EntityID: s.companyURL(t.Company.Slug, "/saml/metadata"),
 			ACSURL: s.companyURL(t.Company.Slug, "/saml/acs"), IDPSSOURL: loginURL(t.Company),
+			SLOURL: s.companyURL(t.Company.Slug, "/saml/slo"),
 			NameIDFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"}, s.ssoOpts)
 		if err == nil {
 			xml, err = sp.Metadata()
@@ -206,13 +207,18 @@ func (s *Server) acsLogin(c echo.Context) error {
 		return s.refuseLogin(ctx, co, reason, detail, id.NameID, ip, nil)
 	}
 	s.destroyBoundSession(c)
-	sess, err := s.browser.Login(ctx, c.Response(), r, &session.Session{
+	ns := &session.Session{
 		Kind: session.KindBrowser, CompanyID: co.ID, Company: co.Slug, EmployeeID: emp.ID,
 		Via: via, CertSHA256: id.CertSHA256, UserAgent: truncate(r.UserAgent(), 200), RemoteIP: ip,
-	})
+	}
+	if co.SLOEnabled { // what a Single Logout starting here must name
+		ns.SAMLNameID, ns.SAMLNameIDFormat, ns.SAMLSessionIndex = truncate(id.NameID, 512), truncate(id.NameIDFormat, 256), truncate(id.SessionIndex, 256)
+	}
+	sess, err := s.browser.Login(ctx, c.Response(), r, ns)
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
+	s.rememberSAMLSession(ctx, co, id, emp.ID)
 	s.setBindCookie(c, sess.ID, sess.ExpiresAt)
 	if err := s.logins.record(ctx, &directory.SignInEvent{CompanyID: co.ID, At: s.now(), Success: true, Reason: "ok",
 		Detail: via, NameID: truncate(id.NameID, 256), EmployeeID: emp.ID, CertSHA256: id.CertSHA256, RemoteIP: ip}); err != nil {

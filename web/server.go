@@ -183,6 +183,7 @@ func (s *Server) routes() {
 	c.GET("/signed-out", s.signedOut)
 	c.GET("/saml/metadata", s.metadata)
 	c.POST("/saml/acs", s.acs)
+	c.GET("/saml/slo", s.slo)
 	c.GET("/api/me", s.me)
 	c.GET("/api/employees/:id/approvers", s.approvers)
 	c.Any("/scim/v2", s.scimHandler)

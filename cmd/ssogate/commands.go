@@ -152,6 +152,7 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 		ident := fs.String("entra-identifier", "\x00", "Entra's Microsoft Entra Identifier (https://sts.windows.net/<tenant>/); empty to unset")
 		login := fs.String("login-url", "\x00", "Entra's Login URL (derived from the identifier when unset)")
 		name := fs.String("name", "", "the company's display name")
+		slo := fs.String("slo", "", "true or false: SAML Single Logout with Entra (Entra's Logout Url honoured; signing out continues at Entra)")
 		slug, err := oneSlug(fs, args[1:])
 		if err != nil {
 			return err
@@ -194,8 +195,16 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 				c.Name = strings.TrimSpace(*name)
 				changes = append(changes, "name="+c.Name)
 			}
+			if *slo != "" {
+				b, err := strconv.ParseBool(*slo)
+				if err != nil {
+					return fmt.Errorf("--slo %q: use true or false", *slo)
+				}
+				c.SLOEnabled = b
+				changes = append(changes, "slo="+strconv.FormatBool(b))
+			}
 			if len(changes) == 0 {
-				return errors.New("sso configure: nothing to change (use --nameid, --enabled, --entra-identifier, --login-url or --name)")
+				return errors.New("sso configure: nothing to change (use --nameid, --enabled, --entra-identifier, --login-url, --slo or --name)")
 			}
 			if err := st.UpdateCompanySettings(ctx, c); err != nil {
 				return err
@@ -219,6 +228,11 @@ func (e *env) showSSO(ctx context.Context, st directory.Store, c *directory.Comp
 	fmt.Fprintf(w, "  Reply URL (Assertion Consumer Service URL)\t%s/saml/acs\n", base)
 	fmt.Fprintf(w, "  Sign on URL (optional; blank = the M365 tile signs in directly)\t%s/login\n", base)
 	fmt.Fprintf(w, "  Relay State (optional)\t%s/\n", base)
+	slo := "off: leave blank, or turn on with --slo true"
+	if c.SLOEnabled {
+		slo = "on"
+	}
+	fmt.Fprintf(w, "  Logout Url (optional; Single Logout %s)\t%s/saml/slo\n", slo, base)
 	fmt.Fprintf(w, "  SP metadata URL\t%s/saml/metadata\n", base)
 	ident := c.EntraIdentifier
 	if ident == "" {

@@ -79,6 +79,8 @@ func (e *env) demo(ctx context.Context, args []string) error {
 	mux := http.NewServeMux()
 	mux.Handle("/fake-entra/saml2", idp.Handler(users, base+"/saml/metadata"))
 	mux.Handle("/fake-entra/myapps", myApps(idp, users, base))
+	idp.LogoutURL = base + "/saml/slo" // Single Logout is on for the demo company
+	mux.Handle("/fake-entra/signout", idp.SignOutHandler(users))
 	ready := func(addr string) {
 		fmt.Fprintf(e.stdout, `
 ssogate demo is running (fake Entra, throwaway keys, data in a temporary database).
@@ -88,9 +90,10 @@ ssogate demo is running (fake Entra, throwaway keys, data in a temporary databas
   Your profile once signed in:            %s/api/me
   Setup admin console (Maja is admin):    %s/admin/
   SP metadata:                            %s/saml/metadata
+  Sign out at Microsoft (Single Logout):  %s/fake-entra/signout?user=0
 
 Press Ctrl-C to stop.
-`, base, e.cfg.PublicURL, base, base, base)
+`, base, e.cfg.PublicURL, base, base, base, e.cfg.PublicURL)
 	}
 	return e.listenAndServe(ctx, web.Deps{Config: e.cfg, Dir: dir, Sessions: sess, Logger: e.log,
 		Mounts: map[string]http.Handler{"/fake-entra": mux}}, ready)
@@ -98,7 +101,7 @@ Press Ctrl-C to stop.
 
 func seedDemo(ctx context.Context, st directory.Store, idp *ssotest.IdP, slug, loginURL string) error {
 	c := &directory.Company{Slug: slug, Name: "Demo Company", SSOEnabled: true, NameIDMode: directory.NameIDUPN,
-		EntraIdentifier: idp.Issuer, IDPLoginURL: loginURL}
+		EntraIdentifier: idp.Issuer, IDPLoginURL: loginURL, SLOEnabled: true}
 	if err := st.CreateCompany(ctx, c); err != nil {
 		return err
 	}

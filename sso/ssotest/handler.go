@@ -102,7 +102,8 @@ var postForm = template.Must(template.New("post").Parse(`<!doctype html>
 <input type="hidden" name="RelayState" value="{{.RelayState}}">
 <noscript><button type="submit">Continue</button></noscript></form></body></html>`))
 
-// Handler is the fake Entra login page for SP-initiated flows. GET with
+// Handler is the fake Entra login page for SP-initiated flows, and its
+// Single Logout endpoint (the same URL, as at Entra; see serveLogout). GET with
 // SAMLRequest and RelayState (HTTP-Redirect binding) checks the request
 // (Issuer = audience, NameIDPolicy not transient, ...) and lists users;
 // POST signs in the chosen user and answers the auto-submitting form that
@@ -120,6 +121,10 @@ func (p *IdP) Handler(users []User, audience string) http.Handler {
 			return
 		}
 		samlRequest, relayState := r.Form.Get("SAMLRequest"), r.Form.Get("RelayState")
+		if r.Method == http.MethodGet && (r.URL.Query().Get("SAMLResponse") != "" || isLogout(samlRequest)) {
+			p.serveLogout(w, r, audience)
+			return
+		}
 		req, err := decodeRedirectRequest(samlRequest)
 		if err == nil {
 			err = p.check(req, audience)

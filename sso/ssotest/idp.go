@@ -68,6 +68,10 @@ type IdP struct {
 	// ReplyURLs, when set, are the only ACS URLs Handler answers to (Entra
 	// refuses an AssertionConsumerServiceURL that is not a Reply URL).
 	ReplyURLs []string
+	// LogoutURL is the app's Logout Url in Entra: where Handler answers an
+	// SP's LogoutRequest and SignOutHandler sends LogoutRequests ("" =
+	// none configured).
+	LogoutURL string
 }
 
 var stsRe = regexp.MustCompile(`^https://sts\.windows\.net/([0-9a-fA-F-]{36})/$`)
