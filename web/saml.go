@@ -99,7 +99,7 @@ func (s *Server) metadata(c echo.Context) error {
 		var sp *sso.SP
 		sp, err = sso.New(sso.Settings{EntityID: s.companyURL(t.Company.Slug, "/saml/metadata"),
 			ACSURL: s.companyURL(t.Company.Slug, "/saml/acs"), IDPSSOURL: loginURL(t.Company),
-			SLOURL: s.companyURL(t.Company.Slug, "/saml/slo"),
+			SLOURL:       s.companyURL(t.Company.Slug, "/saml/slo"),
 			NameIDFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"}, s.ssoOpts)
 		if err == nil {
 			xml, err = sp.Metadata()
