@@ -506,3 +506,29 @@ func TestSealedKeys(t *testing.T) {
 		t.Fatalf("a swapped sealed key unsealed")
 	}
 }
+
+// TestUnusableKeyDoesNotFallBack: a current key that cannot be used (an
+// algorithm this version does not know) stops signing; an older key does
+// not take its turn.
+func TestUnusableKeyDoesNotFallBack(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	st := sqliteStore(t)
+	s := newSigner(t, st, c, func(o *Options) { o.CacheSize = -1 })
+	if _, err := s.Mint(bg, aud, maja); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := st.ListSigningKeys(bg)
+	k := rows[0]
+	k.Seq, k.KID, k.Algorithm, k.CreatedAt, k.SignsFrom = 2, "future", "EdDSA", c.Now(), c.Now()
+	if err := st.AddSigningKey(bg, &k); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(time.Minute)
+	if _, err := s.Mint(bg, aud, maja); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Mint with an unusable current key: %v", err)
+	}
+	if got := kids(t, s); len(got) != 1 || got[0] != rows[0].KID {
+		t.Fatalf("JWKS %v: want only the usable key", got)
+	}
+}

@@ -220,14 +220,15 @@ func (s *Signer) build(rows []directory.SigningKey, now time.Time) (*keySet, err
 		if k == nil || k.row.Seq != row.Seq || string(k.row.PrivateKey) != string(row.PrivateKey) || string(k.row.PublicKey) != string(row.PublicKey) {
 			k = s.parse(row)
 		}
-		if k.pub == nil {
+		// Every key takes its place in the schedule, usable or not: a key
+		// that cannot sign must not hand its turn to an older one.
+		ks.keys = append(ks.keys, k)
+		if k.priv == nil && (i == len(rows)-1 || rows[i+1].SignsFrom.After(now)) {
 			s.log.Error("identity: signing key unusable", "kid", row.KID, "seq", row.Seq, "err", k.err)
+		}
+		if k.pub == nil {
 			continue
 		}
-		if k.priv == nil && (i == len(rows)-1 || rows[i+1].SignsFrom.After(now)) {
-			s.log.Error("identity: signing key cannot be unsealed", "kid", row.KID, "seq", row.Seq, "err", k.err)
-		}
-		ks.keys = append(ks.keys, k)
 		if i+1 < len(rows) && !now.Before(s.retireAt(rows[i+1])) {
 			continue // retired: every assertion it signed has expired
 		}
