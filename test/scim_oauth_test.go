@@ -3,17 +3,21 @@ package test
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"fmt"
 	"html"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ssogate/ssogate/internal/testenv"
+	"github.com/ssogate/ssogate/session/memstore"
 	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/sso/directory/sqlstore"
 	"github.com/ssogate/ssogate/sso/scim"
 )
 
@@ -340,4 +344,44 @@ func TestAdminSCIMClients(t *testing.T) {
 		}
 		g.wantNoSecretsLogged(t, secret, secret2, tok, tok2)
 	})
+}
+
+// TestSCIMTokenEndpointDuringAnOutage: with SQLite's write lock held
+// elsewhere past the statement deadline, issuing a token (a write) is an
+// outage — 503 temporarily_unavailable with Retry-After, not a refusal of
+// the credentials — while an access token already issued still works for
+// SCIM reads; once the lock is gone, tokens are issued again.
+func TestSCIMTokenEndpointDuringAnOutage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gw.db")
+	dir, err := sqlstore.Open(ctx, "sqlite:"+path, sqlstore.Options{StatementTimeout: 300 * time.Millisecond})
+	testenv.Must(t, err, "open sqlite")
+	t.Cleanup(func() { dir.Close() })
+	g := newGWOn(t, dir, memstore.New(memstore.Options{}), nil)
+	cl, secret, err := scim.CreateClient(ctx, g.dir, g.company.ID, "", 1, time.Now())
+	testenv.Must(t, err, "create client")
+	tok := g.wantAccessToken(t, g.ccToken(t, "acme", ccGrant, cl.ClientID, secret))
+
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	testenv.Must(t, err, "open second connection")
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	testenv.Must(t, err, "conn")
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, "BEGIN IMMEDIATE")
+	testenv.Must(t, err, "take the write lock")
+
+	r := g.ccToken(t, "acme", ccGrant, cl.ClientID, secret)
+	wantOAuthError(t, r, http.StatusServiceUnavailable, "temporarily_unavailable")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatalf("503 without Retry-After: %v", r.header)
+	}
+	if code := g.scimAt(t, "acme", tok, "GET", "/Users?count=1", ""); code != http.StatusOK {
+		t.Fatalf("SCIM read with an issued access token during the lock: %d", code)
+	}
+
+	_, err = conn.ExecContext(ctx, "ROLLBACK")
+	testenv.Must(t, err, "release the write lock")
+	g.wantAccessToken(t, g.ccToken(t, "acme", ccGrant, cl.ClientID, secret))
 }

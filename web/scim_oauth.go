@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -18,9 +19,9 @@ func (s *Server) scimToken(c echo.Context) error {
 	if directory.ValidSlug(slug) {
 		t, err := s.companies.get(c.Request().Context(), slug)
 		if err != nil && !errors.Is(err, directory.ErrNotFound) {
-			s.log.Error("scim token: load company", "company", slug, "err", err)
-			noStore(c)
-			return c.JSON(http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "internal error; retry later"})
+			// The error handler answers an RFC 6749 body: 503 with
+			// Retry-After for an outage, else server_error.
+			return fmt.Errorf("scim token: load company %q: %w", slug, err)
 		}
 		if t != nil {
 			co = t.Company

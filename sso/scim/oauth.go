@@ -150,6 +150,17 @@ func oauthErrf(status int, code, desc string) *oauthError {
 	return &oauthError{status: status, code: code, desc: desc}
 }
 
+// serverError is a failure of ours: an outage of the directory is a 503
+// temporarily_unavailable with Retry-After (Entra retries), anything else
+// a 500 server_error. The cause is logged, never shown.
+func serverError(desc string, cause error) *oauthError {
+	if unavailable(cause) {
+		return &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
+			desc: "the gateway's database is temporarily unavailable; retry later", cause: cause}
+	}
+	return &oauthError{status: http.StatusInternalServerError, code: "server_error", desc: desc, cause: cause}
+}
+
 var (
 	errInvalidClient = oauthErrf(http.StatusUnauthorized, "invalid_client",
 		"client authentication failed: check the Client Identifier and Client Secret pasted into Entra")
@@ -198,6 +209,9 @@ func (h *Handler) ServeToken(w http.ResponseWriter, r *http.Request, c *director
 		}
 		if oe.status == http.StatusUnauthorized {
 			hdr.Set("WWW-Authenticate", `Basic realm="ssogate-scim"`)
+		}
+		if oe.status == http.StatusServiceUnavailable {
+			hdr.Set("Retry-After", strconv.Itoa(RetryAfter))
 		}
 		writeOAuthError(w, oe)
 		return
@@ -262,8 +276,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, c *directory.Com
 		return nil, errInvalidClient
 	}
 	if err != nil {
-		return nil, &oauthError{status: http.StatusInternalServerError, code: "server_error",
-			desc: "internal error while checking the client; retry later", cause: err}
+		return nil, serverError("internal error while checking the client; retry later", err)
 	}
 	now := h.now()
 	sum := sha256.Sum256([]byte(secret))
@@ -281,7 +294,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, c *directory.Com
 	}
 	tok, err := random(AccessTokenPrefix)
 	if err != nil {
-		return nil, &oauthError{status: http.StatusInternalServerError, code: "server_error", desc: "internal error; retry later", cause: err}
+		return nil, serverError("internal error; retry later", err)
 	}
 	tsum := sha256.Sum256([]byte(tok))
 	at := &directory.SCIMAccessToken{Hash: tsum[:], CompanyID: c.ID, Client: cl.ID, Secret: match.ID,
@@ -294,8 +307,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, c *directory.Com
 		if errors.Is(err, directory.ErrNotFound) { // the client or secret was removed just now
 			return nil, errInvalidClient
 		}
-		return nil, &oauthError{status: http.StatusInternalServerError, code: "server_error",
-			desc: "internal error while issuing the token; retry later", cause: err}
+		return nil, serverError("internal error while issuing the token; retry later", err)
 	}
 	h.log.InfoContext(ctx, "scim: access token issued", "company", c.ID, "client_id", cl.ClientID, "secret_id", match.ID)
 	return &tokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: expiresIn}, nil

@@ -223,6 +223,9 @@ func (h *Handler) authenticate(r *http.Request, c *directory.Company) *Error {
 			return nil
 		case !errors.Is(err, errBadAccessToken):
 			h.log.ErrorContext(ctx, "scim: access token lookup failed", "company", c.ID, "err", err)
+			if unavailable(err) {
+				return errUnavailable(err)
+			}
 			return &Error{Status: http.StatusInternalServerError, Detail: "internal error while checking the token; retry later"}
 		}
 	} else if ok {
