@@ -50,11 +50,15 @@ type Config struct {
 	JWKSMaxAge         time.Duration // SSOGATE_JWKS_MAX_AGE: Cache-Control of /.well-known/jwks.json
 	SigningKeySecret   string        // SSOGATE_SIGNING_KEY_SECRET: seals private keys at rest (optional)
 	// Operating under failure: store deadlines, readiness and drain.
-	RedisTimeout    time.Duration // SSOGATE_REDIS_TIMEOUT: deadline of each Redis call, retries included
-	DBTimeout       time.Duration // SSOGATE_DB_TIMEOUT: deadline of each database statement
-	ReadyTimeout    time.Duration // SSOGATE_READY_TIMEOUT: /readyz answers within this
-	DrainDelay      time.Duration // SSOGATE_DRAIN_DELAY: /readyz answers 503 this long after SIGTERM before the listener closes
-	ShutdownTimeout time.Duration // SSOGATE_SHUTDOWN_TIMEOUT: how long in-flight requests may take to finish after that
+	RedisTimeout        time.Duration // SSOGATE_REDIS_TIMEOUT: deadline of each Redis call, retries included
+	DBTimeout           time.Duration // SSOGATE_DB_TIMEOUT: deadline of each database statement
+	ReadyTimeout        time.Duration // SSOGATE_READY_TIMEOUT: /readyz answers within this
+	DrainDelay          time.Duration // SSOGATE_DRAIN_DELAY: /readyz answers 503 this long after SIGTERM before the listener closes
+	ShutdownTimeout     time.Duration // SSOGATE_SHUTDOWN_TIMEOUT: how long in-flight requests may take to finish after that
+	Upstream            string        // SSOGATE_UPSTREAM: the product behind the gateway; empty = no proxy
+	UpstreamAudience    string        // SSOGATE_UPSTREAM_AUDIENCE: aud of X-Ssogate-Assertion (default: the upstream's origin)
+	UpstreamDialTimeout time.Duration // SSOGATE_UPSTREAM_DIAL_TIMEOUT
+	UpstreamTimeout     time.Duration // SSOGATE_UPSTREAM_TIMEOUT: until the product's response headers
 
 	TrustProxyHeaders bool   // SSOGATE_TRUST_PROXY_HEADERS: take the client IP from X-Forwarded-For
 	LogFormat         string // SSOGATE_LOG_FORMAT: text | json
@@ -64,33 +68,35 @@ type Config struct {
 // Defaults returns the configuration with every default filled in.
 func Defaults() Config {
 	return Config{
-		Addr:               "127.0.0.1:8080",
-		MetricsAddr:        "127.0.0.1:9464",
-		DatabaseURL:        "sqlite:./ssogate.db",
-		SessionIdle:        2 * time.Hour,
-		SessionAbsolute:    12 * time.Hour,
-		AdminIdle:          15 * time.Minute,
-		CookieName:         "ssogate_session",
-		SAMLMaxIssueDelay:  5 * time.Minute,
-		SAMLClockSkew:      3 * time.Minute,
-		SAMLRequestTTL:     10 * time.Minute,
-		ACSMaxBody:         1 << 20,
-		SCIMMaxBody:        1 << 20,
-		SettingsTTL:        2 * time.Second,
-		OAuthCodeTTL:       60 * time.Second,
-		OAuthAccessTTL:     time.Hour,
-		OAuthRefreshTTL:    30 * 24 * time.Hour,
-		AssertionTTL:       2 * time.Minute,
-		SigningKeyRotation: 7 * 24 * time.Hour,
-		SigningKeyLead:     2 * time.Hour,
-		JWKSMaxAge:         10 * time.Minute,
-		RedisTimeout:       500 * time.Millisecond,
-		DBTimeout:          2 * time.Second,
-		ReadyTimeout:       time.Second,
-		DrainDelay:         5 * time.Second,
-		ShutdownTimeout:    15 * time.Second,
-		LogFormat:          "text",
-		LogLevel:           "info",
+		Addr:                "127.0.0.1:8080",
+		MetricsAddr:         "127.0.0.1:9464",
+		DatabaseURL:         "sqlite:./ssogate.db",
+		SessionIdle:         2 * time.Hour,
+		SessionAbsolute:     12 * time.Hour,
+		AdminIdle:           15 * time.Minute,
+		CookieName:          "ssogate_session",
+		SAMLMaxIssueDelay:   5 * time.Minute,
+		SAMLClockSkew:       3 * time.Minute,
+		SAMLRequestTTL:      10 * time.Minute,
+		ACSMaxBody:          1 << 20,
+		SCIMMaxBody:         1 << 20,
+		SettingsTTL:         2 * time.Second,
+		OAuthCodeTTL:        60 * time.Second,
+		OAuthAccessTTL:      time.Hour,
+		OAuthRefreshTTL:     30 * 24 * time.Hour,
+		AssertionTTL:        2 * time.Minute,
+		SigningKeyRotation:  7 * 24 * time.Hour,
+		SigningKeyLead:      2 * time.Hour,
+		JWKSMaxAge:          10 * time.Minute,
+		RedisTimeout:        500 * time.Millisecond,
+		DBTimeout:           2 * time.Second,
+		ReadyTimeout:        time.Second,
+		DrainDelay:          5 * time.Second,
+		ShutdownTimeout:     15 * time.Second,
+		LogFormat:           "text",
+		LogLevel:            "info",
+		UpstreamDialTimeout: 5 * time.Second,
+		UpstreamTimeout:     60 * time.Second,
 	}
 }
 
@@ -132,6 +138,10 @@ func Keys() []Key {
 		{"SSOGATE_READY_TIMEOUT", d.ReadyTimeout.String(), "/readyz answers within this, 503 if a store did not answer in time"},
 		{"SSOGATE_DRAIN_DELAY", d.DrainDelay.String(), "after SIGTERM, /readyz answers 503 for this long while requests are still served (give the load balancer's probe time to notice; 0 = none)"},
 		{"SSOGATE_SHUTDOWN_TIMEOUT", d.ShutdownTimeout.String(), "after the drain delay, how long in-flight requests may take to finish before the process exits"},
+		{"SSOGATE_UPSTREAM", "(empty)", "URL of the product (http://host:port): requests under /c/{company}/ that are not ssogate's own routes are proxied there for a signed-in employee of that company; empty = no proxy"},
+		{"SSOGATE_UPSTREAM_AUDIENCE", "(the upstream's origin)", "aud claim of X-Ssogate-Assertion (set it for forward-auth without SSOGATE_UPSTREAM)"},
+		{"SSOGATE_UPSTREAM_DIAL_TIMEOUT", d.UpstreamDialTimeout.String(), "how long connecting to the upstream may take (then 502 or 504)"},
+		{"SSOGATE_UPSTREAM_TIMEOUT", d.UpstreamTimeout.String(), "how long the upstream may take to start its answer (then 504); bodies and WebSockets stream without a limit"},
 		{"SSOGATE_TRUST_PROXY_HEADERS", "false", "take the client IP from X-Forwarded-For (only behind a proxy you run)"},
 		{"SSOGATE_LOG_FORMAT", d.LogFormat, "text or json"},
 		{"SSOGATE_LOG_LEVEL", d.LogLevel, "debug, info, warn or error"},
@@ -214,6 +224,10 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	dur("SSOGATE_READY_TIMEOUT", &c.ReadyTimeout)
 	dur("SSOGATE_DRAIN_DELAY", &c.DrainDelay)
 	dur("SSOGATE_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	str("SSOGATE_UPSTREAM", &c.Upstream)
+	str("SSOGATE_UPSTREAM_AUDIENCE", &c.UpstreamAudience)
+	dur("SSOGATE_UPSTREAM_DIAL_TIMEOUT", &c.UpstreamDialTimeout)
+	dur("SSOGATE_UPSTREAM_TIMEOUT", &c.UpstreamTimeout)
 	boolean("SSOGATE_TRUST_PROXY_HEADERS", &c.TrustProxyHeaders)
 	str("SSOGATE_LOG_FORMAT", &c.LogFormat)
 	str("SSOGATE_LOG_LEVEL", &c.LogLevel)
@@ -327,6 +341,21 @@ func (c Config) Validate() error {
 	between("SSOGATE_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second, 10*time.Minute)
 	if !strings.Contains(c.CookieName, "ssogate_session") || strings.ContainsAny(c.CookieName, " ;,=\t\r\n\"") {
 		bad("SSOGATE_COOKIE_NAME", "%q must contain ssogate_session and no separators", c.CookieName)
+	}
+	if c.Upstream != "" {
+		if u, err := url.Parse(c.Upstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
+			bad("SSOGATE_UPSTREAM", "%q must be an http(s) URL with no path, query, fragment or user (e.g. http://127.0.0.1:3000)", redactURL(c.Upstream))
+		}
+	}
+	if a := c.UpstreamAudience; a != "" && (len(a) > 512 || strings.ContainsFunc(a, func(r rune) bool { return r <= ' ' || r == 0x7f })) {
+		bad("SSOGATE_UPSTREAM_AUDIENCE", "%q must be at most 512 characters without spaces or control characters", a)
+	}
+	if c.UpstreamDialTimeout <= 0 || c.UpstreamDialTimeout > time.Minute {
+		bad("SSOGATE_UPSTREAM_DIAL_TIMEOUT", "%s must be between 1ms and 1m", c.UpstreamDialTimeout)
+	}
+	if c.UpstreamTimeout <= 0 || c.UpstreamTimeout > time.Hour {
+		bad("SSOGATE_UPSTREAM_TIMEOUT", "%s must be between 1ms and 1h", c.UpstreamTimeout)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("SSOGATE_LOG_FORMAT", "%q must be text or json", c.LogFormat)

@@ -207,3 +207,30 @@ func TestFailureSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestUpstreamSettings(t *testing.T) {
+	c, err := Load(env(map[string]string{"SSOGATE_UPSTREAM": "http://127.0.0.1:3000", "SSOGATE_UPSTREAM_TIMEOUT": "2m",
+		"SSOGATE_UPSTREAM_AUDIENCE": "https://hr.example.com"}))
+	if err != nil || c.Upstream != "http://127.0.0.1:3000" || c.UpstreamTimeout != 2*time.Minute ||
+		c.UpstreamDialTimeout != 5*time.Second || c.UpstreamAudience != "https://hr.example.com" {
+		t.Fatalf("upstream settings: %v %+v", err, c)
+	}
+	for _, tc := range []struct{ key, val string }{
+		{"SSOGATE_UPSTREAM", "127.0.0.1:3000"},
+		{"SSOGATE_UPSTREAM", "http://127.0.0.1:3000/app"},
+		{"SSOGATE_UPSTREAM", "http://u:hunter2@127.0.0.1:3000"},
+		{"SSOGATE_UPSTREAM", "http://127.0.0.1:3000/?x=1"},
+		{"SSOGATE_UPSTREAM", "ftp://files"},
+		{"SSOGATE_UPSTREAM_AUDIENCE", "two words"},
+		{"SSOGATE_UPSTREAM_TIMEOUT", "0s"},
+		{"SSOGATE_UPSTREAM_DIAL_TIMEOUT", "2h"},
+	} {
+		_, err := Load(env(map[string]string{tc.key: tc.val}))
+		if err == nil || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%s=%q: want an error naming the key, got %v", tc.key, tc.val, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("a password reached the error message: %v", err)
+		}
+	}
+}

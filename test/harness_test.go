@@ -17,6 +17,7 @@ import (
 
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/identity"
 	"github.com/ssogate/ssogate/internal/testenv"
 	"github.com/ssogate/ssogate/internal/teststores"
 	"github.com/ssogate/ssogate/session"
@@ -56,6 +57,7 @@ type gw struct {
 
 	// metricsURL is the separate metrics listener (SSOGATE_METRICS_ADDR).
 	metricsURL string
+	ident      *gwIdentity // the assertion signer (its keys live in dir, shared by gateways on it)
 }
 
 type gwOpt func(*config.Config)
@@ -101,7 +103,10 @@ func newGWOn(t *testing.T, dir directory.Store, sess session.Store, shared *gw, 
 	}
 	mux.Handle("/fake-entra/signout", g.idp.SignOutHandler(users))
 	logger := slog.New(slog.NewTextHandler(syncWriter{g.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := web.New(web.Deps{Config: cfg, Dir: dir, Sessions: sess, Logger: logger,
+	signer, err := identity.New(identity.Options{Issuer: cfg.PublicURL, Store: dir})
+	testenv.Must(t, err, "identity signer")
+	g.ident = &gwIdentity{inner: signer}
+	s, err := web.New(web.Deps{Config: cfg, Dir: dir, Sessions: sess, Logger: logger, Identity: g.ident,
 		Mounts: map[string]http.Handler{"/fake-entra": mux}})
 	testenv.Must(t, err, "web.New")
 	srv.Config.Handler = s.Handler()

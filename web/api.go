@@ -31,10 +31,25 @@ var errNoPrincipal = errors.New("no valid session or token")
 // session cookie. Both must belong to company t and to an active,
 // not-deleted employee.
 func (s *Server) authenticate(c echo.Context, t *tenant) (*principal, error) {
-	ctx := c.Request().Context()
+	return s.authenticateRequest(c.Request(), t, false)
+}
+
+// isBearer reports whether an Authorization header value uses the Bearer
+// scheme (case-insensitive, RFC 9110 §11.1).
+func isBearer(h string) bool {
+	return len(h) >= 6 && strings.EqualFold(h[:6], "bearer") && (len(h) == 6 || h[6] == ' ')
+}
+
+// authenticateRequest is authenticate for any request that carries the
+// client's credentials (the proxied request, or the one a forward-auth
+// proxy asks about). With otherSchemes, an Authorization header of another
+// scheme than Bearer (the product's own Basic auth, say) is left to the
+// product and the cookie decides; a Bearer header is always ours to check.
+func (s *Server) authenticateRequest(req *http.Request, t *tenant, otherSchemes bool) (*principal, error) {
+	ctx := req.Context()
 	var sess *session.Session
 	var err error
-	if h := c.Request().Header.Get("Authorization"); h != "" {
+	if h := req.Header.Get("Authorization"); h != "" && (!otherSchemes || isBearer(h)) {
 		tok, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || tok == "" || len(tok) > 200 {
 			return nil, errNoPrincipal
@@ -44,7 +59,7 @@ func (s *Server) authenticate(c echo.Context, t *tenant) (*principal, error) {
 			return nil, errNoPrincipal
 		}
 	} else {
-		sess, err = s.browser.Current(ctx, c.Request())
+		sess, err = s.browser.Current(ctx, req)
 		if err == nil && sess.Kind != session.KindBrowser {
 			return nil, errNoPrincipal
 		}

@@ -41,6 +41,9 @@ func refuse(status int, code, title, message, action string, cause error) *userE
 
 // wantsJSON reports whether the request is an API call (JSON errors).
 func wantsJSON(c echo.Context) bool {
+	if v, ok := c.Get(ctxWantsJSON).(bool); ok {
+		return v
+	}
 	p := c.Request().URL.Path
 	return strings.Contains(p, "/api/") || strings.Contains(p, "/oauth/token") ||
 		strings.HasPrefix(c.Request().Header.Get("Accept"), "application/json")

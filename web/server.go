@@ -42,6 +42,9 @@ type Deps struct {
 	Now func() time.Time
 	// Registry receives the gateway's metrics (nil = a new registry).
 	Registry *prometheus.Registry
+	// Identity signs the assertion handed to the product and serves the
+	// JWKS (nil = the identity package's signer).
+	Identity Identity
 	// Mounts adds handlers under path prefixes that get no security
 	// headers of ours (the demo's fake Entra). Never set by `serve`.
 	Mounts map[string]http.Handler
@@ -68,7 +71,8 @@ type Server struct {
 	views     viewCache
 	ssoOpts   sso.Options
 	// identity mints X-Ssogate-Assertion and serves the JWKS.
-	identity *identity.Signer
+	identity Identity
+	upstream *upstream // nil without SSOGATE_UPSTREAM
 
 	// sameOrigin refuses cross-site browser POSTs where no CSRF token is
 	// carried (logout).
@@ -101,6 +105,12 @@ func New(d Deps) (*Server, error) {
 		ssoOpts: sso.Options{Now: d.Now, MaxIssueDelay: d.Config.SAMLMaxIssueDelay, ClockSkew: d.Config.SAMLClockSkew,
 			AllowSHA1: d.Config.SAMLAllowSHA1},
 	}
+	s.identity = d.Identity
+	if d.Config.Upstream != "" {
+		if s.upstream, err = s.newUpstream(); err != nil {
+			return nil, err
+		}
+	}
 	s.logins = newLoginLog(d.Dir)
 	s.admin = &admin.Service{Dir: d.Dir, Sessions: d.Sessions, Now: d.Now}
 	s.sameOrigin = http.NewCrossOriginProtection()
@@ -119,11 +129,14 @@ func New(d Deps) (*Server, error) {
 	s.employees = newTTLCache[*directory.Employee](d.Config.SettingsTTL, d.Now)
 	s.clients = newTTLCache[bool](d.Config.SettingsTTL, d.Now)
 	s.metrics = newMetrics(d.Registry)
-	s.identity, err = identity.New(identity.Options{Issuer: d.Config.PublicURL, Store: d.Dir, TTL: d.Config.AssertionTTL,
-		Rotation: d.Config.SigningKeyRotation, Lead: d.Config.SigningKeyLead, MaxAge: d.Config.JWKSMaxAge,
-		Secret: []byte(d.Config.SigningKeySecret), Now: d.Now, Logger: d.Logger.With("component", "identity")})
-	if err != nil {
-		return nil, err
+	if s.identity == nil {
+		signer, err := identity.New(identity.Options{Issuer: d.Config.PublicURL, Store: d.Dir, TTL: d.Config.AssertionTTL,
+			Rotation: d.Config.SigningKeyRotation, Lead: d.Config.SigningKeyLead, MaxAge: d.Config.JWKSMaxAge,
+			Secret: []byte(d.Config.SigningKeySecret), Now: d.Now, Logger: d.Logger.With("component", "identity")})
+		if err != nil {
+			return nil, err
+		}
+		s.identity = signer
 	}
 	s.scim = scim.New(scim.Options{Store: d.Dir, Revoker: d.Sessions, Throttle: d.Sessions, Logger: d.Logger.With("component", "scim"),
 		Now: d.Now, MaxBody: d.Config.SCIMMaxBody, TokenTTL: d.Config.SettingsTTL})
@@ -176,7 +189,13 @@ func (s *Server) routes() {
 
 	c := e.Group("/c/:company")
 	c.GET("", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/c/"+c.Param("company")+"/") })
-	c.GET("/", s.home)
+	if s.upstream != nil {
+		// The product: /c/{company}/ and every path that is not ours.
+		c.Any("/", s.proxy)
+		c.Any("/*", s.proxy)
+	} else {
+		c.GET("/", s.home)
+	}
 	// GET /login (SP-initiated SAML, or the password form when SSO is off)
 	// is registered with the password form in adminRoutes.
 	c.POST("/logout", s.logout)
