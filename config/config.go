@@ -60,6 +60,10 @@ type Config struct {
 	UpstreamDialTimeout time.Duration // SSOGATE_UPSTREAM_DIAL_TIMEOUT
 	UpstreamTimeout     time.Duration // SSOGATE_UPSTREAM_TIMEOUT: until the product's response headers
 
+	// IDPLoginHosts are hosts ("host" or "host:port") an admin may set as
+	// the IdP Login URL beside Microsoft's sign-in hosts.
+	IDPLoginHosts []string // SSOGATE_IDP_LOGIN_HOSTS (comma-separated)
+
 	TrustProxyHeaders bool   // SSOGATE_TRUST_PROXY_HEADERS: take the client IP from X-Forwarded-For
 	LogFormat         string // SSOGATE_LOG_FORMAT: text | json
 	LogLevel          string // SSOGATE_LOG_LEVEL: debug | info | warn | error
@@ -142,6 +146,7 @@ func Keys() []Key {
 		{"SSOGATE_UPSTREAM_AUDIENCE", "(the upstream's origin)", "aud claim of X-Ssogate-Assertion (set it for forward-auth without SSOGATE_UPSTREAM)"},
 		{"SSOGATE_UPSTREAM_DIAL_TIMEOUT", d.UpstreamDialTimeout.String(), "how long connecting to the upstream may take (then 502 or 504)"},
 		{"SSOGATE_UPSTREAM_TIMEOUT", d.UpstreamTimeout.String(), "how long the upstream may take to start its answer (then 504); bodies and WebSockets stream without a limit"},
+		{"SSOGATE_IDP_LOGIN_HOSTS", "(empty)", "hosts (host or host:port, comma-separated) a company's IdP Login URL may point at besides Microsoft's sign-in hosts (login.microsoftonline.com, .us, login.partner.microsoftonline.cn, login.chinacloudapi.cn); https only, plain http only for a loopback host"},
 		{"SSOGATE_TRUST_PROXY_HEADERS", "false", "take the client IP from X-Forwarded-For (only behind a proxy you run)"},
 		{"SSOGATE_LOG_FORMAT", d.LogFormat, "text or json"},
 		{"SSOGATE_LOG_LEVEL", d.LogLevel, "debug, info, warn or error"},
@@ -228,6 +233,14 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	str("SSOGATE_UPSTREAM_AUDIENCE", &c.UpstreamAudience)
 	dur("SSOGATE_UPSTREAM_DIAL_TIMEOUT", &c.UpstreamDialTimeout)
 	dur("SSOGATE_UPSTREAM_TIMEOUT", &c.UpstreamTimeout)
+	if v := getenv("SSOGATE_IDP_LOGIN_HOSTS"); v != "" {
+		c.IDPLoginHosts = nil
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+				c.IDPLoginHosts = append(c.IDPLoginHosts, h)
+			}
+		}
+	}
 	boolean("SSOGATE_TRUST_PROXY_HEADERS", &c.TrustProxyHeaders)
 	str("SSOGATE_LOG_FORMAT", &c.LogFormat)
 	str("SSOGATE_LOG_LEVEL", &c.LogLevel)
@@ -255,6 +268,15 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("SSOGATE_ADDR", "%q is not host:port", c.Addr)
+	}
+	for _, h := range c.IDPLoginHosts {
+		host := h
+		if hh, _, err := net.SplitHostPort(h); err == nil {
+			host = hh
+		}
+		if host == "" || strings.ContainsAny(h, "/?#@\\ ") || strings.Contains(h, "://") {
+			bad("SSOGATE_IDP_LOGIN_HOSTS", "%q must be a host or host:port (no scheme or path)", h)
+		}
 	}
 	if c.MetricsOn() {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {

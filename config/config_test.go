@@ -234,3 +234,18 @@ func TestUpstreamSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestIDPLoginHosts(t *testing.T) {
+	c, err := Load(env(map[string]string{"SSOGATE_IDP_LOGIN_HOSTS": " IdP.Example.net , 127.0.0.1:8080,,"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.IDPLoginHosts) != 2 || c.IDPLoginHosts[0] != "idp.example.net" || c.IDPLoginHosts[1] != "127.0.0.1:8080" {
+		t.Fatalf("hosts: %q", c.IDPLoginHosts)
+	}
+	for _, v := range []string{"https://idp.example.net", "idp.example.net/saml2", "user@idp.example.net", ":8080"} {
+		if _, err := Load(env(map[string]string{"SSOGATE_IDP_LOGIN_HOSTS": v})); err == nil || !strings.Contains(err.Error(), "SSOGATE_IDP_LOGIN_HOSTS") {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
+}

@@ -78,6 +78,7 @@ func newGWOn(t *testing.T, dir directory.Store, sess session.Store, shared *gw, 
 	cfg.Addr = srv.Listener.Addr().String()
 	cfg.PublicURL = g.URL
 	cfg.SettingsTTL = 0
+	cfg.IDPLoginHosts = []string{cfg.Addr} // the fake Entra beside it
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -129,6 +130,110 @@ func TestMetricsAreNotOnThePublicListener(t *testing.T) {
 		testenv.Must(t, err, "GET metrics listener")
 		if m := body(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(m, `ssogate_logins_total{outcome="success",reason="ok"} 1`) {
 			t.Fatalf("metrics listener: %d\n%s", resp.StatusCode, m)
+		}
+	})
+}
+
+// encodedEscapes are return targets that look like paths of acme but that a
+// browser (or a second decoding) resolves into another company's space or
+// onto another host.
+var encodedEscapes = []string{
+	"/c/acme/%2e%2e/beta/login",
+	"/c/acme/%2E%2E/beta/login",
+	"/c/acme/.%2e/beta/",
+	"/c/acme/%252e%252e/beta/",
+	"/c/acme/..%2fbeta/",
+	"/c/acme/..%5cbeta/",
+	"/c/acme/%2f%2fevil.example/",
+	"/c/acme//evil.example/",
+	"/c/acme/%5c%5cevil.example/",
+	"//evil.example/c/acme/",
+	"/\\evil.example/c/acme/",
+}
+
+// RelayState, return_to and the console's next all go through one check:
+// percent-encoded dot segments, slashes and backslashes, double encoding
+// and scheme-relative hosts land on the company's own start page.
+func TestEncodedDotSegmentsStayInTheCompany(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newGW(t, b)
+		for _, bad := range encodedEscapes {
+			// IdP-initiated: RelayState from Entra.
+			r := g.postACS(newBrowser(), "acme", g.signed(g.assertion("acme", "maja.holm@acme.example")), bad)
+			if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/c/acme/" {
+				t.Errorf("RelayState %q → %d %q, want /c/acme/", bad, r.StatusCode, r.Header.Get("Location"))
+			}
+			// SP-initiated: return_to kept in the pending request.
+			acs := g.spLogin(t, newBrowser(), "/c/acme/login?return_to="+url.QueryEscape(bad), 0)
+			if acs.StatusCode != http.StatusSeeOther || acs.Header.Get("Location") != "/c/acme/" {
+				t.Errorf("return_to %q → %d %q, want /c/acme/", bad, acs.StatusCode, acs.Header.Get("Location"))
+			}
+		}
+		// A good target still works both ways.
+		r := g.postACS(newBrowser(), "acme", g.signed(g.assertion("acme", "maja.holm@acme.example")), "/c/acme/files/q1%20report")
+		if r.Header.Get("Location") != "/c/acme/files/q1%20report" {
+			t.Errorf("plain RelayState → %q", r.Header.Get("Location"))
+		}
+		// The console's next, for an admin who is signed in.
+		g.addAdmin(t, g.company, "it@acme.example", "correct horse battery staple")
+		a := g.adminLogin(t, "acme", "it@acme.example", "correct horse battery staple")
+		for _, bad := range append([]string{"/c/acme/admin/%2e%2e/%2e%2e/beta/admin/", "/c/acme/admin/..%2f..%2fbeta/admin/"}, encodedEscapes...) {
+			resp, err := a.Get(g.URL + "/c/acme/admin/login?next=" + url.QueryEscape(bad))
+			testenv.Must(t, err, "admin login next")
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/c/acme/admin/" {
+				t.Errorf("next %q → %d %q, want /c/acme/admin/", bad, resp.StatusCode, resp.Header.Get("Location"))
+			}
+		}
+	})
+}
+
+// A company admin cannot turn GET /c/{co}/login into a redirect to a page of
+// their choosing: the Login URL must be on a Microsoft sign-in host (or one
+// the operator allowed), in the console, in the CLI (cmd tests) and when
+// the browser is sent there, whatever the database holds.
+func TestIdPLoginURLOnlyMicrosoftOrAllowedHosts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newGW(t, b)
+		g.addAdmin(t, g.company, "it@acme.example", "correct horse battery staple")
+		a := g.adminLogin(t, "acme", "it@acme.example", "correct horse battery staple")
+		for _, phish := range []string{"https://evil.example/saml2", "https://login.microsoftonline.com.evil.example/t/saml2", "http://login.microsoftonline.com/t/saml2"} {
+			r := a.post(t, "/sso", url.Values{"enabled": {"on"}, "nameid": {"upn"}, "identifier": {g.idp.Issuer}, "login_url": {phish}})
+			page := body(t, r)
+			if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(page, "not a Microsoft sign-in address") {
+				t.Fatalf("console accepted Login URL %q: %d", phish, r.StatusCode)
+			}
+		}
+		co, err := g.dir.GetCompany(context.Background(), "acme")
+		testenv.Must(t, err, "company")
+		if strings.Contains(co.IDPLoginURL, "evil") || strings.HasPrefix(co.IDPLoginURL, "http://login.") {
+			t.Fatalf("a refused Login URL was stored: %q", co.IDPLoginURL)
+		}
+		// A Microsoft national cloud is accepted.
+		expectDone(t, a.post(t, "/sso", url.Values{"enabled": {"on"}, "nameid": {"upn"}, "identifier": {g.idp.Issuer},
+			"login_url": {"https://login.microsoftonline.us/0000/saml2"}}), "sso")
+
+		// A phishing URL already in the directory is never redirected to:
+		// the Login URL derived from the Entra Identifier is used instead.
+		co, err = g.dir.GetCompany(context.Background(), "acme")
+		testenv.Must(t, err, "company")
+		co.IDPLoginURL = "https://evil.example/saml2"
+		testenv.Must(t, g.dir.UpdateCompanySettings(context.Background(), co), "plant a bad Login URL")
+		resp, err := newBrowser().Get(g.URL + "/c/acme/login")
+		testenv.Must(t, err, "login")
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "https://login.microsoftonline.com/") {
+			t.Fatalf("login with a planted Login URL: %d %q\n%s", resp.StatusCode, loc, g.logText())
+		}
+		// Without an Identifier to derive from, the login is refused with a
+		// page, never sent to the planted host.
+		co.EntraIdentifier, co.PinnedIssuer = "", ""
+		testenv.Must(t, g.dir.UpdateCompanySettings(context.Background(), co), "no identifier")
+		resp, err = newBrowser().Get(g.URL + "/c/acme/login")
+		testenv.Must(t, err, "login")
+		page := body(t, resp)
+		if resp.StatusCode != http.StatusForbidden || strings.Contains(resp.Header.Get("Location"), "evil") || !strings.Contains(page, "Login URL") {
+			t.Fatalf("login with a planted Login URL and no identifier: %d %q\n%s", resp.StatusCode, resp.Header.Get("Location"), page)
 		}
 	})
 }

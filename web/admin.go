@@ -245,16 +245,6 @@ func adminOf(c echo.Context) *adminCtx {
 	return ac
 }
 
-// adminNext returns a safe console path to land on after sign-in.
-func adminNext(raw, slug string) string {
-	home := "/c/" + slug + "/admin/"
-	if raw == "" || len(raw) > 1024 || !strings.HasPrefix(raw, home) || strings.ContainsAny(raw, "\\\r\n") ||
-		strings.Contains(raw, "/../") || strings.Contains(raw, "//") {
-		return home
-	}
-	return raw
-}
-
 // change runs fn and the audit entry for it in one transaction: a change
 // is kept only together with its audit entry.
 func (s *Server) change(ctx context.Context, ac *adminCtx, action, detail string, fn func(tx directory.Store) error) error {

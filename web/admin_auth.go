@@ -115,7 +115,7 @@ type adminLoginView struct {
 }
 
 func (s *Server) adminLoginView(c echo.Context, t *tenant) *adminLoginView {
-	v := &adminLoginView{Company: t.Company, CSRF: csrfToken(c), Next: adminNext(c.FormValue("next"), t.Company.Slug)}
+	v := &adminLoginView{Company: t.Company, CSRF: csrfToken(c), Next: s.adminNext(c.FormValue("next"), t.Company.Slug)}
 	switch {
 	case !t.Company.SSOEnabled:
 		v.SSONote = "Single sign-on is switched off for this company: use your local admin password."
@@ -138,7 +138,7 @@ func (s *Server) adminLoginPage(c echo.Context) error {
 		return err
 	}
 	if ac, err := s.currentAdmin(c, t); err == nil && ac != nil {
-		return c.Redirect(http.StatusSeeOther, adminNext(c.QueryParam("next"), t.Company.Slug))
+		return c.Redirect(http.StatusSeeOther, s.adminNext(c.QueryParam("next"), t.Company.Slug))
 	}
 	return s.render(c, http.StatusOK, "admin_login.html", s.adminLoginView(c, t))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/sso"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -103,6 +104,10 @@ func (s *Server) adminSSOSave(c echo.Context) error {
 	}
 	if err := checkEntraURL(co.IDPLoginURL, "Login URL", "https://login.microsoftonline.com/<tenant-id>/saml2"); err != nil {
 		problems = append(problems, err.Error())
+	} else if co.IDPLoginURL != "" && co.IDPLoginURL != before.IDPLoginURL {
+		if err := sso.CheckLoginURL(co.IDPLoginURL, s.cfg.IDPLoginHosts); err != nil {
+			problems = append(problems, fmt.Sprintf("The Login URL %q is not a Microsoft sign-in address: paste the Login URL Entra shows (https://login.microsoftonline.com/<tenant-id>/saml2, or your national cloud's); other hosts need the operator's SSOGATE_IDP_LOGIN_HOSTS.", co.IDPLoginURL))
+		}
 	}
 	if len(co.Name) > 200 {
 		problems = append(problems, "The company name is too long (200 characters at most).")

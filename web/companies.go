@@ -92,6 +92,28 @@ func loginURL(c *directory.Company) string {
 	if c.IDPLoginURL != "" {
 		return c.IDPLoginURL
 	}
+	return derivedLoginURL(c)
+}
+
+// checkedLoginURL is loginURL when it is allowed (sso.CheckLoginURL with
+// SSOGATE_IDP_LOGIN_HOSTS). A Login URL in the directory that is not (set
+// before the check existed, or written around it) is never used: the one
+// derived from the Identifier takes its place, or none.
+func (s *Server) checkedLoginURL(c *directory.Company) string {
+	u := loginURL(c)
+	if u == "" {
+		return ""
+	}
+	if err := sso.CheckLoginURL(u, s.cfg.IDPLoginHosts); err != nil {
+		s.log.Warn("the company's IdP Login URL is not allowed and is not used; correct it in the console", "company", c.Slug, "err", err)
+		return derivedLoginURL(c)
+	}
+	return u
+}
+
+// derivedLoginURL is Entra's Login URL for the tenant named in the
+// Identifier (or the pinned issuer), or "".
+func derivedLoginURL(c *directory.Company) string {
 	for _, iss := range []string{c.EntraIdentifier, c.PinnedIssuer} {
 		if rest, ok := strings.CutPrefix(iss, "https://sts.windows.net/"); ok {
 			if tenant := strings.Trim(rest, "/"); tenant != "" && !strings.ContainsAny(tenant, "/?#") {
@@ -123,7 +145,7 @@ func (s *Server) buildSP(c *directory.Company, certs []directory.Certificate) (*
 		EntityID:       s.companyURL(c.Slug, "/saml/metadata"),
 		ACSURL:         s.companyURL(c.Slug, "/saml/acs"),
 		ExpectedIssuer: issuer,
-		IDPSSOURL:      loginURL(c),
+		IDPSSOURL:      s.checkedLoginURL(c),
 		SLOURL:         s.companyURL(c.Slug, "/saml/slo"),
 		Certs:          parsed,
 		NameIDFormat:   format,

@@ -57,9 +57,24 @@ func (s *Server) login(c echo.Context) error {
 	}
 	target := s.safeTarget(c.QueryParam("return_to"), t.Company.Slug)
 	relay := session.NewSecret()[:22] // 132 bits; RelayState must stay under 80 bytes
+	badLoginURL := func(cause error) error {
+		s.recordFailure(c.Request().Context(), t.Company, "login_url_not_allowed", "no usable IdP Login URL: the one set is not a Microsoft sign-in host nor in SSOGATE_IDP_LOGIN_HOSTS, and none can be derived from the Entra Identifier; correct it under SSO settings", "", c.RealIP())
+		return refuse(http.StatusForbidden, "login_url_not_allowed", "Single sign-on is not set up correctly",
+			"The sign-in address set for "+t.Company.Name+" is not a Microsoft sign-in page.",
+			"Ask your IT department to correct the Login URL in the admin console (SSO settings).", cause)
+	}
+	if s.checkedLoginURL(t.Company) == "" {
+		return badLoginURL(errors.New("no allowed IdP Login URL"))
+	}
 	redirect, reqID, err := t.SP.AuthnRequest(relay)
 	if err != nil {
 		return fmt.Errorf("make AuthnRequest: %w", err)
+	}
+	// Checked again where the browser is sent: never anywhere but a
+	// Microsoft sign-in host or one the operator allowed.
+	dest, _, _ := strings.Cut(redirect, "?")
+	if err := sso.CheckLoginURL(dest, s.cfg.IDPLoginHosts); err != nil {
+		return badLoginURL(err)
 	}
 	raw, _ := json.Marshal(pendingRequest{RequestID: reqID, Company: t.Company.Slug, ReturnTo: target, Created: s.now()})
 	if err := s.sessions.Put(c.Request().Context(), pendingPrefix+relay, raw, s.cfg.SAMLRequestTTL); err != nil {
@@ -348,46 +363,102 @@ func (s *Server) recordFailure(ctx context.Context, co *directory.Company, reaso
 }
 
 // safeTarget turns a return_to or RelayState into a same-site path under
-// /c/{slug}/, or the company's start page. It accepts a local path or an
-// absolute URL on the gateway's own origin (admins paste full URLs into
-// Entra's Relay State); never another host, a scheme-relative //host, a
-// backslash, or a control character.
+// /c/{slug}/, or the company's start page (see localTarget).
 func (s *Server) safeTarget(raw, slug string) string {
 	home := "/c/" + slug + "/"
-	if raw == "" || len(raw) > 2048 {
-		return home
+	if t, ok := s.localTarget(raw, home); ok {
+		return t
 	}
-	for _, r := range raw {
-		if r < 0x20 || r == 0x7f || r == '\\' {
-			return home
-		}
+	return home
+}
+
+// adminNext returns a safe console path to land on after sign-in.
+func (s *Server) adminNext(raw, slug string) string {
+	home := "/c/" + slug + "/admin/"
+	if t, ok := s.localTarget(raw, home); ok {
+		return t
+	}
+	return home
+}
+
+// maxTargetDecodes bounds how many layers of percent-encoding a target may
+// carry; one that still decodes further is refused.
+const maxTargetDecodes = 3
+
+// localTarget is the one check for every redirect target taken from a
+// request (return_to, RelayState, the console's next): it returns the path
+// and query to redirect to when raw stays under prefix (which starts and
+// ends with "/"), judged the way a browser and the product behind the
+// gateway will read it. It accepts a local path or an absolute URL on the
+// gateway's own origin (admins paste full URLs into Entra's Relay State);
+// never another host, a scheme-relative //host, a backslash or control
+// character (raw or percent-encoded), or a path whose dot segments or
+// empty segments, after percent-decoding (%2e, %2f, %5c, double encoding),
+// would lead anywhere but where it seems to.
+func (s *Server) localTarget(raw, prefix string) (string, bool) {
+	if raw == "" || len(raw) > 2048 || badTargetChars(raw) {
+		return "", false
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.User != nil || u.Opaque != "" {
-		return home
+		return "", false
 	}
 	if u.Scheme != "" || u.Host != "" {
 		if !strings.EqualFold(u.Scheme, s.public.Scheme) || !strings.EqualFold(u.Host, s.public.Host) {
-			return home
+			return "", false
 		}
 	} else if !strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, "//") {
-		return home
+		return "", false
 	}
 	p := u.EscapedPath()
-	if p == "" || !strings.HasPrefix(p, "/") {
-		return home
+	if !strings.HasPrefix(p, prefix) {
+		return "", false
 	}
-	clean := path.Clean(p)
-	if strings.HasSuffix(p, "/") && clean != "/" {
-		clean += "/"
+	// Decode until nothing changes: what any reader of the path (the
+	// browser resolves %2e as a dot; a proxy or the product may decode
+	// again) could take it for must be a clean path under prefix.
+	d := p
+	for i := 0; ; i++ {
+		next, err := url.PathUnescape(d)
+		if err != nil || badTargetChars(next) {
+			return "", false
+		}
+		if next == d {
+			break
+		}
+		if i == maxTargetDecodes {
+			return "", false
+		}
+		d = next
 	}
-	if clean != home && !strings.HasPrefix(clean, home) {
-		return home
+	if !strings.HasPrefix(d, prefix) || !cleanPath(d) {
+		return "", false
 	}
 	if u.RawQuery != "" {
-		clean += "?" + u.RawQuery
+		p += "?" + u.RawQuery
 	}
-	return clean
+	return p, true
+}
+
+// badTargetChars reports a backslash (browsers read it as a slash) or a
+// control character.
+func badTargetChars(v string) bool {
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+// cleanPath reports whether p has no dot segments and no empty segments
+// (other than a trailing slash): path.Clean would leave it as it is.
+func cleanPath(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 // truncate cuts s to at most n bytes at a character boundary, as valid

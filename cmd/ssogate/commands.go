@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/internal/password"
+	"github.com/ssogate/ssogate/sso"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/scim"
 )
@@ -185,8 +186,10 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 			}
 			if *login != "\x00" {
 				v := strings.TrimSpace(*login)
-				if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
-					return fmt.Errorf("--login-url %q: paste Entra's Login URL, e.g. https://login.microsoftonline.com/<tenant-id>/saml2", v)
+				if v != "" {
+					if err := sso.CheckLoginURL(v, e.cfg.IDPLoginHosts); err != nil {
+						return fmt.Errorf("--login-url %q: paste Entra's Login URL, e.g. https://login.microsoftonline.com/<tenant-id>/saml2 (other hosts need SSOGATE_IDP_LOGIN_HOSTS): %w", v, err)
+					}
 				}
 				c.IDPLoginURL = v
 				changes = append(changes, "login_url="+v)

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -68,6 +69,11 @@ func (e *env) demo(ctx context.Context, args []string) error {
 	}
 	slug := "demo"
 	base := e.cfg.PublicURL + "/c/" + slug
+	// The fake Entra's sign-in page is on the gateway's own loopback
+	// address: allow it as the demo company's Login URL.
+	if pub, err := url.Parse(e.cfg.PublicURL); err == nil {
+		e.cfg.IDPLoginHosts = append(e.cfg.IDPLoginHosts, pub.Host)
+	}
 	if err := seedDemo(ctx, dir, idp, slug, e.cfg.PublicURL+"/fake-entra/saml2"); err != nil {
 		return fmt.Errorf("seed demo company: %w", err)
 	}

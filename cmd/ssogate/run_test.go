@@ -267,3 +267,26 @@ func TestMetricsAddressInUseStopsTheStart(t *testing.T) {
 		t.Fatalf("serve with a taken metrics address: %v", err)
 	}
 }
+
+// sso configure --login-url takes only a Microsoft sign-in host or one in
+// SSOGATE_IDP_LOGIN_HOSTS: a company's Login URL is where every employee's
+// browser is sent.
+func TestLoginURLMustBeAMicrosoftOrAllowedHost(t *testing.T) {
+	env := map[string]string{
+		"SSOGATE_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "gw.db"),
+		"SSOGATE_PUBLIC_URL":   "https://sso.example.com",
+		"SSOGATE_LOG_LEVEL":    "warn",
+	}
+	mustCLI(t, env, "", "company", "create", "acme", "--name", "Acme A/S")
+	for _, bad := range []string{"https://evil.example/saml2", "http://login.microsoftonline.com/t/saml2", "https://idp.corp.example/saml2"} {
+		if _, _, err := cli(t, env, "", "sso", "configure", "acme", "--login-url", bad); err == nil || !strings.Contains(err.Error(), "SSOGATE_IDP_LOGIN_HOSTS") {
+			t.Errorf("--login-url %s: %v", bad, err)
+		}
+	}
+	mustCLI(t, env, "", "sso", "configure", "acme", "--login-url", "https://login.partner.microsoftonline.cn/t/saml2")
+	env["SSOGATE_IDP_LOGIN_HOSTS"] = "idp.corp.example"
+	mustCLI(t, env, "", "sso", "configure", "acme", "--login-url", "https://idp.corp.example/saml2")
+	if out := mustCLI(t, env, "", "sso", "show", "acme"); !strings.Contains(out, "https://idp.corp.example/saml2") {
+		t.Fatalf("sso show:\n%s", out)
+	}
+}
