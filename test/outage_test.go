@@ -19,6 +19,7 @@ import (
 	"github.com/ssogate/ssogate/session/memstore"
 	"github.com/ssogate/ssogate/session/redisstore"
 	"github.com/ssogate/ssogate/sso/directory/sqlstore"
+	"github.com/ssogate/ssogate/sso/ssotest"
 )
 
 // An outage answer as a browser, an API caller, Entra's provisioning or the
@@ -210,6 +211,12 @@ func TestOutageAnswers503OnPostgresAndRedis(t *testing.T) {
 		if r.header.Get("Retry-After") == "" {
 			t.Fatalf("token endpoint 503 without Retry-After: %v", r.header)
 		}
+		g.enableSLO(t, true)
+		defer g.enableSLO(t, false)
+		u, err := g.idp.LogoutRequestURL(ssotest.Logout{Destination: g.sloURL(), NameID: "maja.holm@acme.example", ID: "_lr-outage"})
+		testenv.Must(t, err, "LogoutRequest")
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		wantOutagePage(t, "Entra's LogoutRequest", doReq(t, newBrowser().Client, req))
 		failures, err := dir.ListSignIns(ctx, g.company.ID, true, 10)
 		testenv.Must(t, err, "list sign-in failures")
 		if len(failures) != 0 {

@@ -212,6 +212,11 @@ func (s *Server) sloResponse(c echo.Context, t *tenant) error {
 // Nothing was ended for a refused LogoutRequest; for a refused
 // LogoutResponse the session here had already ended at sign-out.
 func (s *Server) refuseLogout(ctx context.Context, co *directory.Company, direction string, err error) error {
+	if outageOf(err) != "" {
+		// The replay cache could not record the message: our outage, a 503
+		// (Entra's sign-out may be retried), not a refused sign-out.
+		return fmt.Errorf("logout: %w", err)
+	}
 	reason, detail := "internal", err.Error()
 	var se *sso.Error
 	if errors.As(err, &se) {
