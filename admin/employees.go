@@ -46,8 +46,8 @@ func ValidEmail(v string) bool {
 	return at > 0 && at < len(v)-1 && len(v) <= 254 && !strings.ContainsAny(v, " \t\r\n<>\",;")
 }
 
-// SetIdentity changes an employee's sign-in name and work email (the
-// seed's "update the new email address").
+// SetIdentity changes an employee's sign-in name and work email (after an
+// e-mail or domain change).
 func (s *Service) SetIdentity(ctx context.Context, a Actor, companyID int64, id, userName, email string) (*directory.Employee, error) {
 	userName, email = strings.TrimSpace(userName), strings.TrimSpace(email)
 	switch {

@@ -9,7 +9,8 @@ import (
 )
 
 // Cookie base names. The browser session cookie is the only cookie whose
-// name contains "ssogate_session" (contract.md); admin sessions use their own.
+// name contains "ssogate_session" (outside tests and operators rely on
+// that); admin sessions use their own.
 const (
 	BrowserCookie = "ssogate_session"
 	AdminCookie   = "ssogate_admin"

@@ -746,8 +746,8 @@ func TestAdminEmployees(t *testing.T) {
 	})
 }
 
-// entraLinked adds an employee Entra manages that Entra suspended (the
-// seed's person moved to another tenant).
+// entraLinked adds an employee Entra manages that Entra suspended (a
+// person who moved to another Entra tenant).
 func (g *gw) entraLinked(t *testing.T, userName string, active bool) *directory.Employee {
 	t.Helper()
 	e := &directory.Employee{CompanyID: g.company.ID, UserName: userName, Email: userName, GivenName: "Ola", FamilyName: "Nordmann",

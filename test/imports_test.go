@@ -10,7 +10,7 @@ import (
 
 const mod = "github.com/ssogate/ssogate"
 
-// TestImportRules keeps the dependency direction of style.md:
+// TestImportRules keeps the dependency direction of docs/architecture.md:
 // cmd → web → {sso, sso/scim, session, certs} → sso/directory, with
 // protocol, storage and HTTP kept apart. It reads the transitive
 // dependencies of every package with `go list -deps`.

@@ -345,18 +345,18 @@ func TestOAuthCodeChecks(t *testing.T) {
 		}
 		for _, tc := range []struct {
 			name string
-			edit func(v url.Values)
+			edit func(v url.Values, p pkce)
 		}{
-			{"wrong verifier", func(v url.Values) { v.Set("code_verifier", newPKCE().verifier) }},
-			{"verifier is the challenge", func(v url.Values) { v.Set("code_verifier", strings.Repeat("A", 43)) }},
-			{"other registered redirect", func(v url.Values) { v.Set("redirect_uri", appLink) }},
-			{"other client", func(v url.Values) { v.Set("client_id", "other-app") }},
+			{"wrong verifier", func(v url.Values, _ pkce) { v.Set("code_verifier", newPKCE().verifier) }},
+			{"verifier is the challenge", func(v url.Values, p pkce) { v.Set("code_verifier", p.challenge) }},
+			{"other registered redirect", func(v url.Values, _ pkce) { v.Set("redirect_uri", appLink) }},
+			{"other client", func(v url.Values, _ pkce) { v.Set("client_id", "other-app") }},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				p := newPKCE()
 				code := g.codeFor(t, br, "acme", p)
 				v := base(code, p)
-				tc.edit(v)
+				tc.edit(v, p)
 				wantOAuthError(t, g.postToken(t, "acme", "token", v), http.StatusBadRequest, "invalid_grant")
 				// The code is spent: the right request fails now.
 				wantOAuthError(t, g.redeem(t, "acme", code, p), http.StatusBadRequest, "invalid_grant")

@@ -330,7 +330,7 @@ func (s *Server) employeeResult(c echo.Context, e *directory.Employee, err error
 }
 
 // adminEmployeeIdentity: POST /admin/employees/{id}/identity (sign-in name
-// and work email; the seed's "update the new email address").
+// and work email, after an e-mail or domain change).
 func (s *Server) adminEmployeeIdentity(c echo.Context) error {
 	ac := adminOf(c)
 	e, err := s.employeeOf(c)

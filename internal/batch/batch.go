@@ -46,6 +46,13 @@ type call[In, Out any] struct {
 	done chan struct{}
 }
 
+// Pending is how many items wait for the next batch.
+func (b *Batcher[In, Out]) Pending() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.pending)
+}
+
 // Call adds in to the next batch and waits for its result or for ctx to
 // end. An item whose caller gave up is still handled.
 func (b *Batcher[In, Out]) Call(ctx context.Context, in In) (Out, error) {

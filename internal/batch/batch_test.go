@@ -9,21 +9,28 @@ import (
 	"time"
 )
 
-// recorder is a Do that takes a little time per batch, as a commit or a
-// round trip does, and records what it was given.
+// recorder is a Do that records what it was given. When gate is set, its
+// first batch waits for it, as a slow commit would, so that the test can
+// queue the others deterministically.
 type recorder struct {
 	mu      sync.Mutex
 	batches [][]int
 	inDo    int
 	overlap bool
+	gate    chan struct{}
+	entered chan struct{} // closed when the first batch is in Do
 }
 
 func (r *recorder) do(_ context.Context, items []int) []Result[string] {
 	r.mu.Lock()
 	r.inDo++
 	r.overlap = r.overlap || r.inDo > 1
+	first := len(r.batches) == 0 && r.gate != nil
 	r.mu.Unlock()
-	time.Sleep(2 * time.Millisecond)
+	if first {
+		close(r.entered)
+		<-r.gate
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.inDo--
@@ -39,18 +46,38 @@ func (r *recorder) do(_ context.Context, items []int) []Result[string] {
 	return out
 }
 
+// waitFor polls cond (the batcher's own state, under its lock) until it
+// holds: the calls being queued run on their own goroutines.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 10s")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
 func TestConcurrentCallsShareBatches(t *testing.T) {
-	r := &recorder{}
+	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{})}
 	b := &Batcher[int, string]{Do: r.do, Max: 16}
 	const n = 300
 	var wg sync.WaitGroup
 	got := make([]Result[string], n)
-	for i := range n {
+	call := func(i int) {
 		wg.Go(func() {
 			v, err := b.Call(context.Background(), i)
 			got[i] = Result[string]{v, err}
 		})
 	}
+	call(0)
+	<-r.entered // item 0 is in flight alone, held at the gate
+	for i := 1; i < n; i++ {
+		call(i)
+	}
+	waitFor(t, func() bool { return b.Pending() == n-1 })
+	close(r.gate)
 	wg.Wait()
 	for i, g := range got {
 		if i%7 == 3 {
@@ -81,8 +108,9 @@ func TestConcurrentCallsShareBatches(t *testing.T) {
 	if len(seen) != n {
 		t.Fatalf("%d of %d items sent", len(seen), n)
 	}
-	if len(r.batches) > n/2 {
-		t.Fatalf("%d batches for %d concurrent calls: no grouping", len(r.batches), n)
+	// Item 0 alone, then the n-1 queued items in full batches of Max.
+	if want := 1 + (n-1+15)/16; len(r.batches) != want {
+		t.Fatalf("%d batches for %d calls queued behind one, want %d", len(r.batches), n-1, want)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -166,19 +194,11 @@ func TestWaitForItemsOfCallersThatGaveUp(t *testing.T) {
 		t.Fatalf("Wait on an idle batcher: %v", err)
 	}
 	go b.Call(context.Background(), 1) // in flight, blocked in Do
-	for {
-		b.mu.Lock()
-		busy := b.busy
-		b.mu.Unlock()
-		if busy {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.busy })
 	ctx, cancel := context.WithCancel(context.Background())
 	gaveUp := make(chan error, 1)
 	go func() { _, err := b.Call(ctx, 2); gaveUp <- err }() // queued behind 1
-	time.Sleep(5 * time.Millisecond)
+	waitFor(t, func() bool { return b.Pending() == 1 })
 	cancel()
 	if err := <-gaveUp; !errors.Is(err, context.Canceled) {
 		t.Fatalf("caller that gave up: %v", err)

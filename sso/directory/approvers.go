@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Manager → approver rules (product.md §9). Pure functions over a Store:
+// Manager → approver rules (README, "Provisioning with SCIM"). Pure functions over a Store:
 // callers run them inside the transaction of the write that triggers them.
 //
 // An employee's direct approver is their manager. IsApprover is derived

@@ -531,7 +531,7 @@ type Store interface {
 	ListOAuthClients(ctx context.Context, companyID int64) ([]OAuthClient, error)
 	RemoveOAuthClient(ctx context.Context, companyID int64, clientID string) error
 
-	// Department approvers added by hand (product.md §9); they survive sync.
+	// Department approvers added by hand; they survive sync.
 	AddDepartmentApprover(ctx context.Context, companyID int64, department, employeeID string) error
 	RemoveDepartmentApprover(ctx context.Context, companyID int64, department, employeeID string) error
 	// ListDepartmentApprovers matches department case-insensitively.

@@ -9,7 +9,7 @@ import (
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
-// The create body of entra-scim.md §3, verbatim.
+// The create body Entra's provisioning service sends, verbatim.
 const entraCreate = `{
   "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
               "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],

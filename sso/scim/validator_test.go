@@ -279,7 +279,7 @@ func TestValidatorSchemaDiscovery(t *testing.T) {
 			}
 		}
 		// The target attributes of Entra's default mapping for a custom
-		// SCIM app, plus the product's extension (entra-scim.md §2).
+		// SCIM app, plus the product's extension schema.
 		for _, want := range []string{
 			"userName", "active", "displayName", "title", "externalId", "preferredLanguage",
 			"name.givenName", "name.familyName", "name.formatted",

@@ -62,7 +62,7 @@ func decodeRedirectRequest(v string) (*authnRequest, error) {
 	return &req, nil
 }
 
-// check applies the AuthnRequest rules Entra enforces (entra-saml.md §1)
+// check applies the AuthnRequest rules Entra enforces
 // and the ones this product relies on.
 func (p *IdP) check(req *authnRequest, audience string) error {
 	switch {

@@ -83,7 +83,8 @@ func BenchmarkFindEmployeeByUserNameParallel(b *testing.B) {
 				for pb.Next() {
 					i := next.Add(1)
 					if _, err := s.FindEmployeeByUserName(ctx, company, fmt.Sprintf("user%06d@contoso.com", i%1000)); err != nil {
-						b.Fatal(err)
+						b.Error(err) // FailNow is for the benchmark's own goroutine
+						return
 					}
 				}
 			})
@@ -105,25 +106,28 @@ func BenchmarkCreateEmployee(b *testing.B) {
 				company := seed(b, s, 0)
 				ctx := context.Background()
 				var next atomic.Int64
-				create := func() {
+				create := func() bool {
 					i := next.Add(1)
 					e := &directory.Employee{CompanyID: company, UserName: fmt.Sprintf("new%d@contoso.com", i),
 						Email: fmt.Sprintf("new%d@contoso.com", i), GivenName: "New", FamilyName: "Employee", Active: true}
 					if err := s.CreateEmployee(ctx, e); err != nil {
-						b.Fatal(err)
+						b.Error(err) // not Fatal: it may run on RunParallel's goroutines
+						return false
 					}
+					return true
 				}
 				b.ResetTimer()
 				if parallel {
 					b.RunParallel(func(pb *testing.PB) {
-						for pb.Next() {
-							create()
+						for pb.Next() && create() {
 						}
 					})
 					return
 				}
 				for range b.N {
-					create()
+					if !create() {
+						return
+					}
 				}
 			})
 		}

@@ -394,6 +394,16 @@ func (s *Store) GetEmployee(ctx context.Context, companyID int64, id string) (*d
 
 // findSQL selects the visible employee of a company by one column; the
 // partial unique indexes (WHERE deleted_at IS NULL) serve it.
+// The index-backed lists (TestLookupsUseIndexes checks their plans).
+const (
+	byExternalIDSQL = `SELECT ` + employeeCols + ` FROM employees
+		WHERE company_id = ? AND external_id = ? AND deleted_at IS NULL ORDER BY created_at, id`
+	reportsSQL = `SELECT ` + employeeCols + ` FROM employees
+		WHERE company_id = ? AND manager_id = ? AND deleted_at IS NULL ORDER BY created_at, id`
+	byManagerRefSQL = `SELECT ` + employeeCols + ` FROM employees
+		WHERE company_id = ? AND manager_ref = ? AND manager_id IS NULL AND deleted_at IS NULL ORDER BY created_at, id`
+)
+
 func findSQL(column string) string {
 	return `SELECT ` + employeeCols + ` FROM employees WHERE company_id = ? AND ` + column + ` = ? AND deleted_at IS NULL`
 }
@@ -454,8 +464,7 @@ func (s *Store) FindEmployeesByExternalID(ctx context.Context, companyID int64, 
 	if externalID == "" {
 		return nil, nil
 	}
-	return s.scanEmployees(ctx, "employees by externalId", `SELECT `+employeeCols+` FROM employees
-		WHERE company_id = ? AND external_id = ? AND deleted_at IS NULL ORDER BY created_at, id`, companyID, externalID)
+	return s.scanEmployees(ctx, "employees by externalId", byExternalIDSQL, companyID, externalID)
 }
 
 // BindObjectID stores Entra's object id on a visible employee and bumps
@@ -516,8 +525,7 @@ func (s *Store) ListReports(ctx context.Context, companyID int64, managerID stri
 	if managerID == "" {
 		return nil, nil
 	}
-	return s.scanEmployees(ctx, "list reports", `SELECT `+employeeCols+` FROM employees
-		WHERE company_id = ? AND manager_id = ? AND deleted_at IS NULL ORDER BY created_at, id`, companyID, managerID)
+	return s.scanEmployees(ctx, "list reports", reportsSQL, companyID, managerID)
 }
 
 // ListByManagerRef lists the visible employees whose manager reference is
@@ -526,8 +534,7 @@ func (s *Store) ListByManagerRef(ctx context.Context, companyID int64, ref strin
 	if ref == "" {
 		return nil, nil
 	}
-	return s.scanEmployees(ctx, "list by manager reference", `SELECT `+employeeCols+` FROM employees
-		WHERE company_id = ? AND manager_ref = ? AND manager_id IS NULL AND deleted_at IS NULL ORDER BY created_at, id`, companyID, ref)
+	return s.scanEmployees(ctx, "list by manager reference", byManagerRefSQL, companyID, ref)
 }
 
 // ListByManagerRefs lists the visible employees whose unresolved manager
