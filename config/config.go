@@ -64,6 +64,10 @@ type Config struct {
 	// the IdP Login URL beside Microsoft's sign-in hosts.
 	IDPLoginHosts []string // SSOGATE_IDP_LOGIN_HOSTS (comma-separated)
 
+	MetadataInterval time.Duration // SSOGATE_METADATA_INTERVAL: schedule of federation metadata fetches
+	MetadataHosts    []string      // SSOGATE_METADATA_HOSTS: extra hosts metadata may be fetched from
+	MetadataGrace    time.Duration // SSOGATE_METADATA_GRACE: how long a certificate that left the metadata stays trusted
+
 	TrustProxyHeaders bool   // SSOGATE_TRUST_PROXY_HEADERS: take the client IP from X-Forwarded-For
 	LogFormat         string // SSOGATE_LOG_FORMAT: text | json
 	LogLevel          string // SSOGATE_LOG_LEVEL: debug | info | warn | error
@@ -97,6 +101,8 @@ func Defaults() Config {
 		ReadyTimeout:        time.Second,
 		DrainDelay:          5 * time.Second,
 		ShutdownTimeout:     15 * time.Second,
+		MetadataInterval:    time.Hour,
+		MetadataGrace:       24 * time.Hour,
 		LogFormat:           "text",
 		LogLevel:            "info",
 		UpstreamDialTimeout: 5 * time.Second,
@@ -147,6 +153,9 @@ func Keys() []Key {
 		{"SSOGATE_UPSTREAM_DIAL_TIMEOUT", d.UpstreamDialTimeout.String(), "how long connecting to the upstream may take (then 502 or 504)"},
 		{"SSOGATE_UPSTREAM_TIMEOUT", d.UpstreamTimeout.String(), "how long the upstream may take to start its answer (then 504); bodies and WebSockets stream without a limit"},
 		{"SSOGATE_IDP_LOGIN_HOSTS", "(empty)", "hosts (host or host:port, comma-separated) a company's IdP Login URL may point at besides Microsoft's sign-in hosts (login.microsoftonline.com, .us, login.partner.microsoftonline.cn, login.chinacloudapi.cn); https only, plain http only for a loopback host"},
+		{"SSOGATE_METADATA_INTERVAL", d.MetadataInterval.String(), "how often each company's App Federation Metadata Url is fetched (one instance fetches; conditional requests), between 1m and 24h"},
+		{"SSOGATE_METADATA_HOSTS", "(empty)", "comma-separated host or host:port entries metadata may also be fetched from (https only), beside Microsoft's login hosts"},
+		{"SSOGATE_METADATA_GRACE", d.MetadataGrace.String(), "how long a certificate that left the federation metadata stays trusted before it is retired"},
 		{"SSOGATE_TRUST_PROXY_HEADERS", "false", "take the client IP from X-Forwarded-For (only behind a proxy you run)"},
 		{"SSOGATE_LOG_FORMAT", d.LogFormat, "text or json"},
 		{"SSOGATE_LOG_LEVEL", d.LogLevel, "debug, info, warn or error"},
@@ -241,6 +250,16 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 			}
 		}
 	}
+	dur("SSOGATE_METADATA_INTERVAL", &c.MetadataInterval)
+	if v := getenv("SSOGATE_METADATA_HOSTS"); strings.TrimSpace(v) != "" {
+		c.MetadataHosts = nil
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				c.MetadataHosts = append(c.MetadataHosts, h)
+			}
+		}
+	}
+	dur("SSOGATE_METADATA_GRACE", &c.MetadataGrace)
 	boolean("SSOGATE_TRUST_PROXY_HEADERS", &c.TrustProxyHeaders)
 	str("SSOGATE_LOG_FORMAT", &c.LogFormat)
 	str("SSOGATE_LOG_LEVEL", &c.LogLevel)
@@ -361,6 +380,17 @@ func (c Config) Validate() error {
 	between("SSOGATE_READY_TIMEOUT", c.ReadyTimeout, 10*time.Millisecond, 30*time.Second)
 	between("SSOGATE_DRAIN_DELAY", c.DrainDelay, 0, 5*time.Minute)
 	between("SSOGATE_SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second, 10*time.Minute)
+	if c.MetadataInterval < time.Minute || c.MetadataInterval > 24*time.Hour {
+		bad("SSOGATE_METADATA_INTERVAL", "%s must be between 1m and 24h", c.MetadataInterval)
+	}
+	if c.MetadataGrace < time.Minute || c.MetadataGrace > 90*24*time.Hour {
+		bad("SSOGATE_METADATA_GRACE", "%s must be between 1m and 2160h (90 days)", c.MetadataGrace)
+	}
+	for _, h := range c.MetadataHosts {
+		if !validHostEntry(h) {
+			bad("SSOGATE_METADATA_HOSTS", "%q is not host or host:port (no scheme, path or user; an IPv6 address needs [brackets] and a port)", h)
+		}
+	}
 	if !strings.Contains(c.CookieName, "ssogate_session") || strings.ContainsAny(c.CookieName, " ;,=\t\r\n\"") {
 		bad("SSOGATE_COOKIE_NAME", "%q must contain ssogate_session and no separators", c.CookieName)
 	}
@@ -388,6 +418,29 @@ func (c Config) Validate() error {
 		bad("SSOGATE_LOG_LEVEL", "%q must be debug, info, warn or error", c.LogLevel)
 	}
 	return errors.Join(errs...)
+}
+
+// validHostEntry accepts "host" or "host:port" (port 1-65535); an IPv6
+// literal only as "[addr]:port".
+func validHostEntry(e string) bool {
+	h, p, err := net.SplitHostPort(e)
+	if err != nil {
+		if strings.Contains(e, ":") {
+			return false
+		}
+		h, p = e, ""
+	}
+	if h == "" || strings.ContainsAny(h, "/@?#%[] \t") {
+		return false
+	}
+	if strings.Contains(h, ":") && net.ParseIP(h) == nil {
+		return false
+	}
+	if p != "" {
+		n, err := strconv.Atoi(p)
+		return err == nil && n >= 1 && n <= 65535
+	}
+	return true
 }
 
 // Secure reports whether the public URL is https (cookies get Secure and

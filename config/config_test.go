@@ -249,3 +249,39 @@ func TestIDPLoginHosts(t *testing.T) {
 		}
 	}
 }
+
+func TestMetadataSettings(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetadataInterval != time.Hour || c.MetadataGrace != 24*time.Hour || c.MetadataHosts != nil {
+		t.Fatalf("metadata defaults: %s %s %v", c.MetadataInterval, c.MetadataGrace, c.MetadataHosts)
+	}
+	c, err = Load(env(map[string]string{"SSOGATE_METADATA_INTERVAL": "15m", "SSOGATE_METADATA_GRACE": "72h",
+		"SSOGATE_METADATA_HOSTS": " idp.example.net , 10.0.0.5:8443,[::1]:9443,"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetadataInterval != 15*time.Minute || c.MetadataGrace != 72*time.Hour ||
+		strings.Join(c.MetadataHosts, "|") != "idp.example.net|10.0.0.5:8443|[::1]:9443" {
+		t.Fatalf("metadata overrides: %s %s %q", c.MetadataInterval, c.MetadataGrace, c.MetadataHosts)
+	}
+	for _, bad := range []map[string]string{
+		{"SSOGATE_METADATA_INTERVAL": "10s"},
+		{"SSOGATE_METADATA_INTERVAL": "48h"},
+		{"SSOGATE_METADATA_GRACE": "-1h"},
+		{"SSOGATE_METADATA_HOSTS": "https://idp.example.net"},
+		{"SSOGATE_METADATA_HOSTS": "idp.example.net/metadata"},
+		{"SSOGATE_METADATA_HOSTS": "idp.example.net:0"},
+		{"SSOGATE_METADATA_HOSTS": "user@idp.example.net"},
+		{"SSOGATE_METADATA_HOSTS": "::1"},
+	} {
+		_, err := Load(env(bad))
+		for key := range bad {
+			if err == nil || !strings.Contains(err.Error(), key) {
+				t.Errorf("%v: error %v does not name %s", bad, err, key)
+			}
+		}
+	}
+}

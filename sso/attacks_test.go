@@ -148,6 +148,10 @@ func TestSignatureAttacks(t *testing.T) {
 			s.Certs = []*x509.Certificate{expiredCert}
 		}, xml: with(func(a *ssotest.Assertion) { a.Key, a.Cert, a.OmitKeyInfo = expiredKey, expiredCert, true }),
 			want: ReasonCertificateExpired},
+		{name: "signing certificate expired, no KeyInfo, another certificate trusted", set: func(s *Settings) {
+			s.Certs = []*x509.Certificate{idp.Cert, expiredCert}
+		}, xml: with(func(a *ssotest.Assertion) { a.Key, a.Cert, a.OmitKeyInfo = expiredKey, expiredCert, true }),
+			want: ReasonCertificateExpired, detail: []string{newX509Cert(expiredCert).sha1}},
 	})
 
 	t.Run("SHA-1 accepted with AllowSHA1", func(t *testing.T) {

@@ -401,6 +401,12 @@ func (sp *SP) classify(err error, f *facts, issuer string, ids []string, now tim
 	case errors.Is(cause, saml.ErrInvalidSignature) && errors.Is(cause, saml.ErrUnsupported):
 		return refuse(ReasonSHA1Signature, "the response is signed with SHA-1; in Entra set the app's signing algorithm to SHA-256", cause)
 	case errors.Is(cause, saml.ErrInvalidSignature):
+		// With several trusted certificates and no KeyInfo, crewjam tries
+		// each and reports only the last failure: name an expired (or
+		// not yet valid) trusted certificate that made the signature.
+		if d := sp.outOfValiditySigner(f, now); d != "" {
+			return refuse(ReasonCertificateExpired, d, cause)
+		}
 		return refuse(ReasonBadSignature, "the signature does not verify against the trusted certificate (the response was altered, or signed with another key)", cause)
 	case strings.Contains(cause.Error(), "signature element not present"):
 		return refuse(ReasonUnsigned, "the assertion is not signed and the Response signature does not cover it", cause)
@@ -507,6 +513,31 @@ func (sp *SP) expiredCertDetail(f *facts, now time.Time) string {
 		}
 	}
 	return "the signing certificate is expired or not yet valid; in Entra create and activate a new certificate, then paste it"
+}
+
+// outOfValiditySigner returns the expiredCertDetail of a trusted
+// certificate outside its validity at now that made one of the response's
+// signatures (checked at a time inside its validity), or "".
+func (sp *SP) outOfValiditySigner(f *facts, now time.Time) string {
+	for _, t := range sp.trusted {
+		c := t.cert
+		var at time.Time
+		switch {
+		case now.After(c.NotAfter):
+			at = c.NotAfter.Add(-time.Second)
+		case now.Before(c.NotBefore):
+			at = c.NotBefore.Add(time.Second)
+		default:
+			continue
+		}
+		for _, p := range []struct{ el, sig *etree.Element }{{f.root, f.responseSig}, {f.assertion, f.assnSig}} {
+			if p.sig != nil && p.el != nil && verifiesWith(p.el, c, at) {
+				return fmt.Sprintf("the signing certificate (thumbprint %s) is valid %s to %s only; in Entra create and activate a new certificate, then paste it",
+					t.sha1, c.NotBefore.UTC().Format("2006-01-02"), c.NotAfter.UTC().Format("2006-01-02"))
+			}
+		}
+	}
+	return ""
 }
 
 // validateRequestID is crewjam's ValidateRequestID hook; it also decides a

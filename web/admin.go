@@ -76,6 +76,8 @@ func (s *Server) adminRoutes(g *echo.Group) {
 	p.GET("/", s.adminOverview)
 	p.GET("/sso", s.adminSSOPage)
 	p.POST("/sso", s.adminSSOSave)
+	p.POST("/sso/metadata", s.adminMetadataSave)
+	p.POST("/sso/metadata/refresh", s.adminMetadataRefresh)
 	p.GET("/certificates", s.adminCertsPage)
 	p.POST("/certificates", s.adminCertAdd)
 	p.POST("/certificates/auto-retire", s.adminCertAutoRetire)
@@ -280,6 +282,9 @@ type adminView struct {
 	Notice  string // the result of the last change
 	Error   string // why the last change was refused
 	Data    any
+
+	// MetadataWarning: the federation metadata cannot be used ("" = fine).
+	MetadataWarning string
 }
 
 // notices are the fixed texts a redirect after a change may show (?done=).
@@ -289,6 +294,7 @@ var notices = map[string]string{
 	"cert-readded":     "This certificate was already known; it is trusted again.",
 	"cert-retired":     "Certificate retired. Sign-ins signed with it are refused from now on.",
 	"auto-retire":      "Automatic retirement setting saved.",
+	"metadata-off":     "The App Federation Metadata Url is removed. The certificates it brought stay trusted until you retire them.",
 	"token-revoked":    "Token revoked. Entra's provisioning with it now fails with 401.",
 	"secret-removed":   "Client secret removed, with the access tokens Entra obtained with it.",
 	"client-removed":   "SCIM client removed, with its secrets and access tokens: Entra's provisioning with it now fails.",
@@ -310,7 +316,7 @@ var notices = map[string]string{
 func (s *Server) adminPage(c echo.Context, status int, tmpl, title, nav string, data any, errMsg string) error {
 	ac := adminOf(c)
 	v := &adminView{Title: title, Nav: nav, Company: ac.t.Company, Base: ac.base(), Actor: ac.email, CSRF: csrfToken(c),
-		Banners: certBanners(ac.t.Certs, s.now()), Notice: notices[c.QueryParam("done")], Error: errMsg, Data: data}
+		Banners: certBanners(ac.t.Certs, s.now()), MetadataWarning: metadataWarning(ac.t.Company), Notice: notices[c.QueryParam("done")], Error: errMsg, Data: data}
 	return s.render(c, status, tmpl, v)
 }
 

@@ -49,12 +49,14 @@ type ssoView struct {
 	Name         string
 	Configured   bool
 	SLO          bool
+	Metadata     *metadataView
 }
 
 func (s *Server) ssoViewOf(t *tenant) *ssoView {
 	co := t.Company
 	v := &ssoView{Values: s.entraValues(co.Slug), Enabled: co.SSOEnabled, Mode: string(co.NameIDMode), Identifier: co.EntraIdentifier,
-		LoginURL: co.IDPLoginURL, PinnedIssuer: co.PinnedIssuer, Name: co.Name, Configured: t.SP != nil, SLO: co.SLOEnabled}
+		LoginURL: co.IDPLoginURL, PinnedIssuer: co.PinnedIssuer, Name: co.Name, Configured: t.SP != nil, SLO: co.SLOEnabled,
+		Metadata: s.metadataViewOf(co)}
 	if co.IDPLoginURL == "" {
 		v.DerivedLogin = loginURL(co)
 	}
@@ -206,6 +208,7 @@ type certRow struct {
 	UseCount                int64
 	Trusted, Signing, Fresh bool
 	added                   time.Time
+	Source, Missing         string
 }
 
 type certsView struct {
@@ -235,7 +238,7 @@ func (s *Server) certsViewOf(ctx context.Context, co *directory.Company) (*certs
 		r := certRow{SHA1: ct.SHA1, SHA256: ct.SHA256, Subject: ct.Subject, NotBefore: ct.NotBefore.UTC().Format("2006-01-02"),
 			NotAfter: ct.NotAfter.UTC().Format("2006-01-02"), Level: level, Added: fmtTime(ct.AddedAt), Retired: fmtTimePtr(ct.RetiredAt),
 			LastUsed: fmtTimePtr(ct.LastUsedAt), UseCount: ct.UseCount, Trusted: ct.RetiredAt == nil,
-			Signing: signing != nil && ct.SHA256 == signing.SHA256, added: ct.AddedAt}
+			Signing: signing != nil && ct.SHA256 == signing.SHA256, added: ct.AddedAt, Source: ct.Source, Missing: fmtTimePtr(ct.MissingSince)}
 		if days >= 0 {
 			r.DaysLeft = plural(days, "day") + " left"
 		} else {

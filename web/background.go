@@ -12,7 +12,9 @@ import (
 // every trusted certificate within 60 days of expiry, and the automatic
 // retirement of certificates Entra no longer signs with (companies that
 // switched it on), so it happens even when no admin opens the console.
+// The federation metadata refresh runs beside it on its own schedule.
 func (s *Server) RunBackground(ctx context.Context) {
+	go s.runMetadata(ctx)
 	lastLog := map[string]time.Time{}
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()

@@ -16,6 +16,7 @@ type metrics struct {
 	oauthTokens *prometheus.CounterVec
 	unavailable *prometheus.CounterVec
 	logouts     *prometheus.CounterVec
+	metadata    *prometheus.CounterVec
 	handler     http.Handler
 }
 
@@ -46,6 +47,10 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		Name: "ssogate_logouts_total", Help: "SAML Single Logout messages, by direction (idp: Entra's LogoutRequest; sp: our sign-out and Entra's answer) and outcome.",
 	}, []string{"direction", "outcome"})
 	reg.MustRegister(m.logouts)
+	m.metadata = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ssogate_metadata_refresh_total", Help: "Federation metadata refreshes by company and outcome (ok, not_modified, or why it failed).",
+	}, []string{"company", "outcome"})
+	reg.MustRegister(m.metadata)
 	// The Go and process collectors may already be registered by the caller.
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/x509"
 	"embed"
 	"fmt"
 	"html/template"
@@ -23,6 +24,7 @@ import (
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso"
 	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/sso/fedsync"
 	"github.com/ssogate/ssogate/sso/scim"
 )
 
@@ -45,6 +47,11 @@ type Deps struct {
 	// Identity signs the assertion handed to the product and serves the
 	// JWKS (nil = the identity package's signer).
 	Identity Identity
+	// MetadataRootCAs verifies federation metadata servers (nil = the
+	// system trust store). Tests set it; serve leaves it nil.
+	MetadataRootCAs *x509.CertPool
+	// MetadataTimeout bounds one metadata fetch (0 = fedmeta's default).
+	MetadataTimeout time.Duration
 	// Mounts adds handlers under path prefixes that get no security
 	// headers of ours (the demo's fake Entra). Never set by `serve`.
 	Mounts map[string]http.Handler
@@ -78,6 +85,9 @@ type Server struct {
 	// carried (logout).
 	sameOrigin *http.CrossOriginProtection
 	draining   atomic.Bool // set by Drain: /readyz answers 503
+
+	// syncer follows each company's federation metadata.
+	syncer *fedsync.Syncer
 }
 
 // New builds the application and its routes.
@@ -138,6 +148,7 @@ func New(d Deps) (*Server, error) {
 		}
 		s.identity = signer
 	}
+	s.syncer = s.newSyncer(d)
 	s.scim = scim.New(scim.Options{Store: d.Dir, Revoker: d.Sessions, Throttle: d.Sessions, Logger: d.Logger.With("component", "scim"),
 		Now: d.Now, MaxBody: d.Config.SCIMMaxBody, TokenTTL: d.Config.SettingsTTL})
 

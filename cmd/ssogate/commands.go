@@ -75,7 +75,7 @@ func (e *env) companyCmd(ctx context.Context, args []string) error {
 
 func (e *env) ssoCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: ssogate sso show|set-cert|retire-cert|configure SLUG …")
+		return errors.New("usage: ssogate sso show|set-cert|retire-cert|configure|refresh SLUG …")
 	}
 	switch args[0] {
 	case "show":
@@ -154,12 +154,14 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 		login := fs.String("login-url", "\x00", "Entra's Login URL (derived from the identifier when unset)")
 		name := fs.String("name", "", "the company's display name")
 		slo := fs.String("slo", "", "true or false: SAML Single Logout with Entra (Entra's Logout Url honoured; signing out continues at Entra)")
+		metaURL := fs.String("metadata-url", "\x00", "Entra's App Federation Metadata Url (certificates follow it); empty to remove")
 		slug, err := oneSlug(fs, args[1:])
 		if err != nil {
 			return err
 		}
 		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
 			var changes []string
+			metaSet := *metaURL != "\x00"
 			if *nameid != "" {
 				m := directory.NameIDMode(strings.ToLower(*nameid))
 				if !m.Valid() {
@@ -206,15 +208,30 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 				c.SLOEnabled = b
 				changes = append(changes, "slo="+strconv.FormatBool(b))
 			}
-			if len(changes) == 0 {
-				return errors.New("sso configure: nothing to change (use --nameid, --enabled, --entra-identifier, --login-url, --slo or --name)")
+			if len(changes) == 0 && !metaSet {
+				return errors.New("sso configure: nothing to change (use --nameid, --enabled, --entra-identifier, --login-url, --slo, --metadata-url or --name)")
 			}
-			if err := st.UpdateCompanySettings(ctx, c); err != nil {
-				return err
+			if len(changes) > 0 {
+				if err := st.UpdateCompanySettings(ctx, c); err != nil {
+					return err
+				}
+				_ = audit(ctx, st, c, "sso.configure", strings.Join(changes, " "))
+				fmt.Fprintf(e.stdout, "updated %s: %s\n", c.Slug, strings.Join(changes, ", "))
 			}
-			_ = audit(ctx, st, c, "sso.configure", strings.Join(changes, " "))
-			fmt.Fprintf(e.stdout, "updated %s: %s\n", c.Slug, strings.Join(changes, ", "))
+			if metaSet {
+				// After the settings, so a new Entra Identifier is what the
+				// metadata is checked against.
+				return e.setMetadataURL(ctx, st, c, *metaURL)
+			}
 			return nil
+		})
+	case "refresh":
+		slug, err := oneSlug(e.newFlags("sso refresh"), args[1:])
+		if err != nil {
+			return err
+		}
+		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
+			return e.refreshNow(ctx, e.syncer(st), c, "the metadata could not be used")
 		})
 	}
 	return fmt.Errorf("unknown sso command %q", args[0])
@@ -247,6 +264,7 @@ func (e *env) showSSO(ctx context.Context, st directory.Store, c *directory.Comp
 		login = "(derived from the identifier)"
 	}
 	fmt.Fprintf(w, "Entra Login URL\t%s\n", login)
+	showMetadata(w, c)
 	if err := e.showProvisioning(ctx, w, st, c); err != nil {
 		return err
 	}
@@ -260,6 +278,12 @@ func (e *env) showSSO(ctx context.Context, st directory.Store, c *directory.Comp
 	}
 	for _, ct := range list {
 		state := "trusted"
+		if ct.Source == directory.CertSourceMetadata {
+			state = "trusted (from metadata)"
+			if ct.MissingSince != nil {
+				state += ", not in the metadata since " + ct.MissingSince.UTC().Format("2006-01-02 15:04")
+			}
+		}
 		if ct.RetiredAt != nil {
 			state = "retired " + ct.RetiredAt.UTC().Format("2006-01-02")
 		}

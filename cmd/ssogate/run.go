@@ -44,6 +44,8 @@ commands:
   sso set-cert SLUG --file PATH|-        trust a pasted certificate [--retire-others]
   sso retire-cert SLUG --sha1 THUMBPRINT stop trusting a certificate
   sso configure SLUG [--nameid upn|mail] [--enabled true|false] [--entra-identifier URL] [--login-url URL]
+                     [--metadata-url URL]  Entra's App Federation Metadata Url: certificates follow it ("" removes it)
+  sso refresh SLUG                       fetch the metadata now and print what changed
   scim token SLUG [--label L]            mint a SCIM bearer token (printed once)
   scim token SLUG --revoke ID            revoke a SCIM token;  scim tokens SLUG lists them
   scim log SLUG [--employee ID] [--errors] [--limit N]   the provisioning log

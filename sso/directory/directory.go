@@ -114,6 +114,13 @@ type Company struct {
 	// company's SP encryption certificate ("" reads as off).
 	TokenEncryption TokenEncryption
 
+	// MetadataURL is the app's App Federation Metadata URL (Entra: SAML
+	// Certificates), "" when the company does not follow it. Metadata is
+	// the bookkeeping of its fetches. Both are written by SetMetadataURL
+	// and RecordMetadataRefresh only.
+	MetadataURL string
+	Metadata    MetadataState
+
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -154,6 +161,30 @@ type EncryptionKey struct {
 	LastUsedAt *time.Time // last decrypted an accepted assertion
 }
 
+// MetadataState is what the last fetches of a company's federation metadata
+// left behind.
+type MetadataState struct {
+	// ETag and LastModified are the validators of the last document
+	// applied, sent back as If-None-Match / If-Modified-Since.
+	ETag         string
+	LastModified string
+	// CheckedAt is the last attempt, OKAt the last one that succeeded (a
+	// document applied, or "not modified").
+	CheckedAt *time.Time
+	OKAt      *time.Time
+	// Outcome is the last attempt's outcome ("ok", "not_modified", or why
+	// it failed: "unreachable", "invalid", ...); Message says it for the
+	// admin ("" when all is well). Both stay until the next attempt.
+	Outcome string
+	Message string
+}
+
+// Certificate sources.
+const (
+	CertSourcePaste    = "paste"    // pasted by an admin (console or CLI)
+	CertSourceMetadata = "metadata" // found in the company's federation metadata
+)
+
 // Certificate is one trusted IdP signing certificate of a company.
 type Certificate struct {
 	ID        int64
@@ -170,6 +201,11 @@ type Certificate struct {
 	// UseCount how many it verified.
 	LastUsedAt *time.Time
 	UseCount   int64
+	// Source is CertSourcePaste (the default when empty) or
+	// CertSourceMetadata. MissingSince is when a metadata certificate was
+	// first seen missing from the metadata (nil while it is listed).
+	Source       string
+	MissingSince *time.Time
 }
 
 // Source says where an employee record came from.
@@ -410,12 +446,23 @@ type Store interface {
 	PinIssuer(ctx context.Context, companyID int64, issuer string) (string, error)
 
 	// Certificates. AddCertificate is idempotent on (company, SHA256): adding
-	// a trusted certificate again only un-retires it. With retireOthers,
-	// every other certificate of the company is retired in the same
-	// transaction. Both bump the company's Version.
+	// a trusted certificate again only un-retires it (and a paste makes a
+	// metadata certificate a pasted one; never the reverse). With
+	// retireOthers, every other certificate of the company is retired in
+	// the same transaction. Both bump the company's Version.
 	AddCertificate(ctx context.Context, cert *Certificate, retireOthers bool) error
 	ListCertificates(ctx context.Context, companyID int64, includeRetired bool) ([]Certificate, error)
 	RetireCertificate(ctx context.Context, companyID int64, sha256 string, at time.Time) error
+	// SetCertificateMissing sets (or with nil clears) MissingSince of one
+	// certificate; it changes no trust, so Version stays. ErrNotFound when
+	// the company has no such certificate.
+	SetCertificateMissing(ctx context.Context, companyID int64, sha256 string, since *time.Time) error
+
+	// Federation metadata. SetMetadataURL stores the URL ("" removes it),
+	// clears MetadataState, and bumps Version. RecordMetadataRefresh writes
+	// MetadataState without bumping Version.
+	SetMetadataURL(ctx context.Context, companyID int64, url string) error
+	RecordMetadataRefresh(ctx context.Context, companyID int64, st MetadataState) error
 
 	// SP encryption keys (token encryption). AddEncryptionKey stores a new
 	// key pair (filling ID, SHA1, SHA256 from CertDER) and bumps the

@@ -12,20 +12,24 @@ import (
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
-const companyCols = `id, slug, name, sso_enabled, nameid_mode, entra_identifier, pinned_issuer, idp_login_url, cert_auto_retire_days, slo_enabled, token_encryption, version, created_at, updated_at`
+const companyCols = `id, slug, name, sso_enabled, nameid_mode, entra_identifier, pinned_issuer, idp_login_url, cert_auto_retire_days, slo_enabled, token_encryption, version, created_at, updated_at,
+	metadata_url, metadata_etag, metadata_last_modified, metadata_checked_at, metadata_ok_at, metadata_outcome, metadata_message`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanCompany(r rowScanner) (*directory.Company, error) {
 	var c directory.Company
 	var mode, enc string
-	var created, updated dbTime
-	if err := r.Scan(&c.ID, &c.Slug, &c.Name, &c.SSOEnabled, &mode, &c.EntraIdentifier, &c.PinnedIssuer, &c.IDPLoginURL, &c.CertAutoRetireDays, &c.SLOEnabled, &enc, &c.Version, &created, &updated); err != nil {
+	var created, updated, checked, ok dbTime
+	m := &c.Metadata
+	if err := r.Scan(&c.ID, &c.Slug, &c.Name, &c.SSOEnabled, &mode, &c.EntraIdentifier, &c.PinnedIssuer, &c.IDPLoginURL, &c.CertAutoRetireDays, &c.SLOEnabled, &enc, &c.Version, &created, &updated,
+		&c.MetadataURL, &m.ETag, &m.LastModified, &checked, &ok, &m.Outcome, &m.Message); err != nil {
 		return nil, err
 	}
 	c.NameIDMode = directory.NameIDMode(mode)
 	c.TokenEncryption = directory.TokenEncryption(enc)
 	c.CreatedAt, c.UpdatedAt = created.T, updated.T
+	m.CheckedAt, m.OKAt = checked.ptr(), ok.ptr()
 	return &c, nil
 }
 
@@ -163,16 +167,16 @@ func (s *Store) bumpCompany(ctx context.Context, companyID int64, now time.Time)
 		`UPDATE companies SET version = version + 1, updated_at = ? WHERE id = ?`, s.tv(now), companyID)
 }
 
-const certCols = `id, company_id, der, subject, sha1, sha256, not_before, not_after, added_at, retired_at, last_used_at, use_count`
+const certCols = `id, company_id, der, subject, sha1, sha256, not_before, not_after, added_at, retired_at, last_used_at, use_count, source, missing_since`
 
 func scanCert(r rowScanner) (*directory.Certificate, error) {
 	var c directory.Certificate
-	var nb, na, added, retired, used dbTime
-	if err := r.Scan(&c.ID, &c.CompanyID, &c.DER, &c.Subject, &c.SHA1, &c.SHA256, &nb, &na, &added, &retired, &used, &c.UseCount); err != nil {
+	var nb, na, added, retired, used, missing dbTime
+	if err := r.Scan(&c.ID, &c.CompanyID, &c.DER, &c.Subject, &c.SHA1, &c.SHA256, &nb, &na, &added, &retired, &used, &c.UseCount, &c.Source, &missing); err != nil {
 		return nil, err
 	}
 	c.NotBefore, c.NotAfter, c.AddedAt = nb.T, na.T, added.T
-	c.RetiredAt, c.LastUsedAt = retired.ptr(), used.ptr()
+	c.RetiredAt, c.LastUsedAt, c.MissingSince = retired.ptr(), used.ptr(), missing.ptr()
 	return &c, nil
 }
 
@@ -187,6 +191,13 @@ func (s *Store) AddCertificate(ctx context.Context, cert *directory.Certificate,
 	}
 	ck.bytes("certificate DER", cert.DER, maxLong)
 	ck.text("certificate subject", cert.Subject, maxText)
+	switch cert.Source {
+	case "":
+		cert.Source = directory.CertSourcePaste
+	case directory.CertSourcePaste, directory.CertSourceMetadata:
+	default:
+		ck.fail("certificate source %q is not %q or %q", cert.Source, directory.CertSourcePaste, directory.CertSourceMetadata)
+	}
 	if ck.err != nil {
 		return ck.err
 	}
@@ -207,11 +218,13 @@ func (s *Store) AddCertificate(ctx context.Context, cert *directory.Certificate,
 			return err
 		}
 		// Insert, or un-retire the certificate already stored; the stored
-		// row keeps its first AddedAt, use count and DER.
-		if _, err := tx.exec(ctx, `INSERT INTO certificates (company_id, der, subject, sha1, sha256, not_before, not_after, added_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (company_id, sha256) DO UPDATE SET retired_at = NULL`,
-			in.CompanyID, in.DER, in.Subject, in.SHA1, in.SHA256, tx.tv(in.NotBefore), tx.tv(in.NotAfter), tx.tv(now)); err != nil {
+		// row keeps its first AddedAt, use count and DER. A paste of a
+		// certificate the metadata brought makes it a pasted one.
+		if _, err := tx.exec(ctx, `INSERT INTO certificates (company_id, der, subject, sha1, sha256, not_before, not_after, added_at, source)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (company_id, sha256) DO UPDATE SET retired_at = NULL, missing_since = NULL,
+				source = CASE WHEN excluded.source = 'paste' THEN 'paste' ELSE certificates.source END`,
+			in.CompanyID, in.DER, in.Subject, in.SHA1, in.SHA256, tx.tv(in.NotBefore), tx.tv(in.NotAfter), tx.tv(now), in.Source); err != nil {
 			return err
 		}
 		if retireOthers {
@@ -275,6 +288,54 @@ func (s *Store) RetireCertificate(ctx context.Context, companyID int64, sha256 s
 	})
 	if err != nil {
 		return fmt.Errorf("retire certificate %s of company %d: %w", sha256, companyID, err)
+	}
+	return nil
+}
+
+// SetCertificateMissing sets or clears when a metadata certificate was first
+// seen missing from the metadata; trust does not change, nor Version.
+func (s *Store) SetCertificateMissing(ctx context.Context, companyID int64, sha256 string, since *time.Time) error {
+	err := s.execOne(ctx, fmt.Sprintf("certificate %s of company %d", sha256, companyID),
+		`UPDATE certificates SET missing_since = ? WHERE company_id = ? AND sha256 = ?`, s.ntv(since), companyID, sha256)
+	if err != nil {
+		return fmt.Errorf("mark certificate %s of company %d: %w", sha256, companyID, s.translate(err))
+	}
+	return nil
+}
+
+// SetMetadataURL stores the company's App Federation Metadata URL ("" =
+// none), forgets what earlier fetches left, and bumps Version.
+func (s *Store) SetMetadataURL(ctx context.Context, companyID int64, url string) error {
+	var ck checker
+	ck.text("metadata URL", url, maxText)
+	if ck.err != nil {
+		return ck.err
+	}
+	err := s.execOne(ctx, fmt.Sprintf("company %d", companyID), `UPDATE companies
+		SET metadata_url = ?, metadata_etag = '', metadata_last_modified = '', metadata_checked_at = NULL, metadata_ok_at = NULL,
+		    metadata_outcome = '', metadata_message = '', version = version + 1, updated_at = ?
+		WHERE id = ?`, url, s.tv(s.clock()), companyID)
+	if err != nil {
+		return fmt.Errorf("set metadata URL of company %d: %w", companyID, s.translate(err))
+	}
+	return nil
+}
+
+// RecordMetadataRefresh stores the outcome of a metadata fetch.
+func (s *Store) RecordMetadataRefresh(ctx context.Context, companyID int64, st directory.MetadataState) error {
+	var ck checker
+	ck.text("metadata ETag", st.ETag, maxText)
+	ck.text("metadata Last-Modified", st.LastModified, maxText)
+	ck.text("metadata outcome", st.Outcome, maxText)
+	ck.text("metadata message", st.Message, maxText)
+	if ck.err != nil {
+		return ck.err
+	}
+	err := s.execOne(ctx, fmt.Sprintf("company %d", companyID), `UPDATE companies
+		SET metadata_etag = ?, metadata_last_modified = ?, metadata_checked_at = ?, metadata_ok_at = ?, metadata_outcome = ?, metadata_message = ?
+		WHERE id = ?`, st.ETag, st.LastModified, s.ntv(st.CheckedAt), s.ntv(st.OKAt), st.Outcome, st.Message, companyID)
+	if err != nil {
+		return fmt.Errorf("record metadata refresh of company %d: %w", companyID, s.translate(err))
 	}
 	return nil
 }

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"Companies", testCompanies},
 		{"PinIssuer", testPinIssuer},
 		{"Certificates", testCertificates},
+		{"FederationMetadata", testFederationMetadata},
 		{"EmployeeRoundTrip", testEmployeeRoundTrip},
 		{"EmployeeNotFound", testEmployeeNotFound},
 		{"CaseInsensitiveConflicts", testCaseInsensitiveConflicts},
@@ -1786,4 +1787,114 @@ func testEncryptionKeys(t *testing.T, s directory.Store) {
 	if len(list) != 2 || list[0].RetiredAt == nil || !list[0].RetiredAt.Equal(at) {
 		t.Fatalf("ListEncryptionKeys(includeRetired) = %+v", list)
 	}
+}
+
+// testFederationMetadata: the metadata URL and refresh bookkeeping of a
+// company, certificate sources (a paste wins over the metadata, never the
+// reverse) and MissingSince.
+func testFederationMetadata(t *testing.T, s directory.Store) {
+	c := company(t, s, "fedmeta")
+	other := company(t, s, "fedmeta-other")
+	get := func(id int64) *directory.Company {
+		got, err := s.GetCompanyByID(ctx, id)
+		must(t, err, "GetCompanyByID")
+		return got
+	}
+	if got := get(c.ID); got.MetadataURL != "" || got.Metadata != (directory.MetadataState{}) {
+		t.Fatalf("new company has metadata %q %+v", got.MetadataURL, got.Metadata)
+	}
+	const u = "https://login.microsoftonline.com/t/federationmetadata/2007-06/federationmetadata.xml?appid=a"
+	v0 := get(c.ID).Version
+	must(t, s.SetMetadataURL(ctx, c.ID, u), "SetMetadataURL")
+	got := get(c.ID)
+	if got.MetadataURL != u || got.Version != v0+1 {
+		t.Fatalf("after SetMetadataURL: url %q version %d (was %d)", got.MetadataURL, got.Version, v0)
+	}
+	if bySlug, err := s.GetCompany(ctx, c.Slug); err != nil || bySlug.MetadataURL != u {
+		t.Fatalf("GetCompany: %v %+v", err, bySlug)
+	}
+	checked := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	ok := checked.Add(-time.Hour)
+	st := directory.MetadataState{ETag: `"abc"`, LastModified: "Fri, 01 May 2026 09:00:00 GMT", CheckedAt: &checked, OKAt: &ok,
+		Outcome: "unreachable", Message: "the metadata server did not answer"}
+	must(t, s.RecordMetadataRefresh(ctx, c.ID, st), "RecordMetadataRefresh")
+	got = get(c.ID)
+	if got.Version != v0+1 {
+		t.Fatalf("RecordMetadataRefresh bumped Version to %d", got.Version)
+	}
+	if g := got.Metadata; g.ETag != st.ETag || g.LastModified != st.LastModified || g.Outcome != st.Outcome || g.Message != st.Message ||
+		g.CheckedAt == nil || !g.CheckedAt.Equal(checked) || g.OKAt == nil || !g.OKAt.Equal(ok) {
+		t.Fatalf("stored metadata state %+v, want %+v", g, st)
+	}
+	if o := get(other.ID); o.MetadataURL != "" || o.Metadata.Outcome != "" {
+		t.Fatalf("another company changed: %+v", o)
+	}
+	list, err := s.ListCompanies(ctx)
+	must(t, err, "ListCompanies")
+	for _, l := range list {
+		if l.ID == c.ID && (l.MetadataURL != u || l.Metadata.ETag != st.ETag) {
+			t.Fatalf("ListCompanies: %+v", l)
+		}
+	}
+	// A new URL forgets the validators and outcome of the old one.
+	must(t, s.SetMetadataURL(ctx, c.ID, ""), "SetMetadataURL empty")
+	if got := get(c.ID); got.MetadataURL != "" || got.Metadata != (directory.MetadataState{}) {
+		t.Fatalf("after removing the URL: %q %+v", got.MetadataURL, got.Metadata)
+	}
+	wantErr(t, s.SetMetadataURL(ctx, c.ID+1000, u), directory.ErrNotFound, "SetMetadataURL of a missing company")
+	wantErr(t, s.RecordMetadataRefresh(ctx, c.ID+1000, st), directory.ErrNotFound, "RecordMetadataRefresh of a missing company")
+	wantErr(t, s.SetMetadataURL(ctx, c.ID, strings.Repeat("x", 5000)), directory.ErrInvalid, "an over-long metadata URL")
+
+	// Sources.
+	nb := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	na := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
+	pasted := &directory.Certificate{CompanyID: c.ID, DER: []byte("der-paste"), NotBefore: nb, NotAfter: na}
+	must(t, s.AddCertificate(ctx, pasted, false), "AddCertificate paste")
+	if pasted.Source != directory.CertSourcePaste || pasted.MissingSince != nil {
+		t.Fatalf("a certificate added without a source is %q (missing %v), want %q", pasted.Source, pasted.MissingSince, directory.CertSourcePaste)
+	}
+	meta := &directory.Certificate{CompanyID: c.ID, DER: []byte("der-meta"), NotBefore: nb, NotAfter: na, Source: directory.CertSourceMetadata}
+	must(t, s.AddCertificate(ctx, meta, false), "AddCertificate metadata")
+	if meta.Source != directory.CertSourceMetadata {
+		t.Fatalf("metadata certificate stored as %q", meta.Source)
+	}
+	wantErr(t, s.AddCertificate(ctx, &directory.Certificate{CompanyID: c.ID, DER: []byte("der-x"), Source: "mail"}, false), directory.ErrInvalid, "an unknown source")
+	// The metadata listing a pasted certificate leaves it pasted.
+	again := &directory.Certificate{CompanyID: c.ID, DER: []byte("der-paste"), NotBefore: nb, NotAfter: na, Source: directory.CertSourceMetadata}
+	must(t, s.AddCertificate(ctx, again, false), "AddCertificate pasted one from metadata")
+	if again.Source != directory.CertSourcePaste {
+		t.Fatalf("the metadata made a pasted certificate %q", again.Source)
+	}
+
+	// MissingSince: set and cleared without a Version bump; a paste clears it.
+	v1 := get(c.ID).Version
+	since := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	must(t, s.SetCertificateMissing(ctx, c.ID, meta.SHA256, &since), "SetCertificateMissing")
+	certsNow := func() map[string]directory.Certificate {
+		l, err := s.ListCertificates(ctx, c.ID, true)
+		must(t, err, "ListCertificates")
+		m := map[string]directory.Certificate{}
+		for _, x := range l {
+			m[x.SHA256] = x
+		}
+		return m
+	}
+	if m := certsNow()[meta.SHA256].MissingSince; m == nil || !m.Equal(since) {
+		t.Fatalf("MissingSince = %v, want %v", m, since)
+	}
+	if get(c.ID).Version != v1 {
+		t.Fatal("SetCertificateMissing bumped Version")
+	}
+	must(t, s.SetCertificateMissing(ctx, c.ID, meta.SHA256, nil), "SetCertificateMissing nil")
+	if m := certsNow()[meta.SHA256].MissingSince; m != nil {
+		t.Fatalf("MissingSince = %v after clearing", m)
+	}
+	must(t, s.SetCertificateMissing(ctx, c.ID, meta.SHA256, &since), "SetCertificateMissing again")
+	repaste := &directory.Certificate{CompanyID: c.ID, DER: []byte("der-meta"), NotBefore: nb, NotAfter: na}
+	must(t, s.AddCertificate(ctx, repaste, false), "paste the metadata certificate")
+	if got := certsNow()[meta.SHA256]; got.Source != directory.CertSourcePaste || got.MissingSince != nil {
+		t.Fatalf("after pasting a metadata certificate: source %q missing %v", got.Source, got.MissingSince)
+	}
+	wantErr(t, s.SetCertificateMissing(ctx, c.ID, strings.Repeat("0", 64), &since), directory.ErrNotFound, "SetCertificateMissing of an unknown certificate")
+	wantErr(t, s.SetCertificateMissing(ctx, other.ID, meta.SHA256, &since), directory.ErrNotFound, "SetCertificateMissing of another company's certificate")
 }
