@@ -250,6 +250,33 @@ func TestSCIMTokenEndpointThrottles(t *testing.T) {
 	})
 }
 
+// TestSCIMTokenEndpointThrottlesTheRealClient: behind a trusted proxy
+// (SSOGATE_TRUST_PROXY_HEADERS) the count is per client address from
+// X-Forwarded-For, so a guesser does not lock out Entra behind the same
+// proxy.
+func TestSCIMTokenEndpointThrottlesTheRealClient(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newGW(t, b, trustXFF)
+		cl, secret, err := scim.CreateClient(context.Background(), g.dir, g.company.ID, "", 1, time.Now())
+		testenv.Must(t, err, "create client")
+		from := func(ip, pass string) tokenReply {
+			req, _ := http.NewRequest(http.MethodPost, g.URL+"/c/acme/scim/oauth/token", strings.NewReader(ccGrant.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Forwarded-For", ip)
+			req.SetBasicAuth(cl.ClientID, pass)
+			return doToken(t, req)
+		}
+		for range 30 {
+			from("203.0.113.9", "guess")
+		}
+		wantOAuthError(t, from("203.0.113.9", secret), http.StatusTooManyRequests, "slow_down")
+		g.wantAccessToken(t, from("198.51.100.7", secret))
+		if !strings.Contains(g.logText(), "203.0.113.9") {
+			t.Fatalf("the refused client's address is not logged")
+		}
+	})
+}
+
 // TestAdminSCIMClients: the console's provisioning page creates a client
 // (secret shown once, with the four values Entra asks for), adds a second
 // secret, removes the first and then the client, each behind CSRF and in

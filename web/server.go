@@ -150,7 +150,8 @@ func New(d Deps) (*Server, error) {
 	}
 	s.syncer = s.newSyncer(d)
 	s.scim = scim.New(scim.Options{Store: d.Dir, Revoker: d.Sessions, Throttle: d.Sessions, Logger: d.Logger.With("component", "scim"),
-		Now: d.Now, MaxBody: d.Config.SCIMMaxBody, TokenTTL: d.Config.SettingsTTL})
+		Now: d.Now, MaxBody: d.Config.SCIMMaxBody, TokenTTL: d.Config.SettingsTTL,
+		ClientIP: func(r *http.Request) string { return s.e.IPExtractor(r) }})
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -185,12 +185,12 @@ func (h *Handler) ServeToken(w http.ResponseWriter, r *http.Request, c *director
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("Pragma", "no-cache")
 	if h.thr != nil {
-		key := "scim:oauth:" + strconv.FormatInt(c.ID, 10) + ":" + clientIP(r)
+		key := "scim:oauth:" + strconv.FormatInt(c.ID, 10) + ":" + h.clientIP(r)
 		n, err := h.thr.Incr(ctx, key, tokenRequestWindow)
 		if err != nil {
 			h.log.WarnContext(ctx, "scim: throttle unavailable", "company", c.ID, "err", err)
 		} else if n > tokenRequestLimit {
-			h.log.InfoContext(ctx, "scim: token requests throttled", "company", c.ID, "ip", clientIP(r))
+			h.log.InfoContext(ctx, "scim: token requests throttled", "company", c.ID, "ip", h.clientIP(r))
 			hdr.Set("Retry-After", strconv.Itoa(int(tokenRequestWindow.Seconds())))
 			writeOAuthError(w, oauthErrf(http.StatusTooManyRequests, "slow_down", "too many token requests from this address; wait a minute"))
 			return
@@ -198,7 +198,7 @@ func (h *Handler) ServeToken(w http.ResponseWriter, r *http.Request, c *director
 	}
 	resp, oe := h.token(w, r, c)
 	if oe != nil {
-		attrs := []any{"company", c.ID, "ip", clientIP(r), "error", oe.code, "why", oe.desc}
+		attrs := []any{"company", c.ID, "ip", h.clientIP(r), "error", oe.code, "why", oe.desc}
 		if oe.cause != nil {
 			attrs = append(attrs, "cause", oe.cause)
 		}

@@ -59,6 +59,10 @@ type Options struct {
 	// A revocation reaches every instance within TokenTTL; ForgetTokens
 	// makes it immediate in this one. Give it SSOGATE_SETTINGS_TTL.
 	TokenTTL time.Duration
+	// ClientIP names the client of a request for throttling and logs (the
+	// web layer's, which honours SSOGATE_TRUST_PROXY_HEADERS); nil = the
+	// connection's address.
+	ClientIP func(*http.Request) string
 }
 
 // Handler serves SCIM for any company; the caller picks the company.
@@ -74,6 +78,7 @@ type Handler struct {
 	touched map[int64]time.Time // token id → last TouchSCIMToken
 
 	tokenTTL time.Duration
+	clientIP func(*http.Request) string
 	tokMu    sync.Mutex
 	tokens   map[[sha256.Size]byte]cachedToken  // valid tokens by hash
 	access   map[[sha256.Size]byte]cachedAccess // OAuth access tokens by hash
@@ -106,6 +111,10 @@ func New(opt Options) *Handler {
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = 1 << 20
+	}
+	h.clientIP = opt.ClientIP
+	if h.clientIP == nil {
+		h.clientIP = remoteIP
 	}
 	return h
 }
@@ -246,7 +255,7 @@ func (h *Handler) authenticate(r *http.Request, c *directory.Company) *Error {
 		}
 	}
 	if h.thr != nil {
-		key := "scim:badtoken:" + strconv.FormatInt(c.ID, 10) + ":" + clientIP(r)
+		key := "scim:badtoken:" + strconv.FormatInt(c.ID, 10) + ":" + h.clientIP(r)
 		n, err := h.thr.Incr(ctx, key, badTokenWindow)
 		if err != nil {
 			h.log.WarnContext(ctx, "scim: throttle unavailable", "company", c.ID, "err", err)
@@ -254,7 +263,7 @@ func (h *Handler) authenticate(r *http.Request, c *directory.Company) *Error {
 			return errf(http.StatusTooManyRequests, "", "too many requests with an invalid token; wait a minute and check the Secret Token in Entra")
 		}
 	}
-	h.log.InfoContext(ctx, "scim: bad token", "company", c.ID, "ip", clientIP(r), "present", ok)
+	h.log.InfoContext(ctx, "scim: bad token", "company", c.ID, "ip", h.clientIP(r), "present", ok)
 	return errUnauthorized
 }
 
@@ -309,7 +318,7 @@ func bearer(hdr string) (string, bool) {
 	return tok, true
 }
 
-func clientIP(r *http.Request) string {
+func remoteIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
