@@ -117,6 +117,13 @@ type Store interface {
 	// Incr increments a counter that expires window after its first
 	// increment, and returns the new count (for throttling).
 	Incr(ctx context.Context, key string, window time.Duration) (int64, error)
+	// Count adds delta (which may be negative) to the counter Incr keeps
+	// under key, atomically: of concurrent callers each sees its own new
+	// value. It returns the new value and how long the counter lives on. A
+	// counter is created by its first non-zero delta and expires window
+	// later; later calls never extend it. delta 0 only reads: (0, 0) for a
+	// missing counter, which it does not create.
+	Count(ctx context.Context, key string, delta int64, window time.Duration) (n int64, ttl time.Duration, err error)
 
 	// Ping checks the store is reachable; Close releases it.
 	Ping(ctx context.Context) error

@@ -385,6 +385,32 @@ func (s *Store) Incr(_ context.Context, key string, window time.Duration) (int64
 	return c.n, nil
 }
 
+// Count implements session.Store.
+func (s *Store) Count(_ context.Context, key string, delta int64, window time.Duration) (int64, time.Duration, error) {
+	if window <= 0 {
+		return 0, 0, fmt.Errorf("%w: window %s is not positive", session.ErrInvalid, window)
+	}
+	if err := s.lock(); err != nil {
+		return 0, 0, err
+	}
+	defer s.mu.Unlock()
+	now := s.now()
+	c, ok := s.counters[key]
+	if !ok || !now.Before(c.exp) {
+		if delta == 0 {
+			return 0, 0, nil
+		}
+		c = counter{exp: now.Add(window)}
+	}
+	if delta == 0 {
+		return c.n, c.exp.Sub(now), nil
+	}
+	c.n += delta
+	s.counters[key] = c
+	s.wrote(now)
+	return c.n, c.exp.Sub(now), nil
+}
+
 // Ping implements session.Store.
 func (s *Store) Ping(context.Context) error {
 	if err := s.lock(); err != nil {

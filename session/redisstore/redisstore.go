@@ -584,6 +584,45 @@ func (s *Store) Incr(ctx context.Context, key string, window time.Duration) (int
 	return incr.Val(), nil
 }
 
+// countScript is Count in one step on the server: INCRBY and, for a new
+// counter, PEXPIRE; a zero delta only reads (GET and PTTL). One key, so it
+// runs on Redis Cluster too.
+var countScript = redis.NewScript(`
+local d = tonumber(ARGV[1])
+if d == 0 then
+  local v = redis.call('GET', KEYS[1])
+  if not v then return {0, 0} end
+  return {tonumber(v), redis.call('PTTL', KEYS[1])}
+end
+local n = redis.call('INCRBY', KEYS[1], d)
+local t = redis.call('PTTL', KEYS[1])
+if t < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  t = tonumber(ARGV[2])
+end
+return {n, t}
+`)
+
+// Count implements session.Store with countScript: the add and the read of
+// the new value are one atomic step on Redis, shared by every instance.
+func (s *Store) Count(ctx context.Context, key string, delta int64, window time.Duration) (int64, time.Duration, error) {
+	if window <= 0 {
+		return 0, 0, fmt.Errorf("%w: window %s is not positive", session.ErrInvalid, window)
+	}
+	res, err := countScript.Run(ctx, s.c, []string{s.countKey(key)}, delta, ms(window)).Int64Slice()
+	if err != nil {
+		return 0, 0, fmt.Errorf("redisstore: count: %w", err)
+	}
+	if len(res) != 2 {
+		return 0, 0, fmt.Errorf("redisstore: count: unexpected reply %v", res)
+	}
+	ttl := time.Duration(res[1]) * time.Millisecond
+	if ttl < 0 {
+		ttl = 0
+	}
+	return res[0], ttl, nil
+}
+
 // Ping implements session.Store.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.c.Ping(ctx).Err(); err != nil {

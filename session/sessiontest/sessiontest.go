@@ -66,6 +66,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Consume", testConsume},
 		{"ConsumeConcurrent", testConsumeConcurrent},
 		{"Incr", testIncr},
+		{"Count", testCount},
+		{"CountConcurrent", testCountConcurrent},
 		{"KeysAreExact", testKeysExact},
 		{"Ping", func(t *testing.T, s session.Store, _ *Clock) { must(t, s.Ping(ctx()), "ping") }},
 	}
@@ -577,6 +579,73 @@ func testIncr(t *testing.T, s session.Store, _ *Clock) {
 	}
 	if n, err := s.Incr(c, "burst", time.Minute); err != nil || n != 161 {
 		t.Fatalf("after 160 concurrent increments Incr = %d, %v; want 161", n, err)
+	}
+}
+
+func testCount(t *testing.T, s session.Store, _ *Clock) {
+	c := ctx()
+	// A read of a missing counter does not create it.
+	if n, ttl, err := s.Count(c, "acct", 0, time.Minute); err != nil || n != 0 || ttl != 0 {
+		t.Fatalf("Count(0) of a missing counter = %d, %s, %v; want 0, 0", n, ttl, err)
+	}
+	if n, err := s.Incr(c, "acct", time.Minute); err != nil || n != 1 {
+		t.Fatalf("Incr after a read = %d, %v; want 1 (the read must not create the counter)", n, err)
+	}
+	// Count and Incr share the counter; the TTL is the rest of the window.
+	n, ttl, err := s.Count(c, "acct", 2, time.Hour)
+	must(t, err, "count +2")
+	if n != 3 || ttl <= 50*time.Second || ttl > time.Minute {
+		t.Fatalf("Count(+2) = %d, %s; want 3 and at most the first window (1m), not the second", n, ttl)
+	}
+	if n, _, err := s.Count(c, "acct", -1, time.Minute); err != nil || n != 2 {
+		t.Fatalf("Count(-1) = %d, %v; want 2", n, err)
+	}
+	if n, ttl, err := s.Count(c, "acct", 0, time.Minute); err != nil || n != 2 || ttl <= 0 {
+		t.Fatalf("Count(0) = %d, %s, %v; want 2 and a positive TTL", n, ttl, err)
+	}
+	if _, _, err := s.Count(c, "acct", 1, 0); !errors.Is(err, session.ErrInvalid) {
+		t.Fatalf("Count with window 0: %v, want ErrInvalid", err)
+	}
+	// The window starts at the first non-zero delta and ends on time.
+	if n, ttl, err := s.Count(c, "short", 1, shortTTL); err != nil || n != 1 || ttl <= 0 || ttl > shortTTL {
+		t.Fatalf("Count(+1) of a new counter = %d, %s, %v; want 1 and a TTL of at most %s", n, ttl, err, shortTTL)
+	}
+	time.Sleep(shortTTL + 100*time.Millisecond)
+	if n, ttl, err := s.Count(c, "short", 0, shortTTL); err != nil || n != 0 || ttl != 0 {
+		t.Fatalf("Count(0) after the window = %d, %s, %v; want 0, 0", n, ttl, err)
+	}
+	if n, _, err := s.Count(c, "short", 1, shortTTL); err != nil || n != 1 {
+		t.Fatalf("Count(+1) after the window = %d, %v; want a new window at 1", n, err)
+	}
+}
+
+// testCountConcurrent: concurrent adds each see a distinct value, so a
+// limit checked on the returned value admits exactly limit callers (the
+// lockout rests on this).
+func testCountConcurrent(t *testing.T, s session.Store, _ *Clock) {
+	c := ctx()
+	const limit = 5
+	var mu sync.Mutex
+	seen := map[int64]bool{}
+	admitted := 0
+	wins, errs := race(40, func() error {
+		n, _, err := s.Count(c, "lock", 1, time.Minute)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[n] {
+			return fmt.Errorf("value %d seen twice", n)
+		}
+		seen[n] = true
+		if n <= limit {
+			admitted++
+		}
+		return nil
+	}, nil)
+	if wins != 40 || len(errs) > 0 || admitted != limit {
+		t.Fatalf("40 concurrent Count(+1): %d ok, errors %v, %d under the limit of %d", wins, errs, admitted, limit)
 	}
 }
 
