@@ -68,9 +68,12 @@ type Config struct {
 	MetadataHosts    []string      // SSOGATE_METADATA_HOSTS: extra hosts metadata may be fetched from
 	MetadataGrace    time.Duration // SSOGATE_METADATA_GRACE: how long a certificate that left the metadata stays trusted
 
-	TrustProxyHeaders bool   // SSOGATE_TRUST_PROXY_HEADERS: take the client IP from X-Forwarded-For
-	LogFormat         string // SSOGATE_LOG_FORMAT: text | json
-	LogLevel          string // SSOGATE_LOG_LEVEL: debug | info | warn | error
+	TrustProxyHeaders bool // SSOGATE_TRUST_PROXY_HEADERS: take the client IP from X-Forwarded-For
+	// PasswordConcurrency bounds the password hashes (argon2id, 32 MiB
+	// each) running at once; 0 = one per core (GOMAXPROCS).
+	PasswordConcurrency int64  // SSOGATE_PASSWORD_CONCURRENCY
+	LogFormat           string // SSOGATE_LOG_FORMAT: text | json
+	LogLevel            string // SSOGATE_LOG_LEVEL: debug | info | warn | error
 }
 
 // Defaults returns the configuration with every default filled in.
@@ -157,6 +160,7 @@ func Keys() []Key {
 		{"SSOGATE_METADATA_HOSTS", "(empty)", "comma-separated host or host:port entries metadata may also be fetched from (https only), beside Microsoft's login hosts"},
 		{"SSOGATE_METADATA_GRACE", d.MetadataGrace.String(), "how long a certificate that left the federation metadata stays trusted before it is retired"},
 		{"SSOGATE_TRUST_PROXY_HEADERS", "false", "take the client IP from X-Forwarded-For (only behind a proxy you run)"},
+		{"SSOGATE_PASSWORD_CONCURRENCY", "0", "password checks (argon2id, 32 MiB each) running at once; beyond it a sign-in is answered 503 at once; 0 = one per core"},
 		{"SSOGATE_LOG_FORMAT", d.LogFormat, "text or json"},
 		{"SSOGATE_LOG_LEVEL", d.LogLevel, "debug, info, warn or error"},
 	}
@@ -261,6 +265,7 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 	}
 	dur("SSOGATE_METADATA_GRACE", &c.MetadataGrace)
 	boolean("SSOGATE_TRUST_PROXY_HEADERS", &c.TrustProxyHeaders)
+	num("SSOGATE_PASSWORD_CONCURRENCY", &c.PasswordConcurrency)
 	str("SSOGATE_LOG_FORMAT", &c.LogFormat)
 	str("SSOGATE_LOG_LEVEL", &c.LogLevel)
 	return errors.Join(errs...)
@@ -351,6 +356,9 @@ func (c Config) Validate() error {
 	}
 	if c.SCIMMaxBody < 16<<10 || c.SCIMMaxBody > 16<<20 {
 		bad("SSOGATE_SCIM_MAX_BODY", "%d must be between 16384 and 16777216", c.SCIMMaxBody)
+	}
+	if c.PasswordConcurrency < 0 || c.PasswordConcurrency > 256 {
+		bad("SSOGATE_PASSWORD_CONCURRENCY", "%d must be between 0 (one per core) and 256", c.PasswordConcurrency)
 	}
 	if c.SettingsTTL < 0 || c.SettingsTTL > time.Minute {
 		bad("SSOGATE_SETTINGS_TTL", "%s must be between 0 and 1m", c.SettingsTTL)

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/identity"
@@ -57,7 +59,8 @@ type gw struct {
 
 	// metricsURL is the separate metrics listener (SSOGATE_METRICS_ADDR).
 	metricsURL string
-	ident      *gwIdentity // the assertion signer (its keys live in dir, shared by gateways on it)
+	ident      *gwIdentity          // the assertion signer (its keys live in dir, shared by gateways on it)
+	reg        *prometheus.Registry // the gateway's metrics
 }
 
 type gwOpt func(*config.Config)
@@ -104,10 +107,11 @@ func newGWOn(t *testing.T, dir directory.Store, sess session.Store, shared *gw, 
 	}
 	mux.Handle("/fake-entra/signout", g.idp.SignOutHandler(users))
 	logger := slog.New(slog.NewTextHandler(syncWriter{g.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	g.reg = prometheus.NewRegistry()
 	signer, err := identity.New(identity.Options{Issuer: cfg.PublicURL, Store: dir})
 	testenv.Must(t, err, "identity signer")
 	g.ident = &gwIdentity{inner: signer}
-	s, err := web.New(web.Deps{Config: cfg, Dir: dir, Sessions: sess, Logger: logger, Identity: g.ident,
+	s, err := web.New(web.Deps{Config: cfg, Dir: dir, Sessions: sess, Logger: logger, Identity: g.ident, Registry: g.reg,
 		Mounts: map[string]http.Handler{"/fake-entra": mux}})
 	testenv.Must(t, err, "web.New")
 	srv.Config.Handler = s.Handler()

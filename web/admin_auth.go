@@ -1,12 +1,10 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,15 +22,12 @@ import (
 // Setup admins sign in either with SSO (an active employee with the admin
 // role, after a fresh SAML login) or with the break-glass local password
 // made by `ssogate admin create`, which keeps working when SSO is off or
-// its certificate is broken. Failed password sign-ins are throttled per
-// company+account and per client IP: after loginAccountLimit (or
-// loginIPLimit) failures within loginWindow, the account (or address) is
-// locked for loginWindow and passwords are not even checked.
+// its certificate is broken. Password attempts are counted and throttled
+// before any hash runs (throttle.go), and the hashes themselves are bounded
+// (SSOGATE_PASSWORD_CONCURRENCY): beyond the bound an attempt is answered
+// 503 at once.
 
 const (
-	loginWindow       = 15 * time.Minute
-	loginAccountLimit = 5
-	loginIPLimit      = 20
 	// ssoFreshness: the SAML login an admin session is made from must be at
 	// most this old, so an employee's day-old browser session cannot open
 	// the console.
@@ -48,59 +43,6 @@ var dummyHash = sync.OnceValue(func() string {
 	}
 	return h
 })
-
-// throttle keys: the account name is hashed, so the session store holds no
-// email addresses.
-func throttleKeys(kind string, companyID int64, name, ip string) (account, addr string) {
-	acct := session.Key(strings.ToLower(strings.TrimSpace(name)))
-	return "throttle:" + kind + ":" + strconv.FormatInt(companyID, 10) + ":" + acct, "throttle:" + kind + ":ip:" + ip
-}
-
-// loginLocked reports whether the account or the address is locked.
-func (s *Server) loginLocked(ctx context.Context, keys ...string) (bool, error) {
-	for _, k := range keys {
-		v, err := s.sessions.Take(ctx, k+":lock")
-		if errors.Is(err, session.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return false, fmt.Errorf("throttle: %w", err)
-		}
-		until, perr := time.Parse(time.RFC3339Nano, string(v))
-		if perr != nil || !until.After(s.now()) {
-			continue
-		}
-		// Take removed the lock: put it back for the rest of its time.
-		if err := s.sessions.Put(ctx, k+":lock", v, until.Sub(s.now())); err != nil {
-			return true, fmt.Errorf("throttle: %w", err)
-		}
-		return true, nil
-	}
-	return false, nil
-}
-
-// loginFailed counts a failure against the account and the address, and
-// locks whichever reached its limit.
-func (s *Server) loginFailed(ctx context.Context, account, addr string) {
-	for _, k := range []struct {
-		key   string
-		limit int64
-	}{{account, loginAccountLimit}, {addr, loginIPLimit}} {
-		n, err := s.sessions.Incr(ctx, k.key, loginWindow)
-		if err != nil {
-			s.log.Warn("throttle: count failed sign-in", "err", err)
-			continue
-		}
-		if n >= k.limit {
-			until := s.now().Add(loginWindow)
-			if err := s.sessions.Put(ctx, k.key+":lock", []byte(until.Format(time.RFC3339Nano)), loginWindow); err != nil {
-				s.log.Warn("throttle: lock", "err", err)
-			}
-		}
-	}
-}
-
-var errLocked = "Too many failed sign-ins for this account or from this network. Wait 15 minutes, then try again."
 
 // adminLoginView is the console's sign-in page.
 type adminLoginView struct {
@@ -158,14 +100,15 @@ func (s *Server) adminPasswordLogin(c echo.Context) error {
 		v.Error = "Enter your admin email and password."
 		return s.render(c, http.StatusBadRequest, "admin_login.html", v)
 	}
-	acctKey, ipKey := throttleKeys("admin", t.Company.ID, email, c.RealIP())
-	locked, err := s.loginLocked(ctx, acctKey, ipKey)
+	thr := s.loginThrottle("admin", t.Company.ID, email, c.RealIP())
+	wait, err := thr.admit(ctx)
 	if err != nil {
 		return err
 	}
-	if locked {
+	if wait > 0 {
 		s.log.Warn("admin sign-in throttled", "company", t.Company.Slug, "ip", c.RealIP())
-		v.Error = errLocked
+		setRetryAfter(c, wait)
+		v.Error = lockedMessage(wait)
 		return s.render(c, http.StatusTooManyRequests, "admin_login.html", v)
 	}
 	a, err := s.dir.GetAdminByEmail(ctx, t.Company.ID, email)
@@ -176,15 +119,22 @@ func (s *Server) adminPasswordLogin(c echo.Context) error {
 	if a != nil {
 		hash = a.PasswordHash
 	}
-	verr := password.Verify(hash, pw)
+	verr := s.verifyPassword(hash, pw)
+	if errors.Is(verr, password.ErrBusy) {
+		setRetryAfter(c, busyRetry)
+		v.Error = errBusy
+		return s.render(c, busyStatus, "admin_login.html", v)
+	}
 	if a == nil || verr != nil {
 		if verr != nil && !errors.Is(verr, password.ErrMismatch) {
 			s.log.Error("admin password hash unreadable", "company", t.Company.Slug, "err", verr)
 		}
-		s.loginFailed(ctx, acctKey, ipKey)
 		s.log.Info("admin sign-in failed", "company", t.Company.Slug, "ip", c.RealIP(), "known_account", a != nil)
 		v.Error = "The email or password is wrong."
 		return s.render(c, http.StatusUnauthorized, "admin_login.html", v)
+	}
+	if err := thr.succeeded(ctx); err != nil {
+		s.log.Warn("admin sign-in: reset throttle", "company", t.Company.Slug, "err", err)
 	}
 	if _, err := s.adminSessions().Login(ctx, c.Response(), c.Request(), &session.Session{
 		CompanyID: t.Company.ID, Company: t.Company.Slug, AdminID: a.ID, Via: "password",
@@ -311,14 +261,15 @@ func (s *Server) passwordLogin(c echo.Context) error {
 		return s.render(c, http.StatusBadRequest, "admin_local_login.html", v)
 	}
 	ip := c.RealIP()
-	acctKey, ipKey := throttleKeys("employee", co.ID, name, ip)
-	locked, err := s.loginLocked(ctx, acctKey, ipKey)
+	thr := s.loginThrottle("employee", co.ID, name, ip)
+	wait, err := thr.admit(ctx)
 	if err != nil {
 		return err
 	}
-	if locked {
+	if wait > 0 {
 		s.recordFailure(ctx, co, "local_password", "password sign-in throttled after repeated failures", name, ip)
-		v.Error = errLocked
+		setRetryAfter(c, wait)
+		v.Error = lockedMessage(wait)
 		return s.render(c, http.StatusTooManyRequests, "admin_local_login.html", v)
 	}
 	e, err := s.dir.FindEmployeeByUserName(ctx, co.ID, name)
@@ -343,16 +294,23 @@ func (s *Server) passwordLogin(c echo.Context) error {
 			why = fmt.Sprintf("employee %s (%s) has no local password: set one on the employee's page", e.ID, e.UserName)
 		}
 	}
-	verr := password.Verify(firstNonEmpty(hash, dummyHash()), pw)
+	verr := s.verifyPassword(firstNonEmpty(hash, dummyHash()), pw)
+	if errors.Is(verr, password.ErrBusy) {
+		setRetryAfter(c, busyRetry)
+		v.Error = errBusy
+		return s.render(c, busyStatus, "admin_local_login.html", v)
+	}
 	if why == "" && verr != nil {
 		why = fmt.Sprintf("wrong password for employee %s (%s)", e.ID, e.UserName)
 	}
 	if why != "" {
-		s.loginFailed(ctx, acctKey, ipKey)
 		s.recordFailure(ctx, co, "local_password", why, name, ip)
 		s.metrics.logins.WithLabelValues("refused", "local_password").Inc()
 		v.Error = "The sign-in name or password is wrong, or you have no local password. Ask your administrator."
 		return s.render(c, http.StatusUnauthorized, "admin_local_login.html", v)
+	}
+	if err := thr.succeeded(ctx); err != nil {
+		s.log.Warn("password sign-in: reset throttle", "company", co.Slug, "err", err)
 	}
 	s.destroyBoundSession(c)
 	sess, err := s.browser.Login(ctx, c.Response(), c.Request(), &session.Session{

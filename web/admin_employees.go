@@ -490,7 +490,11 @@ func (s *Server) adminEmployeePassword(c echo.Context) error {
 	if err := password.Check(pw); err != nil {
 		return s.employeePage(c, http.StatusUnprocessableEntity, e, "Password refused: "+err.Error()+".", nil)
 	}
-	hash, err := password.Hash(pw)
+	hash, err := s.hashPassword(pw)
+	if errors.Is(err, password.ErrBusy) {
+		setRetryAfter(c, busyRetry)
+		return s.employeePage(c, busyStatus, e, errBusy, nil)
+	}
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}

@@ -17,7 +17,10 @@ type metrics struct {
 	unavailable *prometheus.CounterVec
 	logouts     *prometheus.CounterVec
 	metadata    *prometheus.CounterVec
-	handler     http.Handler
+	// passwordChecks counts argon2id computations by outcome (match,
+	// mismatch, error, hashed) and the calls refused as busy.
+	passwordChecks *prometheus.CounterVec
+	handler        http.Handler
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -51,6 +54,10 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		Name: "ssogate_metadata_refresh_total", Help: "Federation metadata refreshes by company and outcome (ok, not_modified, or why it failed).",
 	}, []string{"company", "outcome"})
 	reg.MustRegister(m.metadata)
+	m.passwordChecks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ssogate_password_checks_total", Help: "Local password hashes computed, by outcome (match, mismatch, error, hashed), and attempts refused because SSOGATE_PASSWORD_CONCURRENCY checks were running (busy).",
+	}, []string{"outcome"})
+	reg.MustRegister(m.passwordChecks)
 	// The Go and process collectors may already be registered by the caller.
 	_ = reg.Register(collectors.NewGoCollector())
 	_ = reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -21,6 +21,7 @@ import (
 	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/identity"
+	"github.com/ssogate/ssogate/internal/password"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso"
 	"github.com/ssogate/ssogate/sso/directory"
@@ -88,6 +89,8 @@ type Server struct {
 
 	// syncer follows each company's federation metadata.
 	syncer *fedsync.Syncer
+	// hashes bounds concurrent argon2id hashes (SSOGATE_PASSWORD_CONCURRENCY).
+	hashes *password.Limiter
 }
 
 // New builds the application and its routes.
@@ -127,6 +130,7 @@ func New(d Deps) (*Server, error) {
 	if err := s.sameOrigin.AddTrustedOrigin(pub.Scheme + "://" + pub.Host); err != nil {
 		return nil, fmt.Errorf("SSOGATE_PUBLIC_URL as a trusted origin: %w", err)
 	}
+	s.hashes = password.NewLimiter(int(d.Config.PasswordConcurrency))
 	s.browser = &session.Manager{
 		Store: d.Sessions,
 		Cookie: session.CookieConfig{
