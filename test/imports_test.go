@@ -44,7 +44,7 @@ func TestImportRules(t *testing.T) {
 		{mod + "/sso/scim", []string{"github.com/labstack/echo", mod + "/web", mod + "/session", mod + "/sso/directory/sqlstore", "github.com/crewjam/saml"}},
 		{mod + "/certs", []string{"net/http", mod + "/sso", mod + "/web", mod + "/session", "database/sql"}},
 		{mod + "/config", []string{mod + "/"}},
-		{mod + "/admin", []string{"net/http", "github.com/labstack/echo", "github.com/crewjam/saml", mod + "/web", mod + "/cmd",
+		{mod + "/admin", []string{"github.com/labstack/echo", "github.com/crewjam/saml", mod + "/web", mod + "/cmd",
 			mod + "/sso/scim", mod + "/sso/directory/sqlstore", mod + "/session/redisstore", mod + "/session/memstore"}},
 		{mod + "/identity", []string{"net/http", "database/sql", "github.com/labstack/echo", mod + "/web", mod + "/session", mod + "/sso/directory/sqlstore", mod + "/sso/scim"}},
 		{mod + "/web", []string{mod + "/cmd", mod + "/sso/ssotest", mod + "/sso/directory/sqlstore", mod + "/session/redisstore", mod + "/session/memstore"}},

@@ -88,7 +88,7 @@ func TestAdminCommandsConnectAnEntraTenant(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "bad.csv")
 	os.WriteFile(bad, []byte("userName,email,givenName\nx@acme.example,x@acme.example,X\n"), 0o600)
-	if _, _, err := cli(t, env, "", "employees", "import", "acme", "--file", bad); err == nil || !strings.Contains(err.Error(), "familyname") {
+	if _, _, err := cli(t, env, "", "employees", "import", "acme", "--file", bad); err == nil || !strings.Contains(err.Error(), "the header row must name familyName") {
 		t.Fatalf("bad import: %v", err)
 	}
 	list := mustCLI(t, env, "", "employees", "list", "acme")
