@@ -47,6 +47,12 @@ ensure_chromium() {
   command -v chromium >/dev/null || apt_install chromium
 }
 
+# nginx for the forward-auth test (auth_request is in nginx-light); the
+# test runs its own instance, so the packaged service is not started.
+ensure_nginx() {
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx-light
+}
+
 ensure_wrk() {
   command -v wrk >/dev/null || apt_install wrk
 }

@@ -18,10 +18,12 @@ LOG_TAG=test.sh
 ensure_postgres
 ensure_redis
 ensure_chromium
+ensure_nginx
 
 export SSOGATE_TEST_POSTGRES_URL="$PGURL"
 export SSOGATE_TEST_REDIS_URL="$REDISURL"
 export SSOGATE_TEST_CHROMIUM="${SSOGATE_TEST_CHROMIUM:-$(command -v chromium)}"
+export SSOGATE_TEST_NGINX="${SSOGATE_TEST_NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}"
 export SSOGATE_TEST_REQUIRE=1
 
 log "gofmt"

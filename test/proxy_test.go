@@ -85,8 +85,10 @@ func newProduct(t *testing.T) *product {
 		sr := record(r)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Security-Policy", "default-src 'self' 'unsafe-inline'")
-		w.Header().Add("Set-Cookie", "ssogate_session=planted; Path=/")
-		w.Header().Add("Set-Cookie", "__Host-ssogate_admin=planted; Path=/; Secure")
+		if r.URL.Query().Has("plant") { // try to set ssogate's cookies
+			w.Header().Add("Set-Cookie", "ssogate_session=planted; Path=/")
+			w.Header().Add("Set-Cookie", "__Host-ssogate_admin=planted; Path=/; Secure")
+		}
 		w.Header().Add("Set-Cookie", "product_pref=dark; Path=/")
 		w.WriteHeader(http.StatusTeapot)
 		_ = json.NewEncoder(w).Encode(sr)
@@ -223,6 +225,7 @@ func TestProxyHandsTheProductTheSignedInEmployee(t *testing.T) {
 		if csp := resp.Header.Values("Content-Security-Policy"); len(csp) != 1 || !strings.Contains(csp[0], "unsafe-inline") {
 			t.Fatalf("CSP on the product's answer: %q", csp)
 		}
+		resp = send(t, br, http.MethodGet, g.URL+"/c/acme/x?plant=1", nil)
 		var names []string
 		for _, c := range resp.Cookies() {
 			names = append(names, c.Name)

@@ -202,6 +202,10 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/.well-known/jwks.json", s.jwks)
+	// Forward-auth for a proxy in front (any method: some proxies ask with
+	// the original one; the body is never read).
+	e.Any("/auth/verify", s.authVerify)
+	e.Any("/auth/request", s.authRequest)
 
 	c := e.Group("/c/:company")
 	c.GET("", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/c/"+c.Param("company")+"/") })

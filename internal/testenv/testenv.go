@@ -1,5 +1,5 @@
 // Package testenv gives tests the real services the test script started:
-// PostgreSQL, Redis and Chromium. Each is named by an environment variable.
+// PostgreSQL, Redis, Chromium and nginx. Each is named by an environment variable.
 // When one is unset the test is skipped, except when SSOGATE_TEST_REQUIRE=1
 // (set by scripts/test.sh under CI), where a missing service fails the test.
 package testenv
@@ -23,6 +23,8 @@ const (
 	EnvRedis = "SSOGATE_TEST_REDIS_URL"
 	// EnvChromium: the Chromium binary, e.g. /usr/bin/chromium
 	EnvChromium = "SSOGATE_TEST_CHROMIUM"
+	// EnvNginx: the nginx binary (Debian's nginx-light), e.g. /usr/sbin/nginx
+	EnvNginx = "SSOGATE_TEST_NGINX"
 	// EnvRequire: "1" turns a missing service into a failure.
 	EnvRequire = "SSOGATE_TEST_REQUIRE"
 )
@@ -102,4 +104,15 @@ func Must(t testing.TB, err error, what string, args ...any) {
 	if err != nil {
 		t.Fatalf("%s: %v", fmt.Sprintf(what, args...), err)
 	}
+}
+
+// Nginx returns the nginx binary to run (the test starts its own, on
+// loopback, with a configuration in a temporary folder).
+func Nginx(t testing.TB) string {
+	t.Helper()
+	p := need(t, EnvNginx)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s=%s: %v", EnvNginx, p, err)
+	}
+	return p
 }
