@@ -151,6 +151,7 @@ func (e *env) openSessions(ctx context.Context) (session.Store, error) {
 	if e.cfg.RedisURL == "" {
 		return memstore.New(memstore.Options{}), nil
 	}
+	redisstore.SetLogger(e.log.With("component", "redis"))
 	st, err := redisstore.Open(ctx, e.cfg.RedisURL, redisstore.Options{Timeout: e.cfg.RedisTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("open session store %s: %w", config.Redacted(e.cfg.RedisURL), err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -126,4 +127,15 @@ func unavailable(err error) bool {
 		return true
 	}
 	return strings.HasPrefix(err.Error(), "BUSY ")
+}
+
+// SetLogger sends go-redis's own messages (a failed dial, a pool or
+// failover event) to l at warn level, instead of to stderr in go-redis's
+// format. go-redis has one logger per process; so does this.
+func SetLogger(l *slog.Logger) { redis.SetLogger(redisLog{l}) }
+
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }

@@ -53,12 +53,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 	if timeout > 0 {
 		applyDeadlines(t, timeout)
 	}
-	var c redis.UniversalClient
-	if t.single != nil {
-		c = redis.NewClient(t.single)
-	} else {
-		c = redis.NewUniversalClient(t.multi)
-	}
+	c := newClient(t)
 	s := New(c, opt)
 	if err := s.Ping(ctx); err != nil {
 		_ = c.Close()
@@ -69,6 +64,13 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func newClient(t target) redis.UniversalClient {
+	if t.single != nil {
+		return redis.NewClient(t.single)
+	}
+	return redis.NewUniversalClient(t.multi)
 }
 
 // ErrOldServer is returned by Open for a Redis older than 7.0.
