@@ -25,6 +25,10 @@ import (
 // error that means "the database gave no answer" is wrapped with
 // directory.ErrUnavailable, so callers tell an outage from an answer.
 
+// cancelGrace is how long past a statement's deadline PostgreSQL may take
+// to confirm the cancel request before the connection is dropped.
+const cancelGrace = 250 * time.Millisecond
+
 // bound returns ctx limited by the statement deadline.
 func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	if s.stmtTimeout <= 0 {

@@ -44,8 +44,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the database/sql driver "pgx"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 	"modernc.org/sqlite"
@@ -219,10 +221,23 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 }
 
 func (s *Store) openPostgres(ctx context.Context, url string) error {
-	db, err := sql.Open("pgx", url)
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return fmt.Errorf("sqlstore: open postgres: %w", err)
 	}
+	if s.stmtTimeout > 0 {
+		// A statement past its deadline is cancelled on the server too
+		// (a cancel request), so a write that timed out while waiting for
+		// a lock does not happen later; a server that does not answer the
+		// cancel loses the connection cancelGrace after the deadline.
+		cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+			return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: cancelGrace}
+		}
+		if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > s.stmtTimeout {
+			cfg.ConnectTimeout = s.stmtTimeout
+		}
+	}
+	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
