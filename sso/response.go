@@ -597,10 +597,16 @@ func (sp *SP) identity(a *saml.Assertion, f *facts, ids []string, issuer string,
 	if a.Conditions != nil && a.Conditions.NotOnOrAfter.After(validUntil) {
 		validUntil = a.Conditions.NotOnOrAfter
 	}
-	validUntil = validUntil.Add(sp.opt.ClockSkew)
-	if d := a.IssueInstant.Add(sp.opt.MaxIssueDelay); d.After(validUntil) {
-		validUntil = d
+	// The assertion is refused once its (signed) IssueInstant is
+	// MaxIssueDelay old, whatever NotOnOrAfter the IdP wrote: that bounds
+	// how long its replay record must live (one clock skew added for the
+	// margin). An IdP's ten-year NotOnOrAfter no longer makes a ten-year
+	// record.
+	deadline := a.IssueInstant.Add(sp.opt.MaxIssueDelay + sp.opt.ClockSkew)
+	if !validUntil.IsZero() && validUntil.Add(sp.opt.ClockSkew).Before(deadline) {
+		deadline = validUntil.Add(sp.opt.ClockSkew)
 	}
+	validUntil = deadline
 
 	cert, e := sp.verifyingCert(f, now)
 	if e != nil {

@@ -59,6 +59,7 @@ type Identity struct {
 	// the signature.
 	CertSHA256 string
 	// ValidUntil is the latest instant the assertion could still be
-	// accepted (for the replay cache TTL).
+	// accepted (for the replay cache TTL): the earlier of its NotOnOrAfter
+	// and IssueInstant + MaxIssueDelay, plus the clock skew.
 	ValidUntil time.Time
 }

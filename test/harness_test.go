@@ -82,6 +82,9 @@ func newGWOn(t *testing.T, dir directory.Store, sess session.Store, shared *gw, 
 	cfg.PublicURL = g.URL
 	cfg.SettingsTTL = 0
 	cfg.IDPLoginHosts = []string{cfg.Addr} // the fake Entra beside it
+	if shared != nil {                     // or beside the first instance
+		cfg.IDPLoginHosts = append(cfg.IDPLoginHosts, shared.cfg.Addr)
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -2,13 +2,20 @@ package test
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ssogate/ssogate/internal/testenv"
 	"github.com/ssogate/ssogate/session"
+	"github.com/ssogate/ssogate/session/redisstore"
 )
 
 // Regression tests for the findings of an outside security review, each
@@ -234,6 +241,102 @@ func TestIdPLoginURLOnlyMicrosoftOrAllowedHosts(t *testing.T) {
 		page := body(t, resp)
 		if resp.StatusCode != http.StatusForbidden || strings.Contains(resp.Header.Get("Location"), "evil") || !strings.Contains(page, "Login URL") {
 			t.Fatalf("login with a planted Login URL and no identifier: %d %q\n%s", resp.StatusCode, resp.Header.Get("Location"), page)
+		}
+	})
+}
+
+// consumeLog records every replay record the gateway asks the session
+// store for, and passes the call on to the real store.
+type consumeLog struct {
+	session.Store
+	mu    sync.Mutex
+	calls map[string]time.Time
+}
+
+func (c *consumeLog) Consume(ctx context.Context, key string, until time.Time) error {
+	c.mu.Lock()
+	c.calls[key] = until
+	c.mu.Unlock()
+	return c.Store.Consume(ctx, key, until)
+}
+
+func (c *consumeLog) snapshot() map[string]time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.calls)
+}
+
+// Replay records are per company and live only until the assertion could
+// last be accepted (IssueInstant + max issue delay + skew), whatever
+// NotOnOrAfter the IdP wrote; an assertion refused before the replay check
+// leaves none. On Redis the key's TTL is read back.
+func TestReplayRecordsArePerCompanyAndShortLived(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		var st session.Store
+		var ttl func(key string) time.Duration
+		if b.share {
+			u, prefix := testenv.RedisURL(t)
+			rs, err := redisstore.Open(context.Background(), u, redisstore.Options{Prefix: prefix})
+			testenv.Must(t, err, "open redis")
+			t.Cleanup(func() { rs.Close() })
+			opt, err := redis.ParseURL(u)
+			testenv.Must(t, err, "redis url")
+			raw := redis.NewClient(opt)
+			t.Cleanup(func() { raw.Close() })
+			ttl = func(key string) time.Duration {
+				d, err := raw.PTTL(context.Background(), prefix+"u:"+key).Result()
+				testenv.Must(t, err, "PTTL")
+				return d
+			}
+			st = rs
+		} else {
+			st = b.sess(t)
+		}
+		log := &consumeLog{Store: st, calls: map[string]time.Time{}}
+		g := newGWOn(t, b.dir(t), log, nil)
+
+		// Refused before the replay check: wrong audience. No record.
+		bad := g.assertion("acme", "maja.holm@acme.example")
+		bad.Audience = g.URL + "/c/other/saml/metadata"
+		bad.NotOnOrAfter = time.Now().AddDate(10, 0, 0)
+		if r := g.postACS(newBrowser(), "acme", g.signed(bad), ""); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("wrong audience: %d", r.StatusCode)
+		}
+		if calls := log.snapshot(); len(calls) != 0 {
+			t.Fatalf("a refused assertion made replay records: %v", calls)
+		}
+
+		// Accepted, with a ten-year NotOnOrAfter.
+		issued := time.Now().UTC().Truncate(time.Second)
+		a := g.assertion("acme", "maja.holm@acme.example")
+		a.IssueInstant = issued
+		a.NotOnOrAfter = issued.AddDate(10, 0, 0)
+		a.ConfirmationNotOnOrAfter = a.NotOnOrAfter
+		signed := g.signed(a)
+		if r := g.postACS(newBrowser(), "acme", signed, ""); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("login: %d %s", r.StatusCode, body(t, r))
+		}
+		calls := log.snapshot()
+		if len(calls) != 1 {
+			t.Fatalf("replay records: %v", calls)
+		}
+		limit := issued.Add(g.cfg.SAMLMaxIssueDelay + g.cfg.SAMLClockSkew)
+		for key, until := range calls {
+			if want := "saml:assertion:" + strconv.FormatInt(g.company.ID, 10) + ":"; !strings.HasPrefix(key, want) {
+				t.Errorf("replay key %q is not under the company (%s…)", key, want)
+			}
+			if until.After(limit) {
+				t.Errorf("replay record until %v, past IssueInstant + delay + skew (%v)", until, limit)
+			}
+			if ttl != nil {
+				if d := ttl(key); d <= 0 || d > time.Until(limit)+time.Second {
+					t.Errorf("Redis TTL of %s is %v, want at most %v", key, d, time.Until(limit))
+				}
+			}
+		}
+		// The same assertion again is a replay, still refused.
+		if r := g.postACS(newBrowser(), "acme", signed, ""); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("replay: %d", r.StatusCode)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -191,7 +192,7 @@ func (s *Server) acsLogin(c echo.Context) error {
 	if requestIDs == nil {
 		target = s.safeTarget(relay, co.Slug)
 	}
-	id, err := t.SP.ParseResponse(ctx, r, requestIDs, replayCache{s.sessions})
+	id, err := t.SP.ParseResponse(ctx, r, requestIDs, replayCache{s.sessions, co.ID})
 	if err != nil {
 		if outageOf(err) != "" {
 			// The replay cache could not record the assertion: our outage.
@@ -271,15 +272,25 @@ func (s *Server) clearBindCookie(c echo.Context) {
 }
 
 // replayCache adapts the session store to sso.ReplayCache: one use of each
-// assertion ID across every instance.
-type replayCache struct{ st session.Store }
+// assertion ID across every instance, per company (an ID seen at one
+// company says nothing about another, and must not block it).
+type replayCache struct {
+	st        session.Store
+	companyID int64
+}
 
 func (rc replayCache) Consume(ctx context.Context, assertionID string, until time.Time) error {
-	err := rc.st.Consume(ctx, "saml:assertion:"+assertionID, until)
+	err := rc.st.Consume(ctx, replayKey(rc.companyID, assertionID), until)
 	if errors.Is(err, session.ErrReplayed) {
 		return fmt.Errorf("%w: %w", sso.ErrReplayed, err)
 	}
 	return err
+}
+
+// replayKey is the session-store key recording one use of an assertion ID
+// at a company.
+func replayKey(companyID int64, assertionID string) string {
+	return "saml:assertion:" + strconv.FormatInt(companyID, 10) + ":" + assertionID
 }
 
 // refusal texts per reason: what the user sees. The admin sees the reason

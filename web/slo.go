@@ -90,7 +90,7 @@ func (s *Server) sloRequest(c echo.Context, t *tenant) error {
 			"Signing in and out with Microsoft is not fully set up for "+co.Name+".",
 			"Ask your administrator to paste the Entra certificate in ssogate.", t.SPErr)
 	}
-	lr, err := t.SP.ParseLogoutRequest(ctx, r, replayCache{s.sessions})
+	lr, err := t.SP.ParseLogoutRequest(ctx, r, replayCache{s.sessions, co.ID})
 	if err != nil {
 		return s.refuseLogout(ctx, co, "idp", err)
 	}
