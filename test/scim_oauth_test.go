@@ -341,6 +341,16 @@ func TestAdminSCIMClients(t *testing.T) {
 		if code := g.scimAt(t, "acme", tok2, "GET", "/Users", ""); code != http.StatusOK {
 			t.Fatalf("token of the remaining secret: %d", code)
 		}
+		// A secret near its end is flagged; a client without a valid one too.
+		soon, _, err := scim.CreateClient(ctx, g.dir, g.company.ID, "soon", 1, time.Now().AddDate(-1, 0, 10))
+		testenv.Must(t, err, "client expiring soon")
+		dead, _, err := scim.CreateClient(ctx, g.dir, g.company.ID, "dead", 1, time.Now().AddDate(-1, 0, -1))
+		testenv.Must(t, err, "client with only an expired secret")
+		_, list = a.get(t, "/admin/provisioning")
+		if !regexp.MustCompile(`expires in (9|10) days`).MatchString(list) || !strings.Contains(list, dead.ClientID+"</code> has no valid secret") ||
+			strings.Contains(list, soon.ClientID+"</code> has no valid secret") {
+			t.Fatalf("expiry warnings:\n%s", list)
+		}
 		// Another company's client cannot be touched through this console.
 		beta := g.createCompany("beta", "Beta ApS", g.idp)
 		bcl, bsecret, err := scim.CreateClient(ctx, g.dir, beta.ID, "", 1, time.Now())

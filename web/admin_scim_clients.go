@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,7 +22,12 @@ type scimSecretRow struct {
 	ID                         int64
 	Created, Expires, LastUsed string
 	Expired                    bool
+	DaysLeft                   int // set within secretWarnDays of the expiry
 }
+
+// secretWarnDays: a secret this close to its expiry is flagged, so the
+// admin rotates it before Entra's token requests start failing.
+const secretWarnDays = 30
 
 type scimClientRow struct {
 	ClientID, Label, Created string
@@ -45,6 +51,9 @@ func (s *Server) scimClientRows(c echo.Context) ([]scimClientRow, error) {
 				LastUsed: fmtTimePtr(sec.LastUsed), Expired: !now.Before(sec.ExpiresAt)}
 			if !sr.Expired {
 				r.Valid++
+				if left := sec.ExpiresAt.Sub(now); left < secretWarnDays*24*time.Hour {
+					sr.DaysLeft = max(int(left.Hours()/24), 1)
+				}
 			}
 			r.Secrets = append(r.Secrets, sr)
 		}

@@ -82,8 +82,10 @@ func (e *env) scimClientCmd(ctx context.Context, args []string) error {
 					if sec.LastUsed != nil {
 						last = sec.LastUsed.UTC().Format(time.RFC3339)
 					}
-					if !now.Before(sec.ExpiresAt) {
+					if left := sec.ExpiresAt.Sub(now); left <= 0 {
 						state = "expired"
+					} else if left < 30*24*time.Hour {
+						state = fmt.Sprintf("expires in %d days: add a new secret", max(int(left.Hours()/24), 1))
 					}
 					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", cl.ClientID, cl.Label, sec.ID, sec.CreatedAt.UTC().Format(time.RFC3339),
 						sec.ExpiresAt.UTC().Format("2006-01-02"), last, state)

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ssogate/ssogate/sso/directory/sqlstore"
+	"github.com/ssogate/ssogate/sso/scim"
 )
 
 // TestSCIMClientCommands: `scim client add` prints what to paste into
@@ -78,5 +83,28 @@ func TestSCIMClientCommands(t *testing.T) {
 	}
 	if _, _, err := cli(t, env, "", "scim", "client", "remove", "acme"); err == nil {
 		t.Fatal("remove without a client id succeeded")
+	}
+	// A secret near its end is flagged in the list, an expired one too.
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, env["SSOGATE_DATABASE_URL"], sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := st.GetCompany(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	soon, _, err := scim.CreateClient(ctx, st, c.ID, "soon", 1, time.Now().AddDate(-1, 0, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _, err := scim.CreateClient(ctx, st, c.ID, "old", 1, time.Now().AddDate(-2, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list = mustCLI(t, env, "", "scim", "client", "list", "acme")
+	if !regexp.MustCompile(soon.ClientID+`\s.*expires in (9|10) days`).MatchString(list) || !regexp.MustCompile(old.ClientID+`\s.*expired`).MatchString(list) {
+		t.Fatalf("expiry states in scim client list:\n%s", list)
 	}
 }
