@@ -12,6 +12,7 @@
 #
 #   scripts/bench.sh            # everything (about 5–8 minutes on 2 cores)
 #   QUICK=1 scripts/bench.sh    # smaller counts, no go test -bench (about 2 minutes)
+#   ONLY=proxy scripts/bench.sh # only the product-behind-the-gateway runs (about 1 minute)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOG_TAG=bench.sh
@@ -26,7 +27,9 @@ LOOKUPS=${LOOKUPS:-5000}     # filter lookups per directory size
 BIG=${BIG:-100000}           # employees in the PostgreSQL directory
 WRK=${WRK:-10s}              # length of each wrk run on /api/me
 if [ -n "$QUICK" ]; then LOGINS=400 ME=10000 SYNC=600 LOOKUPS=1500 WRK=4s BIG=${BIG_QUICK:-20000}; fi
-PORT_GW=18080 PORT_BASE=18090
+PORT_GW=18080 PORT_BASE=18090 PORT_UP=18070 PORT_BARE=18071
+ONLY=${ONLY:-}
+PROXY_D=${PROXY_D:-$WRK}     # length of each wrk run of the proxy comparison
 
 ensure_postgres
 ensure_redis
@@ -57,6 +60,9 @@ if [ -z "$QUICK" ]; then
   go test -run '^$' -bench 'FilterLookup' -benchtime 2000x ./sso/scim/ | grep -E '^Benchmark' | tee -a "$work/gobench.txt" || true
   go test -run '^$' -benchmem -bench 'PatchApply' -benchtime 2s ./sso/scim/ | grep -E '^Benchmark' | tee -a "$work/gobench.txt" || true
 fi
+if [ -z "$QUICK" ]; then
+  go test -run '^$' -benchmem -bench 'Mint' -benchtime 1s ./identity/ | grep -E '^Benchmark' | tee -a "$work/gobench.txt"
+fi
 
 log "fake Entra key; seeding directories"
 "$L" keygen -dir "$work/idp"
@@ -65,6 +71,7 @@ pgadmin="postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 for db in ssogate_bench_big ssogate_bench_small; do
   psql "$pgadmin" -qc "drop database if exists $db" -qc "create database $db"
 done
+if [ "$ONLY" = proxy ]; then BIG=1000; fi
 PG_BIG="postgres://postgres@127.0.0.1:5432/ssogate_bench_big?sslmode=disable"
 PG_SMALL="postgres://postgres@127.0.0.1:5432/ssogate_bench_small?sslmode=disable"
 mkdir -p "$work/emb" "$work/big" "$work/small"
@@ -92,6 +99,8 @@ stop_bg() { kill "$srv" 2>/dev/null || true; wait "$srv" 2>/dev/null || true; }
 
 GW=http://127.0.0.1:$PORT_GW/c/bench
 BASE=http://127.0.0.1:$PORT_BASE
+
+if [ "$ONLY" != proxy ]; then
 
 log "baselines: crewjam samlsp default ACS and bare ParseResponse"
 start_bg "$PORT_BASE" "$work/bin/baseline" -addr "127.0.0.1:$PORT_BASE" -cert "$work/idp/idp-cert.pem" -issuer "$issuer"
@@ -128,6 +137,30 @@ log "ssogate, PostgreSQL + Redis, 1,000 employees (filter lookup reference)"
 start_bg "$PORT_GW" $(gw_env "$PG_SMALL" "redis://127.0.0.1:6379/15")
 "$L" lookup -base "$GW/scim/v2" -token-file "$work/small/scim-token" -employees 1000 -n "$LOOKUPS" -c 8 -pid "$srv" -max 30s -label "SCIM filter lookup (postgres, 1k)" -out "$R"
 stop_bg
+fi
+
+# The product behind the gateway (issue 11): the same GET of a 1 KiB page
+# from the stand-in product, direct, through a bare httputil.ReverseProxy,
+# and through ssogate's proxy with a Redis session (session check, identity
+# headers, assertion from the mint cache, cookie stripping); then nginx's
+# auth_request check. wrk, 32 connections, cookies of 64 signed-in browsers.
+log "proxy: direct, bare ReverseProxy, ssogate (postgres+redis); /auth/request"
+start_bg "$PORT_UP" "$L" upstream -addr "127.0.0.1:$PORT_UP"
+up=$srv
+start_bg "$PORT_BARE" "$L" bareproxy -addr "127.0.0.1:$PORT_BARE" -to "http://127.0.0.1:$PORT_UP"
+bare=$srv
+start_bg "$PORT_GW" env SSOGATE_UPSTREAM="http://127.0.0.1:$PORT_UP" $(gw_env "$PG_SMALL" "redis://127.0.0.1:6379/15")
+"$L" me -dir "$work/small" -base "$GW" -employees 1000 -sessions 64 -cookies-out "$work/cookies"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $(head -1 "$work/cookies")" "$GW/")
+[ "$code" = 200 ] || { log "a proxied GET through ssogate answered $code, not 200"; cat "$work/server.log" >&2; exit 1; }
+for round in 1 2; do # interleaved, so a busy neighbour weighs on all three alike
+  "$L" wrk -url "http://127.0.0.1:$PORT_UP/c/bench/" -cookies "$work/cookies" -c 32 -d "$PROXY_D" -pid "$up" -label "product page, direct ($round)" -out "$R"
+  "$L" wrk -url "http://127.0.0.1:$PORT_BARE/c/bench/" -cookies "$work/cookies" -c 32 -d "$PROXY_D" -pid "$bare" -label "product page, bare ReverseProxy ($round)" -out "$R"
+  "$L" wrk -url "$GW/" -cookies "$work/cookies" -c 32 -d "$PROXY_D" -pid "$srv" -label "product page, ssogate proxy, postgres+redis ($round)" -out "$R"
+done
+"$L" wrk -url "http://127.0.0.1:$PORT_GW/auth/request" -script test/load/wrk-auth.lua -cookies "$work/cookies" -c 32 -d "$PROXY_D" -pid "$srv" -label "nginx auth_request check, postgres+redis" -out "$R"
+stop_bg
+kill "$bare" "$up" 2>/dev/null || true
 
 for db in ssogate_bench_big ssogate_bench_small; do psql "$pgadmin" -qc "drop database if exists $db"; done
 
@@ -142,6 +175,10 @@ echo
   -ratio "ssogate login (sqlite+memory)/samlsp default ACS, GOGC=400" \
   -ratio "ssogate login (sqlite+memory)/raw ParseResponse, GOGC=400" \
   -ratio "ssogate login (postgres+redis)/raw ParseResponse, GOGC=400" \
-  -ratio "SCIM filter lookup (postgres, 1k)/SCIM filter lookup (postgres, big)"
+  -ratio "SCIM filter lookup (postgres, 1k)/SCIM filter lookup (postgres, big)" \
+  -ratio "product page, ssogate proxy, postgres+redis (1)/product page, bare ReverseProxy (1)" \
+  -ratio "product page, ssogate proxy, postgres+redis (2)/product page, bare ReverseProxy (2)" \
+  -ratio "product page, bare ReverseProxy (1)/product page, direct (1)" \
+  -ratio "product page, bare ReverseProxy (2)/product page, direct (2)"
 if [ -f "$work/gobench.txt" ]; then echo; echo '```'; cat "$work/gobench.txt"; echo '```'; fi
 cp "$R" "${BENCH_RESULTS:-/tmp/ssogate-bench-results.jsonl}"

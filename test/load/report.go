@@ -12,7 +12,8 @@ import (
 
 // reportCmd prints the results of one bench run as a Markdown table, then
 // the ratios the performance targets are stated in. Ratios pair labels:
-// -ratio 'A/B' prints A's throughput divided by B's.
+// -ratio 'A/B' prints A's throughput divided by B's, their CPU per
+// operation likewise, and how much A's median latency adds to B's.
 func reportCmd(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	in := fs.String("in", "", "results file (JSON lines written by -out)")
@@ -60,22 +61,22 @@ func reportCmd(args []string) error {
 	}
 	if len(ratios) > 0 {
 		fmt.Println()
-		fmt.Println("| ratio A ÷ B | throughput | server CPU per op |")
-		fmt.Println("|---|---:|---:|")
+		fmt.Println("| ratio A ÷ B | throughput | server CPU per op | p50 A − B |")
+		fmt.Println("|---|---:|---:|---:|")
 	}
 	for _, q := range ratios {
 		a, b, ok := strings.Cut(q, "/")
 		ra, okA := byLabel[a]
 		rb, okB := byLabel[b]
 		if !ok || !okA || !okB || rb.PerSec == 0 {
-			fmt.Printf("| %s | n/a | n/a |\n", q)
+			fmt.Printf("| %s | n/a | n/a | n/a |\n", q)
 			continue
 		}
 		cpu := "–"
 		if ra.ServerCPU > 0 && rb.ServerCPU > 0 {
 			cpu = fmt.Sprintf("%.2f×", ra.ServerCPU/rb.ServerCPU)
 		}
-		fmt.Printf("| %s ÷ %s | %.2f× | %s |\n", a, b, ra.PerSec/rb.PerSec, cpu)
+		fmt.Printf("| %s ÷ %s | %.2f× | %s | %+.2f ms |\n", a, b, ra.PerSec/rb.PerSec, cpu, ra.P50ms-rb.P50ms)
 	}
 	return sc.Err()
 }
