@@ -210,7 +210,7 @@ func (s *Signer) Mint(ctx context.Context, aud string, c Claims) (string, error)
 		return "", errors.New("identity: an assertion needs an audience and a subject")
 	}
 	now := s.o.Now()
-	var ck string
+	var ck []byte
 	if s.cache != nil {
 		ck = cacheKey(aud, &c)
 		if tok, ok := s.cache.get(ck, now); ok {
@@ -249,7 +249,7 @@ func (s *Signer) Mint(ctx context.Context, aud string, c Claims) (string, error)
 	}
 	if s.cache != nil {
 		// Reuse while more than half the lifetime remains.
-		s.cache.put(ck, tok, iat, iat.Add(s.o.TTL/2))
+		s.cache.put(string(ck), tok, iat, iat.Add(s.o.TTL/2))
 	}
 	return tok, nil
 }
@@ -266,7 +266,7 @@ func (s *Signer) JWKS(ctx context.Context) ([]byte, error) {
 
 // cacheKey is the audience and every claim, each length-prefixed so that
 // no two different inputs give the same key.
-func cacheKey(aud string, c *Claims) string {
+func cacheKey(aud string, c *Claims) []byte {
 	n := len(aud) + len(c.Subject) + len(c.Company) + len(c.UserName) + len(c.Email) + len(c.Name) + len(c.SID) + 8*4
 	for _, r := range c.Roles {
 		n += len(r) + 4
@@ -287,7 +287,7 @@ func cacheKey(aud string, c *Claims) string {
 	for _, r := range c.Roles {
 		add(r)
 	}
-	return string(b)
+	return b
 }
 
 // key is one parsed signing key.
