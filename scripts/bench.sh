@@ -50,7 +50,7 @@ L="$work/bin/load"
 R="$work/results.jsonl"
 : >"$R"
 
-if [ -z "$QUICK" ]; then
+if [ -z "$QUICK" ] && [ "$ONLY" != proxy ]; then
   log "go test -bench (hot paths, in process)"
   export SSOGATE_TEST_POSTGRES_URL="$PGURL" SSOGATE_TEST_REDIS_URL="$REDISURL" SSOGATE_TEST_REQUIRE=1
   go test -run '^$' -benchmem -bench 'ParseResponse$' -benchtime 300x ./sso/ | grep -E '^Benchmark' | tee "$work/gobench.txt"
@@ -147,7 +147,8 @@ fi
 log "proxy: direct, bare ReverseProxy, ssogate (postgres+redis); /auth/request"
 start_bg "$PORT_UP" "$L" upstream -addr "127.0.0.1:$PORT_UP"
 up=$srv
-start_bg "$PORT_BARE" "$L" bareproxy -addr "127.0.0.1:$PORT_BARE" -to "http://127.0.0.1:$PORT_UP"
+# The bare proxy runs with the garbage-collector setting ssogate serves with.
+start_bg "$PORT_BARE" env GOGC=400 "$L" bareproxy -addr "127.0.0.1:$PORT_BARE" -to "http://127.0.0.1:$PORT_UP"
 bare=$srv
 start_bg "$PORT_GW" env SSOGATE_UPSTREAM="http://127.0.0.1:$PORT_UP" $(gw_env "$PG_SMALL" "redis://127.0.0.1:6379/15")
 "$L" me -dir "$work/small" -base "$GW" -employees 1000 -sessions 64 -cookies-out "$work/cookies"
