@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/internal/demoproduct"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/ssotest"
 	"github.com/ssogate/ssogate/web"
@@ -82,6 +83,11 @@ func (e *env) demo(ctx context.Context, args []string) error {
 		users[i] = u.user
 		users[i].ObjectID = ssotest.NewTenantID() // a fresh GUID, as Entra's objectidentifier
 	}
+	product, stopProduct, err := e.startDemoProduct(ctx, host)
+	if err != nil {
+		return fmt.Errorf("demo product: %w", err)
+	}
+	defer stopProduct()
 	mux := http.NewServeMux()
 	mux.Handle("/fake-entra/saml2", idp.Handler(users, base+"/saml/metadata"))
 	mux.Handle("/fake-entra/myapps", myApps(idp, users, base))
@@ -97,9 +103,13 @@ ssogate demo is running (fake Entra, throwaway keys, data in a temporary databas
   Setup admin console (Maja is admin):    %s/admin/
   SP metadata:                            %s/saml/metadata
   Sign out at Microsoft (Single Logout):  %s/fake-entra/signout?user=0
+  Signing keys of X-Ssogate-Assertion:    %s/.well-known/jwks.json
+
+The app at %s/ is the demo HR product (%s, loopback only), proxied by ssogate:
+it verifies X-Ssogate-Assertion against the JWKS and greets the employee with the verified claims.
 
 Press Ctrl-C to stop.
-`, base, e.cfg.PublicURL, base, base, base, e.cfg.PublicURL)
+`, base, e.cfg.PublicURL, base, base, base, e.cfg.PublicURL, e.cfg.PublicURL, base, product)
 	}
 	return e.listenAndServe(ctx, web.Deps{Config: e.cfg, Dir: dir, Sessions: sess, Logger: e.log,
 		Mounts: map[string]http.Handler{"/fake-entra": mux}}, ready)
@@ -171,4 +181,33 @@ func myApps(idp *ssotest.IdP, users []ssotest.User, base string) http.Handler {
 		}
 		_ = myAppsPost.Execute(w, map[string]any{"ACS": template.URL(base + "/saml/acs"), "SAMLResponse": resp})
 	})
+}
+
+// startDemoProduct runs the demo HR product on its own loopback port and
+// makes it the gateway's upstream (unless SSOGATE_UPSTREAM names another).
+func (e *env) startDemoProduct(ctx context.Context, host string) (string, func(), error) {
+	if e.cfg.Upstream != "" {
+		return e.cfg.Upstream, func() {}, nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", nil, err
+	}
+	u := "http://" + ln.Addr().String()
+	aud := e.cfg.UpstreamAudience
+	if aud == "" {
+		aud = u
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	p, err := demoproduct.New(ctx, demoproduct.Options{JWKSURL: e.cfg.PublicURL + "/.well-known/jwks.json",
+		Issuer: e.cfg.PublicURL, Audience: aud, Logger: e.log.With("component", "demo-product")})
+	if err != nil {
+		cancel()
+		ln.Close()
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	e.cfg.Upstream = u
+	return u, func() { cancel(); srv.Close() }, nil
 }
