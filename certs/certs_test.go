@@ -216,3 +216,28 @@ func TestExpiryWarning(t *testing.T) {
 		}
 	}
 }
+
+func TestNewEncryptionKey(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	k, err := NewEncryptionKey("ssogate token encryption (acme)", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, cert, err := ParseEncryptionKey(k.PrivateKey, k.CertDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key.N.BitLen() != EncryptionKeyBits || cert.Subject.CommonName != "ssogate token encryption (acme)" ||
+		!cert.NotAfter.Equal(k.NotAfter) || cert.NotAfter.Sub(now) != EncryptionValidity || cert.KeyUsage&x509.KeyUsageKeyEncipherment == 0 {
+		t.Fatalf("key pair: %d bits, %+v", key.N.BitLen(), cert)
+	}
+	// What Entra's Token encryption page takes is what Parse accepts.
+	info, err := Parse(string(CertificatePEM(k.CertDER)), now)
+	if err != nil || info.NotAfter != cert.NotAfter {
+		t.Fatalf("the .cer does not parse back: %v", err)
+	}
+	other, _ := NewEncryptionKey("other", now)
+	if _, _, err := ParseEncryptionKey(other.PrivateKey, k.CertDER); err == nil {
+		t.Fatal("a private key was paired with another key's certificate")
+	}
+}
