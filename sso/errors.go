@@ -33,7 +33,8 @@ const (
 	ReasonUnsolicitedWithRequestID = Reason("unsolicited_with_request_id") // InResponseTo set, but no request is pending
 	ReasonStatusNotSuccess         = Reason("status_not_success")          // Entra reported an error (Detail: AADSTS message)
 	ReasonNoNameID                 = Reason("no_nameid")                   // no or empty NameID
-	ReasonEncryptedAssertion       = Reason("encrypted_assertion")         // encrypted content; this SP has no decryption key
+	ReasonEncryptedAssertion       = Reason("encrypted_assertion")         // encrypted content this SP cannot decrypt (encryption off, or no key opens it)
+	ReasonEncryptionRequired       = Reason("encryption_required")         // a plain assertion where the company requires token encryption
 	ReasonMultipleAssertions       = Reason("multiple_assertions")         // more than one Assertion element
 	ReasonInternal                 = Reason("internal")                    // our fault: configuration, replay store down
 )

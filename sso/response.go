@@ -74,6 +74,10 @@ type facts struct {
 	hasAudienceRestrict  bool
 	recipients           []string
 	responseSig, assnSig *etree.Element
+	// encrypted is the EncryptedAssertion as received; decryptedBy the
+	// SHA-256 of the certificate whose key opened the copy in assertion.
+	encrypted   *etree.Element
+	decryptedBy string
 }
 
 func refuse(r Reason, detail string, err error) *Error {
@@ -139,6 +143,9 @@ func (sp *SP) parseXML(ctx context.Context, xmlBytes []byte, ids []string, repla
 	}
 	if e := sp.precheck(f, now); e != nil {
 		return nil, e
+	}
+	if sp.requireEncryption && f.encrypted == nil {
+		return nil, refuse(ReasonEncryptionRequired, "the assertion is not encrypted, but this company requires token encryption: in Entra open Single sign-on → Token encryption, import this company's encryption certificate and activate it (or set encryption to optional here while switching)", nil)
 	}
 
 	// The Issuer to enforce: the configured Entra Identifier, or (trust on
@@ -223,15 +230,26 @@ func (sp *SP) inspect(doc *etree.Document) (*facts, *Error) {
 				seen[a.Value] = true
 			}
 		}
-		switch el.Tag {
-		case "EncryptedAssertion", "EncryptedID", "EncryptedAttribute", "EncryptedData", "EncryptedKey":
-			return refuse(ReasonEncryptedAssertion, "the response carries encrypted content; this service provider has no decryption key, so in Entra turn off SAML token encryption for the app", nil)
-		case "Assertion":
+		switch {
+		case el.Tag == "EncryptedAssertion" && len(sp.keys) > 0:
+			if el.Parent() != root || el.NamespaceURI() != nsAssertion {
+				return refuse(ReasonMalformed, "the EncryptedAssertion is not a direct child of the Response", nil)
+			}
+			assertions++
+			if f.encrypted == nil {
+				f.encrypted = el
+			}
+			return nil // its content is read once decrypted
+		case isEncryptedTag(el.Tag) && len(sp.keys) == 0:
+			return refuse(ReasonEncryptedAssertion, "the response carries an encrypted assertion, but token encryption is off for this company: in Entra turn off Token encryption for the app, or turn it on here (ssogate sso configure --encryption optional) and upload this company's encryption certificate to Entra", nil)
+		case isEncryptedTag(el.Tag):
+			return refuse(ReasonEncryptedAssertion, "the response carries encrypted content outside an EncryptedAssertion (an encrypted NameID or attribute), which Entra does not send", nil)
+		case el.Tag == "Assertion":
 			assertions++
 			if f.assertion == nil {
 				f.assertion = el
 			}
-		case "Response":
+		case el.Tag == "Response":
 			responses++
 		}
 		for _, ch := range el.ChildElements() {
@@ -249,6 +267,16 @@ func (sp *SP) inspect(doc *etree.Document) (*facts, *Error) {
 	}
 	if assertions > 1 {
 		return nil, refuse(ReasonMultipleAssertions, fmt.Sprintf("the response holds %d Assertion elements; Entra sends exactly one", assertions), nil)
+	}
+	if f.encrypted != nil {
+		a, by, e := sp.decryptFacts(f.encrypted)
+		if e != nil {
+			return nil, e
+		}
+		if e := walk(a); e != nil { // IDs and encrypted content inside it
+			return nil, e
+		}
+		f.assertion, f.decryptedBy = a, by
 	}
 
 	f.destination = root.SelectAttrValue("Destination", "")
@@ -270,7 +298,7 @@ func (sp *SP) inspect(doc *etree.Document) (*facts, *Error) {
 		}
 	}
 	if a := f.assertion; a != nil {
-		if a.Parent() != root || a.NamespaceURI() != nsAssertion {
+		if f.encrypted == nil && a.Parent() != root || a.NamespaceURI() != nsAssertion {
 			return nil, refuse(ReasonMalformed, "the Assertion is not a direct child of the Response", nil)
 		}
 		if el := child(a, nsAssertion, "Issuer"); el != nil {
@@ -614,13 +642,14 @@ func (sp *SP) identity(a *saml.Assertion, f *facts, ids []string, issuer string,
 	}
 
 	id := &Identity{
-		NameID:       a.Subject.NameID.Value,
-		NameIDFormat: a.Subject.NameID.Format,
-		Issuer:       issuer,
-		AssertionID:  a.ID,
-		InResponseTo: irt,
-		CertSHA256:   cert.sha256,
-		ValidUntil:   validUntil,
+		NameID:        a.Subject.NameID.Value,
+		NameIDFormat:  a.Subject.NameID.Format,
+		Issuer:        issuer,
+		AssertionID:   a.ID,
+		InResponseTo:  irt,
+		CertSHA256:    cert.sha256,
+		ValidUntil:    validUntil,
+		DecryptedWith: f.decryptedBy,
 	}
 	for _, st := range a.AuthnStatements {
 		if st.SessionIndex != "" {

@@ -73,6 +73,10 @@ type SP struct {
 	base    saml.ServiceProvider
 	idp     saml.EntityDescriptor
 	trusted []*x509Cert
+	// keys decrypt encrypted assertions, newest first (none when token
+	// encryption is off); requireEncryption refuses plain ones.
+	keys              []decryptKey
+	requireEncryption bool
 }
 
 var stsIssuer = regexp.MustCompile(`^https://sts\.windows\.net/([0-9a-fA-F-]{36})/$`)
@@ -184,6 +188,9 @@ func New(s Settings, opt Options) (*SP, error) {
 		// itself, through the caller's context-aware cache, once every
 		// check (ours and crewjam's) has passed.
 	}
+	if err := sp.setEncryption(s); err != nil {
+		return nil, err
+	}
 	if s.SLOURL != "" {
 		u, _ := parseURL(s.SLOURL)
 		sp.base.SloURL = *u
@@ -210,12 +217,23 @@ func (sp *SP) Settings() Settings { return sp.settings }
 
 // Metadata returns the SP metadata XML: EntityID, one HTTP-POST ACS, the
 // HTTP-Redirect Single Logout service when SLOURL is set, the requested
-// NameID format, and no signing key (the SP signs nothing).
+// NameID format, one KeyDescriptor use="encryption" per encryption
+// certificate when token encryption is on, and no signing key (the SP
+// signs nothing).
 func (sp *SP) Metadata() ([]byte, error) {
 	c := sp.base
 	c.Clock = clockAt(sp.opt.Now())
 	md := c.Metadata()
 	md.SPSSODescriptors[0].NameIDFormats = []saml.NameIDFormat{saml.NameIDFormat(sp.settings.NameIDFormat)}
+	if len(sp.keys) > 1 { // a rollover: every live encryption certificate
+		rd := &md.SPSSODescriptors[0].RoleDescriptor
+		for _, d := range rd.KeyDescriptors {
+			if d.Use == "encryption" {
+				rd.KeyDescriptors = append(rd.KeyDescriptors, sp.encryptionDescriptors(d)...)
+				break
+			}
+		}
+	}
 	out, err := xml.MarshalIndent(md, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("sso: metadata: %w", err)

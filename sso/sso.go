@@ -39,6 +39,11 @@ type Settings struct {
 	// NameIDFormat requested in AuthnRequests: emailAddress or unspecified,
 	// never transient.
 	NameIDFormat string
+	// Encryption is the token encryption policy: off ("" too), optional or
+	// required. DecryptionKeys (newest first; required unless off) all
+	// decrypt, and their certificates are all in the metadata.
+	Encryption     string
+	DecryptionKeys []DecryptionKey
 }
 
 // Identity is what a validated assertion says.
@@ -62,4 +67,7 @@ type Identity struct {
 	// accepted (for the replay cache TTL): the earlier of its NotOnOrAfter
 	// and IssueInstant + MaxIssueDelay, plus the clock skew.
 	ValidUntil time.Time
+	// DecryptedWith is the hex SHA-256 of the encryption certificate whose
+	// key decrypted the assertion ("" for a plain assertion).
+	DecryptedWith string
 }

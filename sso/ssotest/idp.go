@@ -190,6 +190,13 @@ type Assertion struct {
 	// SubStatus and StatusMessage (e.g. "AADSTS50105: ...") and no assertion.
 	Status, SubStatus, StatusMessage string
 
+	// EncryptTo turns on Entra's Token encryption: the signed assertion is
+	// encrypted to this certificate (AES-256-CBC content, RSA-OAEP-MGF1P
+	// key, as Entra does; AES-256-GCM with EncryptGCM) and the Response
+	// carries an EncryptedAssertion.
+	EncryptTo  *x509.Certificate
+	EncryptGCM bool
+
 	Issuer      string // override both Issuers ("" = IdP.Issuer)
 	ResponseID  string // "" = random "_" + GUID
 	AssertionID string // "" = random "_" + GUID
@@ -350,6 +357,17 @@ func (p *IdP) ResponseDocument(a Assertion) (*etree.Document, error) {
 				return nil, err
 			}
 		}
+	}
+	if a.EncryptTo != nil { // Entra signs, then encrypts, then signs the Response
+		enc, err := EncryptAssertion(as, a.EncryptTo, a.EncryptGCM)
+		if err != nil {
+			return nil, err
+		}
+		at := as.Index()
+		resp.RemoveChildAt(at)
+		resp.InsertChildAt(at, enc)
+	}
+	if !a.Unsigned {
 		if a.SignResponse {
 			if err := p.sign(resp, a); err != nil {
 				return nil, err
