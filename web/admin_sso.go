@@ -50,6 +50,7 @@ type ssoView struct {
 	Configured   bool
 	SLO          bool
 	Metadata     *metadataView
+	Encryption   string
 }
 
 func (s *Server) ssoViewOf(t *tenant) *ssoView {
@@ -62,6 +63,9 @@ func (s *Server) ssoViewOf(t *tenant) *ssoView {
 	}
 	if v.Mode == "" {
 		v.Mode = string(directory.NameIDUPN)
+	}
+	if v.Encryption = string(co.TokenEncryption); v.Encryption == "" {
+		v.Encryption = string(directory.EncryptionOff)
 	}
 	return v
 }

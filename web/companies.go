@@ -76,8 +76,12 @@ func (cc *companyCache) load(ctx context.Context, slug string) (*tenant, error) 
 	if err != nil {
 		return nil, err
 	}
+	keys, err := cc.s.encryptionKeys(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	nt := &tenant{Company: c, Certs: certs, fetched: now}
-	nt.SP, nt.SPErr = cc.s.buildSP(c, certs)
+	nt.SP, nt.SPErr = cc.s.buildSP(c, certs, keys...)
 	return nt, nil
 }
 
@@ -124,7 +128,7 @@ func derivedLoginURL(c *directory.Company) string {
 	return ""
 }
 
-func (s *Server) buildSP(c *directory.Company, certs []directory.Certificate) (*sso.SP, error) {
+func (s *Server) buildSP(c *directory.Company, certs []directory.Certificate, keys ...sso.DecryptionKey) (*sso.SP, error) {
 	if len(certs) == 0 {
 		return nil, errors.New("no trusted certificate: run `ssogate sso set-cert` with Entra's Certificate (Base64)")
 	}
@@ -149,6 +153,8 @@ func (s *Server) buildSP(c *directory.Company, certs []directory.Certificate) (*
 		SLOURL:         s.companyURL(c.Slug, "/saml/slo"),
 		Certs:          parsed,
 		NameIDFormat:   format,
+		Encryption:     string(c.TokenEncryption),
+		DecryptionKeys: keys,
 	}, s.ssoOpts)
 }
 

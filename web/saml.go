@@ -235,6 +235,9 @@ func (s *Server) acsLogin(c echo.Context) error {
 		return fmt.Errorf("create session: %w", err)
 	}
 	s.rememberSAMLSession(ctx, co, id, emp.ID)
+	if id.DecryptedWith != "" {
+		s.touchEncryptionKey(ctx, co, id.DecryptedWith)
+	}
 	s.setBindCookie(c, sess.ID, sess.ExpiresAt)
 	if err := s.logins.record(ctx, &directory.SignInEvent{CompanyID: co.ID, At: s.now(), Success: true, Reason: "ok",
 		Detail: via, NameID: truncate(id.NameID, 256), EmployeeID: emp.ID, CertSHA256: id.CertSHA256, RemoteIP: ip}); err != nil {

@@ -78,6 +78,8 @@ type Server struct {
 	admin     *admin.Service
 	views     viewCache
 	ssoOpts   sso.Options
+	keyTouch  keyTouches
+	keySealer *keySealer
 	// identity mints X-Ssogate-Assertion and serves the JWKS.
 	identity Identity
 	upstream *upstream // nil without SSOGATE_UPSTREAM
@@ -125,6 +127,9 @@ func New(d Deps) (*Server, error) {
 		}
 	}
 	s.logins = newLoginLog(d.Dir)
+	if s.keySealer, err = newKeySealer(d.Config.SigningKeySecret); err != nil {
+		return nil, err
+	}
 	s.admin = &admin.Service{Dir: d.Dir, Sessions: d.Sessions, Now: d.Now}
 	s.sameOrigin = http.NewCrossOriginProtection()
 	if err := s.sameOrigin.AddTrustedOrigin(pub.Scheme + "://" + pub.Host); err != nil {

@@ -75,7 +75,7 @@ func (e *env) companyCmd(ctx context.Context, args []string) error {
 
 func (e *env) ssoCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: ssogate sso show|set-cert|retire-cert|configure|refresh SLUG …")
+		return errors.New("usage: ssogate sso show|set-cert|retire-cert|configure|refresh|encryption-rotate|encryption-cert SLUG …")
 	}
 	switch args[0] {
 	case "show":
@@ -155,6 +155,7 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 		name := fs.String("name", "", "the company's display name")
 		slo := fs.String("slo", "", "true or false: SAML Single Logout with Entra (Entra's Logout Url honoured; signing out continues at Entra)")
 		metaURL := fs.String("metadata-url", "\x00", "Entra's App Federation Metadata Url (certificates follow it); empty to remove")
+		encryption := fs.String("encryption", "", "off, optional or required: token encryption (Entra's Token encryption; a key pair is made when needed)")
 		slug, err := oneSlug(fs, args[1:])
 		if err != nil {
 			return err
@@ -208,8 +209,15 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 				c.SLOEnabled = b
 				changes = append(changes, "slo="+strconv.FormatBool(b))
 			}
+			if *encryption != "" {
+				change, err := setEncryption(ctx, st, c, *encryption, e.cfg.SigningKeySecret)
+				if err != nil {
+					return err
+				}
+				changes = append(changes, change)
+			}
 			if len(changes) == 0 && !metaSet {
-				return errors.New("sso configure: nothing to change (use --nameid, --enabled, --entra-identifier, --login-url, --slo, --metadata-url or --name)")
+				return errors.New("sso configure: nothing to change (use --nameid, --enabled, --entra-identifier, --login-url, --slo, --metadata-url, --encryption or --name)")
 			}
 			if len(changes) > 0 {
 				if err := st.UpdateCompanySettings(ctx, c); err != nil {
@@ -233,6 +241,8 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
 			return e.refreshNow(ctx, e.syncer(st), c, "the metadata could not be used")
 		})
+	case "encryption-rotate", "encryption-cert":
+		return e.encryptionCmd(ctx, args[0], args[1:])
 	}
 	return fmt.Errorf("unknown sso command %q", args[0])
 }
@@ -265,6 +275,9 @@ func (e *env) showSSO(ctx context.Context, st directory.Store, c *directory.Comp
 	}
 	fmt.Fprintf(w, "Entra Login URL\t%s\n", login)
 	showMetadata(w, c)
+	if err := showEncryption(ctx, w, st, c); err != nil {
+		return err
+	}
 	if err := e.showProvisioning(ctx, w, st, c); err != nil {
 		return err
 	}

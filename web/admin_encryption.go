@@ -1,0 +1,198 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+// The console's Token encryption page (SSO settings → Token encryption):
+// the policy, the company's encryption certificates to download for
+// Entra, and the rollover.
+
+func init() {
+	notices["encryption"] = "Token encryption setting saved. Every instance uses it within seconds."
+	notices["encryption-rotated"] = "New encryption certificate made. Both decrypt until you finish the rollover: download the new one, import and activate it in Entra."
+	notices["encryption-finished"] = "Rollover finished: only the newest encryption certificate decrypts now."
+}
+
+type encKeyRow struct {
+	SHA1, SHA256, NotAfter, Created, LastUsed, Retired string
+	Live, Newest                                       bool
+}
+
+type encryptionView struct {
+	Mode  string
+	Rows  []encKeyRow
+	Live  int
+	Ready bool // a live key exists (what Entra needs before the policy is on)
+}
+
+func (s *Server) encryptionViewOf(c echo.Context, co *directory.Company) (*encryptionView, error) {
+	list, err := s.dir.ListEncryptionKeys(c.Request().Context(), co.ID, true)
+	if err != nil {
+		return nil, fmt.Errorf("list encryption keys: %w", err)
+	}
+	v := &encryptionView{Mode: string(co.TokenEncryption)}
+	if v.Mode == "" {
+		v.Mode = string(directory.EncryptionOff)
+	}
+	newest := -1
+	for i, k := range list {
+		if k.RetiredAt == nil {
+			v.Live++
+			newest = i
+		}
+	}
+	for i := len(list) - 1; i >= 0; i-- {
+		k := list[i]
+		r := encKeyRow{SHA1: k.SHA1, SHA256: k.SHA256, NotAfter: k.NotAfter.UTC().Format("2006-01-02"),
+			Created: k.CreatedAt.UTC().Format("2006-01-02 15:04"), Live: k.RetiredAt == nil, Newest: i == newest}
+		if k.LastUsedAt != nil {
+			r.LastUsed = k.LastUsedAt.UTC().Format("2006-01-02 15:04")
+		}
+		if k.RetiredAt != nil {
+			r.Retired = k.RetiredAt.UTC().Format("2006-01-02 15:04")
+		}
+		v.Rows = append(v.Rows, r)
+	}
+	v.Ready = v.Live > 0
+	return v, nil
+}
+
+// adminEncryptionPage: GET /admin/sso/encryption.
+func (s *Server) adminEncryptionPage(c echo.Context) error {
+	v, err := s.encryptionViewOf(c, adminOf(c).t.Company)
+	if err != nil {
+		return err
+	}
+	return s.adminPage(c, http.StatusOK, "admin_encryption.html", "Token encryption", "sso", v, "")
+}
+
+// adminEncryptionSave: POST /admin/sso/encryption — the policy. Turning it
+// on makes the first key pair.
+func (s *Server) adminEncryptionSave(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	co := *ac.t.Company
+	mode := directory.TokenEncryption(c.FormValue("mode"))
+	if !mode.Valid() {
+		v, err := s.encryptionViewOf(c, &co)
+		if err != nil {
+			return err
+		}
+		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_encryption.html", "Token encryption", "sso", v, "Choose off, optional or required.")
+	}
+	live, err := s.dir.ListEncryptionKeys(ctx, co.ID, false)
+	if err != nil {
+		return fmt.Errorf("list encryption keys: %w", err)
+	}
+	var fresh *directory.EncryptionKey
+	if mode != directory.EncryptionOff && len(live) == 0 {
+		if fresh, err = MakeEncryptionKey(&co, s.cfg.SigningKeySecret, s.now()); err != nil {
+			return err
+		}
+	}
+	co.TokenEncryption = mode
+	detail := "encryption=" + string(mode)
+	if err := s.change(ctx, ac, "sso.configure", detail, func(tx directory.Store) error {
+		if fresh != nil {
+			if err := tx.AddEncryptionKey(ctx, fresh); err != nil {
+				return err
+			}
+		}
+		return tx.UpdateCompanySettings(ctx, &co)
+	}); err != nil {
+		return fmt.Errorf("save token encryption: %w", err)
+	}
+	s.companies.Invalidate(co.Slug)
+	return done(c, ac.base()+"/sso/encryption", "encryption")
+}
+
+// adminEncryptionRotate: POST /admin/sso/encryption/rotate — a new key
+// pair beside the live one (at most two at once).
+func (s *Server) adminEncryptionRotate(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	co := ac.t.Company
+	live, err := s.dir.ListEncryptionKeys(ctx, co.ID, false)
+	if err != nil {
+		return fmt.Errorf("list encryption keys: %w", err)
+	}
+	if len(live) >= 2 {
+		v, err := s.encryptionViewOf(c, co)
+		if err != nil {
+			return err
+		}
+		return s.adminPage(c, http.StatusConflict, "admin_encryption.html", "Token encryption", "sso", v,
+			"A rollover is already in progress: once Entra uses the newest certificate, finish it first.")
+	}
+	ek, err := MakeEncryptionKey(co, s.cfg.SigningKeySecret, s.now())
+	if err != nil {
+		return err
+	}
+	if err := s.change(ctx, ac, "encryption.rotate", "new encryption certificate", func(tx directory.Store) error {
+		return tx.AddEncryptionKey(ctx, ek)
+	}); err != nil {
+		return fmt.Errorf("rotate encryption key: %w", err)
+	}
+	s.companies.Invalidate(co.Slug)
+	return done(c, ac.base()+"/sso/encryption", "encryption-rotated")
+}
+
+// adminEncryptionFinish: POST /admin/sso/encryption/finish — retire every
+// live key but the newest.
+func (s *Server) adminEncryptionFinish(c echo.Context) error {
+	ac := adminOf(c)
+	ctx := c.Request().Context()
+	co := ac.t.Company
+	live, err := s.dir.ListEncryptionKeys(ctx, co.ID, false)
+	if err != nil {
+		return fmt.Errorf("list encryption keys: %w", err)
+	}
+	if len(live) < 2 {
+		return done(c, ac.base()+"/sso/encryption", "encryption-finished")
+	}
+	now := s.now()
+	if err := s.change(ctx, ac, "encryption.retire", fmt.Sprintf("kept %s, retired %d older", live[len(live)-1].SHA1, len(live)-1), func(tx directory.Store) error {
+		for _, k := range live[:len(live)-1] {
+			if err := tx.RetireEncryptionKey(ctx, co.ID, k.SHA256, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("finish encryption rollover: %w", err)
+	}
+	s.companies.Invalidate(co.Slug)
+	return done(c, ac.base()+"/sso/encryption", "encryption-finished")
+}
+
+var sha1RE = regexp.MustCompile(`^[0-9A-F]{40}$`)
+
+// adminEncryptionCert: GET /admin/sso/encryption/cert/{sha1} — the
+// certificate as Entra's Token encryption page imports it (.cer, Base64).
+func (s *Server) adminEncryptionCert(c echo.Context) error {
+	ac := adminOf(c)
+	sha := c.Param("sha1")
+	if sha1RE.MatchString(sha) {
+		list, err := s.dir.ListEncryptionKeys(c.Request().Context(), ac.t.Company.ID, true)
+		if err != nil {
+			return fmt.Errorf("list encryption keys: %w", err)
+		}
+		for _, k := range list {
+			if k.SHA1 == sha {
+				name := fmt.Sprintf("%s-token-encryption-%s.cer", ac.t.Company.Slug, time.Now().UTC().Format("20060102"))
+				c.Response().Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+				return c.Blob(http.StatusOK, "application/pkix-cert", certs.CertificatePEM(k.CertDER))
+			}
+		}
+	}
+	return refuse(http.StatusNotFound, "not_found", "Not found", "There is no such encryption certificate.", "", nil)
+}
