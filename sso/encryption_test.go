@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-		"strings"
+	"strings"
 	"testing"
 	"time"
 
