@@ -75,7 +75,9 @@ func TestSingleLogoutFromEntraEndsEveryBrowserSessionNotMobileTokens(t *testing.
 
 		target := g
 		if b.share { // a second instance on the same stores answers Entra
-			target = newGWOn(t, g.dir, g.sess, g)
+			target = newGWOn(t, g.dir, g.sess, g, func(c *configT) { // the company's Login URL is the first instance's fake Entra
+				c.IDPLoginHosts = append(c.IDPLoginHosts, strings.TrimPrefix(g.URL, "http://"))
+			})
 		}
 		u, err := g.idp.LogoutRequestURL(ssotest.Logout{Destination: target.sloURL(), NameID: "Maja.Holm@acme.example", RelayState: "entra-relay", ID: "_lr1"})
 		testenv.Must(t, err, "logout request")
