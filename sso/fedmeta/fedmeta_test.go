@@ -281,6 +281,27 @@ func TestFetchFailures(t *testing.T) {
 	wantOutcome(t, err, fedmeta.OutcomeUnreachable)
 }
 
+// TestConcurrentFetches: one Fetcher serves the scheduled refresh and the
+// console's "fetch now" at once.
+func TestConcurrentFetches(t *testing.T) {
+	idp := newIdP(t)
+	body := doc(t, idp, false)
+	s, f := newServer(t)
+	s.serve(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) })
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := f.Fetch(context.Background(), s.URL+"/m.xml", "", "")
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestPublicAddresses(t *testing.T) {
 	for ip, want := range map[string]bool{
 		"20.190.160.1": true, "2603:1026::1": true,

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -50,6 +51,7 @@ type Fetcher struct {
 	// UserAgent is sent with every request ("" = "ssogate").
 	UserAgent string
 
+	once   sync.Once
 	client *http.Client
 }
 
@@ -137,9 +139,11 @@ func (f *Fetcher) timeout() time.Duration {
 // Microsoft hosts (no DNS answer can point a fetch into the private
 // network). HTTPS_PROXY is honoured.
 func (f *Fetcher) httpClient() *http.Client {
-	if f.client != nil {
-		return f.client
-	}
+	f.once.Do(f.build)
+	return f.client
+}
+
+func (f *Fetcher) build() {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
@@ -190,7 +194,6 @@ func (f *Fetcher) httpClient() *http.Client {
 			return nil
 		},
 	}
-	return f.client
 }
 
 // Public reports whether ip is a global unicast address outside the private,
