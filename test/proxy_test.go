@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -28,6 +29,10 @@ type product struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
 	seen []seenRequest
+	// gate and gotFirst make the streaming checks: the product sends the
+	// rest of /drip only after the client has read its first line, and
+	// says when /trickle has received the upload's first bytes.
+	gate, gotFirst chan struct{}
 }
 
 type seenRequest struct {
@@ -45,8 +50,28 @@ func bigByte(i int) byte { return byte(i*7 + i>>13) }
 
 func newProduct(t *testing.T) *product {
 	t.Helper()
-	p := &product{}
+	p := &product{gate: make(chan struct{}), gotFirst: make(chan struct{})}
 	mux := http.NewServeMux()
+	mux.HandleFunc("/c/{co}/drip", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "first\n")
+		http.NewResponseController(w).Flush()
+		select {
+		case <-p.gate:
+			_, _ = io.WriteString(w, "rest\n")
+		case <-time.After(5 * time.Second):
+			_, _ = io.WriteString(w, "buffered\n")
+		}
+	})
+	mux.HandleFunc("/c/{co}/trickle", func(w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 5)
+		if _, err := io.ReadFull(r.Body, buf); err != nil || string(buf) != "first" {
+			http.Error(w, "no first part", http.StatusBadRequest)
+			return
+		}
+		close(p.gotFirst)
+		rest, _ := io.ReadAll(r.Body)
+		_, _ = w.Write(rest)
+	})
 	record := func(r *http.Request) seenRequest {
 		h := sha256.New()
 		n, _ := io.Copy(h, r.Body)
@@ -332,6 +357,32 @@ func TestProxyStreamsBothWaysAndUpgradesWebSockets(t *testing.T) {
 		if sr.Method != "POST" || sr.BodyLen != int64(len(up)) || sr.BodySHA256 != hex.EncodeToString(sum[:]) {
 			t.Fatalf("upload: %s %d bytes %s", sr.Method, sr.BodyLen, sr.BodySHA256)
 		}
+		// Streamed, not buffered: the first line of an answer reaches the
+		// client before the product writes the rest, and the first part of
+		// an upload reaches the product before the client sends the rest.
+		resp = send(t, br, http.MethodGet, g.URL+"/c/acme/drip", nil)
+		rd := bufio.NewReader(resp.Body)
+		if line, err := rd.ReadString('\n'); err != nil || line != "first\n" {
+			t.Fatalf("first line: %q %v", line, err)
+		}
+		close(p.gate)
+		if line, _ := rd.ReadString('\n'); line != "rest\n" {
+			t.Fatalf("the proxy held the answer back: %q", line)
+		}
+		upR, upW := io.Pipe()
+		go func() {
+			_, _ = io.WriteString(upW, "first")
+			select {
+			case <-p.gotFirst:
+				_, _ = io.WriteString(upW, "rest")
+			case <-time.After(5 * time.Second):
+				_, _ = io.WriteString(upW, "buffered")
+			}
+			upW.Close()
+		}()
+		if r := send(t, br, http.MethodPost, g.URL+"/c/acme/trickle", upR); r.StatusCode != 200 || body(t, r) != "rest" {
+			t.Fatalf("the proxy held the upload back: %d", r.StatusCode)
+		}
 		// A WebSocket: the upgrade reaches the product with the identity,
 		// and frames flow both ways.
 		ck := g.sessionCookie(br)
@@ -581,6 +632,17 @@ func TestProxyUpstreamDownOrSlow(t *testing.T) {
 		}
 		if strings.Contains(g.logText()+g2.logText(), "status=500") {
 			t.Fatal("a 500 was logged")
+		}
+	})
+}
+
+func TestProxyForwardedForBehindATrustedProxy(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g, _ := newProxyGW(t, b, func(c *configT) { c.TrustProxyHeaders = true })
+		br := g.signedInBrowser(t, "maja.holm@acme.example")
+		sr := seenOf(t, send(t, br, http.MethodGet, g.URL+"/c/acme/x", nil, "X-Forwarded-For", "203.0.113.7"))
+		if got := sr.Header.Values("X-Forwarded-For"); len(got) != 1 || got[0] != "203.0.113.7, 127.0.0.1" {
+			t.Fatalf("X-Forwarded-For behind a trusted proxy: %q", got)
 		}
 	})
 }
