@@ -204,6 +204,9 @@ func TestOutageAnswers503OnPostgresAndRedis(t *testing.T) {
 		defer redisProxy.set("up")
 		wantOutagePage(t, "ACS", g.acsReq(t, newBrowser(), g.signed(g.assertion("acme", "maja.holm@acme.example"))))
 		wantOutageJSON(t, "/api/me", g.meReq(t, br))
+		fwd, _ := http.NewRequest(http.MethodGet, g.URL+"/auth/request", nil)
+		fwd.Header.Set("X-Original-URI", "/c/acme/timesheets")
+		wantOutageJSON(t, "nginx auth_request", doReq(t, br.Client, fwd))
 		p := newPKCE()
 		r := g.postToken(t, "acme", "token", url.Values{"grant_type": {"authorization_code"}, "code": {session.NewSecret()},
 			"code_verifier": {p.verifier}, "redirect_uri": {appRedirect}, "client_id": {appClientID}})

@@ -84,9 +84,12 @@ func unavailable(cause error) *userError {
 
 // routeFamily names the kind of caller a path serves, for error bodies and
 // the outage metric: scim (Entra provisioning), oauth (token and
-// revocation endpoints: RFC 6749 JSON), acs, api (JSON), admin, or page.
+// revocation endpoints: RFC 6749 JSON), acs, api (JSON), forward (the
+// forward-auth endpoints), admin, or page.
 func routeFamily(p string) string {
 	switch {
+	case strings.HasPrefix(p, "/auth/"):
+		return "forward"
 	case strings.Contains(p, "/oauth/token") || strings.Contains(p, "/oauth/revoke"):
 		return "oauth"
 	case strings.Contains(p, "/scim/"):

@@ -43,7 +43,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		Name: "ssogate_oauth_token_requests_total", Help: "Mobile token endpoint answers, by outcome (issued, or the RFC 6749 error code).",
 	}, []string{"outcome"})
 	m.unavailable = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "ssogate_unavailable_total", Help: "Requests answered 503 because a store gave no answer, by store (sessions, database, deadline) and route family (acs, api, scim, oauth, admin, page).",
+		Name: "ssogate_unavailable_total", Help: "Requests answered 503 because a store gave no answer, by store (sessions, database, deadline) and route family (acs, api, scim, oauth, forward, admin, page).",
 	}, []string{"store", "route"})
 	reg.MustRegister(m.logins, m.acsDuration, m.certExpiry, m.scim, m.oauthTokens, m.unavailable)
 	m.logouts = prometheus.NewCounterVec(prometheus.CounterOpts{
