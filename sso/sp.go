@@ -82,7 +82,20 @@ type SP struct {
 var stsIssuer = regexp.MustCompile(`^https://sts\.windows\.net/([0-9a-fA-F-]{36})/$`)
 
 // New builds the SP for one company. It is cheap (no network, no keys).
-func New(s Settings, opt Options) (*SP, error) {
+func New(s Settings, opt Options) (*SP, error) { return build(s, opt, true) }
+
+// MetadataXML is the SP metadata of settings that may not name a trusted
+// certificate yet (a company still being set up): the metadata needs none,
+// and no SP that could accept a response is built.
+func MetadataXML(s Settings, opt Options) ([]byte, error) {
+	sp, err := build(s, opt, false)
+	if err != nil {
+		return nil, err
+	}
+	return sp.Metadata()
+}
+
+func build(s Settings, opt Options, needCerts bool) (*SP, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -112,7 +125,7 @@ func New(s Settings, opt Options) (*SP, error) {
 	default:
 		problems = append(problems, fmt.Errorf("sso: Settings.NameIDFormat %q: only emailAddress or unspecified may be requested (transient makes Entra send a random NameID)", s.NameIDFormat))
 	}
-	if len(s.Certs) == 0 {
+	if len(s.Certs) == 0 && needCerts {
 		problems = append(problems, errors.New("sso: Settings.Certs is empty: paste Entra's SAML signing certificate"))
 	}
 	for i, c := range s.Certs {

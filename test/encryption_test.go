@@ -13,6 +13,7 @@ import (
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/internal/testenv"
 	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/web"
 )
 
 // encryptionCerts returns the company's live encryption certificates,
@@ -206,4 +207,24 @@ func TestTokenEncryptionKeysAreSealedWithTheSecret(t *testing.T) {
 			t.Fatalf("without the secret: %d\n%s", r.StatusCode, other.logText())
 		}
 	})
+}
+
+func TestMetadataOfACompanyBeingSetUp(t *testing.T) {
+	g := newGW(t, backends()[0])
+	ctx := context.Background()
+	c := &directory.Company{Slug: "fresh", Name: "Fresh"}
+	testenv.Must(t, g.dir.CreateCompany(ctx, c), "create company")
+	resp := get(t, newBrowser(), g.URL+"/c/fresh/saml/metadata")
+	md := body(t, resp)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(md, g.URL+"/c/fresh/saml/acs") || strings.Contains(md, `use="encryption"`) {
+		t.Fatalf("metadata with no certificate yet: %d\n%s", resp.StatusCode, md)
+	}
+	k, err := web.NewEncryptionKey(ctx, g.dir, c, "", time.Now())
+	testenv.Must(t, err, "encryption key")
+	c.TokenEncryption = directory.EncryptionOptional
+	testenv.Must(t, g.dir.UpdateCompanySettings(ctx, c), "encryption on")
+	md = body(t, get(t, newBrowser(), g.URL+"/c/fresh/saml/metadata"))
+	if !strings.Contains(md, base64.StdEncoding.EncodeToString(k.CertDER)) {
+		t.Fatalf("metadata lacks the encryption certificate:\n%s", md)
+	}
 }

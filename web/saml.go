@@ -111,14 +111,14 @@ func (s *Server) metadata(c echo.Context) error {
 	if t.SP != nil {
 		xml, err = t.SP.Metadata()
 	} else {
-		// Metadata needs no IdP certificate: build an SP just for it.
-		var sp *sso.SP
-		sp, err = sso.New(sso.Settings{EntityID: s.companyURL(t.Company.Slug, "/saml/metadata"),
-			ACSURL: s.companyURL(t.Company.Slug, "/saml/acs"), IDPSSOURL: loginURL(t.Company),
-			SLOURL:       s.companyURL(t.Company.Slug, "/saml/slo"),
-			NameIDFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"}, s.ssoOpts)
-		if err == nil {
-			xml, err = sp.Metadata()
+		// Metadata needs no IdP certificate (a company being set up).
+		var keys []sso.DecryptionKey
+		if keys, err = s.encryptionKeys(c.Request().Context(), t.Company); err == nil {
+			xml, err = sso.MetadataXML(sso.Settings{EntityID: s.companyURL(t.Company.Slug, "/saml/metadata"),
+				ACSURL: s.companyURL(t.Company.Slug, "/saml/acs"), IDPSSOURL: loginURL(t.Company),
+				SLOURL:       s.companyURL(t.Company.Slug, "/saml/slo"),
+				NameIDFormat: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+				Encryption:   string(t.Company.TokenEncryption), DecryptionKeys: keys}, s.ssoOpts)
 		}
 	}
 	if err != nil {
