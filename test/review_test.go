@@ -340,3 +340,94 @@ func TestReplayRecordsArePerCompanyAndShortLived(t *testing.T) {
 		}
 	})
 }
+
+// entraAnswer starts an SP-initiated login in br and lets the fake Entra
+// answer it for user i, without posting the answer: the SAMLResponse and
+// RelayState an attacker would carry off.
+func (g *gw) entraAnswer(t *testing.T, br *browser, i int) url.Values {
+	t.Helper()
+	resp, err := br.Get(g.URL + "/c/acme/login")
+	testenv.Must(t, err, "login")
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusFound || !strings.Contains(loc.Path, "/fake-entra/") {
+		t.Fatalf("login: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	form := url.Values{"SAMLRequest": {loc.Query().Get("SAMLRequest")}, "RelayState": {loc.Query().Get("RelayState")}, "user": {strconv.Itoa(i)}}
+	idp, err := br.PostForm(g.URL+"/fake-entra/saml2", form)
+	testenv.Must(t, err, "fake entra")
+	v := formValues(body(t, idp))
+	if v.Get("SAMLResponse") == "" || v.Get("RelayState") == "" {
+		t.Fatalf("fake Entra gave no answer: %v", v)
+	}
+	return v
+}
+
+// Login CSRF: an attacker starts a sign-in in their own browser, lets Entra
+// answer it for their own account, and makes the victim's browser post that
+// answer. The ACS refuses it, with a reason, before the assertion is
+// consumed; the attacker's browser could still use it, and IdP-initiated
+// (tile) sign-ins, which answer no request, keep working.
+func TestSPInitiatedAnswerIsBoundToTheBrowserThatAsked(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newGW(t, b)
+		attacker := newBrowser()
+		for name, victim := range map[string]func() *browser{
+			"fresh browser": newBrowser,
+			"browser with its own pending sign-in": func() *browser {
+				v := newBrowser()
+				resp, err := v.Get(g.URL + "/c/acme/login")
+				testenv.Must(t, err, "victim login")
+				resp.Body.Close()
+				return v
+			},
+		} {
+			answer := g.entraAnswer(t, attacker, 0)
+			v := victim()
+			resp, err := v.PostForm(g.URL+"/c/acme/saml/acs", answer)
+			testenv.Must(t, err, "post ACS")
+			page := body(t, resp)
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "started in another browser") {
+				t.Fatalf("%s: the attacker's answer was accepted: %d %q\n%s", name, resp.StatusCode, resp.Header.Get("Location"), page)
+			}
+			if g.sessionCookie(v) != nil {
+				t.Fatalf("%s: a session cookie was set", name)
+			}
+			if ev := g.lastSignIn(t, g.company); ev.Success || ev.Reason != "other_browser" {
+				t.Fatalf("%s: diagnostics record %+v", name, ev)
+			}
+		}
+		// The browser that asked signs in normally.
+		answer := g.entraAnswer(t, attacker, 0)
+		resp, err := attacker.PostForm(g.URL+"/c/acme/saml/acs", answer)
+		testenv.Must(t, err, "post ACS")
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("the browser that asked: %d", resp.StatusCode)
+		}
+		// IdP-initiated (the M365 tile) needs no binding.
+		if r := g.postACS(newBrowser(), "acme", g.signed(g.assertion("acme", "maja.holm@acme.example")), ""); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("IdP-initiated: %d", r.StatusCode)
+		}
+	})
+}
+
+// On https the binding cookie crosses Entra's cross-site POST: SameSite=None,
+// Secure, __Host-.
+func TestLoginBindingCookieAttributes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newGW(t, b, func(c *configT) { c.PublicURL = strings.Replace(c.PublicURL, "http://", "https://", 1) })
+		resp, err := newBrowser().Get(g.URL + "/c/acme/login")
+		testenv.Must(t, err, "login")
+		resp.Body.Close()
+		var ck *http.Cookie
+		for _, c := range resp.Cookies() {
+			if strings.Contains(c.Name, "ssogate_login") {
+				ck = c
+			}
+		}
+		if ck == nil || ck.Name != "__Host-ssogate_login" || !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteNoneMode || ck.Path != "/" || ck.MaxAge <= 0 {
+			t.Fatalf("login binding cookie: %+v", ck)
+		}
+	})
+}

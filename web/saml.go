@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -31,9 +32,56 @@ type pendingRequest struct {
 	Company   string    `json:"co"`
 	ReturnTo  string    `json:"to"`
 	Created   time.Time `json:"at"`
+	// Browser is Key() of the login cookie of the browser that started
+	// the request: the answer is accepted only from that browser, so an
+	// attacker's own request and assertion cannot sign a victim's browser
+	// in to the attacker's account (login CSRF).
+	Browser string `json:"br"`
 }
 
 const pendingPrefix = "samlreq:"
+
+// loginCookieName names the cookie that binds SP-initiated requests to the
+// browser that started them. Entra answers with a cross-site POST, which
+// carries SameSite=None cookies only (Secure, so https); on plain http the
+// cookie is Lax, which the POST carries when the IdP is on the same site
+// (the demo's and tests' fake Entra; real Entra needs https anyway).
+func (s *Server) loginCookieName() string {
+	if s.cfg.Secure() {
+		return "__Host-ssogate_login"
+	}
+	return "ssogate_login"
+}
+
+// loginBinding returns this browser's login-cookie secret, setting a new
+// cookie when it has none: every tab of one browser shares it, so parallel
+// sign-ins do not undo each other. The cookie lives as long as a pending
+// request.
+func (s *Server) loginBinding(c echo.Context) string {
+	secret := ""
+	if ck, err := c.Cookie(s.loginCookieName()); err == nil && len(ck.Value) == 43 && !strings.ContainsAny(ck.Value, "+/=") {
+		secret = ck.Value
+	} else {
+		secret = session.NewSecret()
+	}
+	same := http.SameSiteLaxMode
+	if s.cfg.Secure() {
+		same = http.SameSiteNoneMode
+	}
+	c.SetCookie(&http.Cookie{Name: s.loginCookieName(), Value: secret, Path: "/", HttpOnly: true, Secure: s.cfg.Secure(),
+		SameSite: same, MaxAge: int(s.cfg.SAMLRequestTTL / time.Second)})
+	return secret
+}
+
+// sameBrowser reports whether the request carries the login cookie the
+// pending request p was bound to.
+func (s *Server) sameBrowser(c echo.Context, p *pendingRequest) bool {
+	ck, err := c.Cookie(s.loginCookieName())
+	if err != nil || ck.Value == "" || p.Browser == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(session.Key(ck.Value)), []byte(p.Browser)) == 1
+}
 
 // bindCookie names the current session of this browser to the ACS. The
 // session cookie is SameSite=Lax and so is not sent on Entra's cross-site
@@ -77,7 +125,8 @@ func (s *Server) login(c echo.Context) error {
 	if err := sso.CheckLoginURL(dest, s.cfg.IDPLoginHosts); err != nil {
 		return badLoginURL(err)
 	}
-	raw, _ := json.Marshal(pendingRequest{RequestID: reqID, Company: t.Company.Slug, ReturnTo: target, Created: s.now()})
+	raw, _ := json.Marshal(pendingRequest{RequestID: reqID, Company: t.Company.Slug, ReturnTo: target, Created: s.now(),
+		Browser: session.Key(s.loginBinding(c))})
 	if err := s.sessions.Put(c.Request().Context(), pendingPrefix+relay, raw, s.cfg.SAMLRequestTTL); err != nil {
 		return fmt.Errorf("store pending SAML request: %w", err)
 	}
@@ -180,6 +229,11 @@ func (s *Server) acsLogin(c echo.Context) error {
 			var p pendingRequest
 			if json.Unmarshal(raw, &p) != nil || p.Company != co.Slug || p.RequestID == "" {
 				return s.refuseLogin(ctx, co, "unknown_request", "the pending request belongs to another company or is corrupt", "", ip, nil)
+			}
+			// Before the response is even parsed (so no replay record):
+			// the answer must come back to the browser that asked.
+			if !s.sameBrowser(c, &p) {
+				return s.refuseLogin(ctx, co, "other_browser", "the sign-in answers a request started in another browser (its login cookie is missing or different): a forwarded sign-in, or login CSRF", "", ip, nil)
 			}
 			requestIDs, target, via = []string{p.RequestID}, p.ReturnTo, "saml:sp"
 		case errors.Is(err, session.ErrNotFound):
@@ -307,6 +361,7 @@ var refusals = map[string][2]string{
 	"not_yet_valid":               {"This sign-in is not valid yet.", "Check your device's clock, then try again. If it keeps happening, contact your IT department."},
 	"clock_skew":                  {"The sign-in time does not match this server's clock.", "Try again. If it keeps happening, contact your IT department."},
 	"unknown_request":             {"This sign-in does not belong to a login started here.", "Start again from the app or the Microsoft 365 tile."},
+	"other_browser":               {"This sign-in was started in another browser.", "Start again from the app in this browser, or from the Microsoft 365 tile. If your browser blocks cookies for this site, allow them."},
 	"unsolicited_with_request_id": {"This sign-in does not belong to a login started here, or it took too long.", "Start again from the app or the Microsoft 365 tile."},
 	"status_not_success":          {"Microsoft did not sign you in.", "Try again. If it keeps happening, contact your IT department with the time of the attempt."},
 	"too_large":                   {"The sign-in message was too large.", "Try again from the Microsoft 365 tile. If it keeps happening, contact your IT department."},
