@@ -44,9 +44,22 @@ func wantsJSON(c echo.Context) bool {
 	if v, ok := c.Get(ctxWantsJSON).(bool); ok {
 		return v
 	}
-	p := c.Request().URL.Path
-	return strings.Contains(p, "/api/") || strings.Contains(p, "/oauth/token") ||
-		strings.HasPrefix(c.Request().Header.Get("Accept"), "application/json")
+	return isAPIPath(c.Request().URL.Path) || strings.HasPrefix(c.Request().Header.Get("Accept"), "application/json")
+}
+
+// isAPIPath reports whether p is one of a company's machine endpoints
+// (/c/{company}/api/…, the OAuth and SCIM token endpoints, SCIM). It looks
+// past the company segment: a company whose slug is "api" or "oauth" has
+// ordinary pages too.
+func isAPIPath(p string) bool {
+	rest, ok := strings.CutPrefix(p, "/c/")
+	if !ok {
+		return false
+	}
+	if _, rest, ok = strings.Cut(rest, "/"); !ok {
+		return false
+	}
+	return strings.HasPrefix(rest, "api/") || rest == "oauth/token" || rest == "scim" || strings.HasPrefix(rest, "scim/")
 }
 
 // Outages. A store that gives no answer (unreachable, past its deadline,
