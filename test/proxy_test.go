@@ -617,6 +617,12 @@ func TestProxyUpstreamDownOrSlow(t *testing.T) {
 		if r.StatusCode != http.StatusBadGateway || !strings.Contains(body(t, r), `"error":"upstream_unavailable"`) {
 			t.Fatalf("upstream down, API: %d", r.StatusCode)
 		}
+		// A product path that looks like one of ssogate's protocols still
+		// gets the product's kind of answer.
+		r = send(t, br, http.MethodGet, g.URL+"/c/acme/reports/scim/v2/Users", nil)
+		if page := body(t, r); r.StatusCode != http.StatusBadGateway || !strings.Contains(page, "could not be reached") || strings.Contains(page, "urn:ietf:params:scim") {
+			t.Fatalf("upstream down, SCIM-looking product path: %d\n%s", r.StatusCode, page)
+		}
 		// Slow: no answer within SSOGATE_UPSTREAM_TIMEOUT.
 		p := newProduct(t)
 		g2 := newGWOn(t, g.dir, g.sess, g, withUpstream(p.srv.URL), func(c *configT) { c.UpstreamTimeout = 300 * time.Millisecond })

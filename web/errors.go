@@ -171,7 +171,11 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		_ = c.NoContent(ue.Status)
 		return
 	}
-	switch routeFamily(c.Request().URL.Path) {
+	family := routeFamily(c.Request().URL.Path)
+	if _, ok := c.Get(ctxWantsJSON).(bool); ok {
+		family = "page" // a product path or forward-auth: page or JSON, whatever its path looks like
+	}
+	switch family {
 	case "scim":
 		detail := ue.Message
 		if ue.Status == http.StatusServiceUnavailable {
