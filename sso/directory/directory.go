@@ -492,8 +492,11 @@ type Store interface {
 	FindEmployeeByEmail(ctx context.Context, companyID int64, email string) (*Employee, error)
 	FindEmployeeByObjectID(ctx context.Context, companyID int64, objectID string) (*Employee, error)
 	FindEmployeesByExternalID(ctx context.Context, companyID int64, externalID string) ([]Employee, error)
-	// BindObjectID stores Entra's object id on the employee; ErrConflict if
-	// another employee of the company holds it.
+	// BindObjectID stores Entra's object id on an employee that has none
+	// (binding the id it already has is a no-op success); ErrConflict when
+	// another employee of the company holds it or the employee is bound to
+	// another id (rebinding is an admin's explicit UpdateEmployee), so of
+	// two racing first sign-ins only one binds.
 	BindObjectID(ctx context.Context, companyID int64, employeeID, objectID string) error
 	ListEmployees(ctx context.Context, q EmployeeQuery) (rows []Employee, total int, err error)
 	// ListReports returns the non-hard-deleted employees whose ManagerID is

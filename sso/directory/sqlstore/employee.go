@@ -475,8 +475,19 @@ func (s *Store) BindObjectID(ctx context.Context, companyID int64, employeeID, o
 	if ck.err != nil {
 		return ck.err
 	}
+	// Only an unbound employee (or one bound to this very id) is bound: of
+	// two first sign-ins racing with different object ids, one wins and
+	// the other sees a conflict, never an overwrite.
 	err := s.execOne(ctx, "employee "+employeeID, `UPDATE employees SET entra_object_id = ?, version = version + 1, updated_at = ?
-		WHERE company_id = ? AND id = ? AND deleted_at IS NULL`, objectID, s.tv(s.clock()), companyID, employeeID)
+		WHERE company_id = ? AND id = ? AND deleted_at IS NULL
+		AND (entra_object_id IS NULL OR entra_object_id = '' OR entra_object_id = ?)`,
+		objectID, s.tv(s.clock()), companyID, employeeID, objectID)
+	if errors.Is(err, directory.ErrNotFound) {
+		if e, gerr := s.GetEmployee(ctx, companyID, employeeID); gerr == nil && e.Visible() {
+			return fmt.Errorf("bind Entra object id: employee %s is bound to another object id: %w", employeeID,
+				&directory.ConflictError{Field: "entraObjectId"})
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("bind Entra object id: %w", err)
 	}

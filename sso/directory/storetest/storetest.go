@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -488,6 +489,39 @@ func testEmployeeNotFound(t *testing.T, s directory.Store) {
 	err = s.UpdateEmployee(ctx, &directory.Employee{ID: "nope", CompanyID: c.ID, UserName: "x"})
 	wantErr(t, err, directory.ErrNotFound, "UpdateEmployee of a missing employee")
 	wantErr(t, s.BindObjectID(ctx, c.ID, "nope", "oid"), directory.ErrNotFound, "BindObjectID of a missing employee")
+	// Binding is first-come: an employee bound to one object id is never
+	// silently rebound to another, and one object id binds one employee.
+	b1 := employee(t, s, c.ID, "bind-one@contoso.com", "bind-one@contoso.com")
+	b2 := employee(t, s, c.ID, "bind-two@contoso.com", "bind-two@contoso.com")
+	must(t, s.BindObjectID(ctx, c.ID, b1.ID, "oid-first"), "BindObjectID of an unbound employee")
+	must(t, s.BindObjectID(ctx, c.ID, b1.ID, "oid-first"), "BindObjectID of the id it already has")
+	wantConflict(t, s.BindObjectID(ctx, c.ID, b1.ID, "oid-second"), "entraObjectId", "BindObjectID over another object id")
+	wantConflict(t, s.BindObjectID(ctx, c.ID, b2.ID, "oid-first"), "entraObjectId", "BindObjectID of an id another employee holds")
+	if got, err := s.GetEmployee(ctx, c.ID, b1.ID); err != nil || got.EntraObjectID != "oid-first" {
+		t.Fatalf("after refused rebinds: %v %v", got, err)
+	}
+	// Racing first binds of one employee: exactly one object id wins.
+	var wg sync.WaitGroup
+	var wins atomic.Int32
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s.BindObjectID(ctx, c.ID, b2.ID, fmt.Sprintf("oid-race-%d", i)) == nil {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if got, err := s.GetEmployee(ctx, c.ID, b2.ID); err != nil || wins.Load() != 1 || !strings.HasPrefix(got.EntraObjectID, "oid-race-") {
+		t.Fatalf("8 racing binds: %d won, bound to %q (%v); want exactly 1", wins.Load(), got.EntraObjectID, err)
+	}
+	// An admin's explicit rebind (UpdateEmployee) is what changes a bound id.
+	u, err := s.GetEmployee(ctx, c.ID, b1.ID)
+	must(t, err, "get")
+	u.EntraObjectID = "oid-rebound"
+	must(t, s.UpdateEmployee(ctx, u), "rebind by UpdateEmployee")
+	must(t, s.BindObjectID(ctx, c.ID, b1.ID, "oid-rebound"), "BindObjectID after the rebind")
 	err = s.CreateEmployee(ctx, &directory.Employee{CompanyID: c.ID + 1000, UserName: "x"})
 	if err == nil {
 		t.Fatal("CreateEmployee in a missing company succeeded")
