@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/ssogate/ssogate/sso/directory"
@@ -158,3 +159,62 @@ func (s *Service) afterActivity(ctx context.Context, companyID int64, e *directo
 var errDeleted = &Refusal{Msg: "This employee was deleted by Entra and is kept as history only."}
 
 func invalid(msg string) error { return &Refusal{Msg: msg, Invalid: true} }
+
+// objectIDRE is the shape of an Entra object id: a GUID.
+var objectIDRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// Link binds an employee to the Entra account with this object id: the one
+// explicit step that lets an employee an admin detached sign in with
+// Microsoft again, and the fix when a person really moved to a new Entra
+// account (an objectid_conflict). Sign-in then follows that object id
+// only; an assertion without it, or naming another one, is refused.
+//
+// A detached employee stops being managed here: its local password is
+// removed and Entra provisioning may link it again like an imported
+// employee (a create with its userName or email). Every session of the
+// employee ends, as the account behind them changed.
+func (s *Service) Link(ctx context.Context, a Actor, companyID int64, id, objectID string) (*directory.Employee, error) {
+	oid := strings.ToLower(strings.TrimSpace(objectID))
+	if !objectIDRE.MatchString(oid) {
+		return nil, invalid("An Entra Object ID looks like 8c1b3a4e-2f5d-4c7a-9e1b-0a2b3c4d5e6f: copy it from Entra (Users → the user → Overview → Object ID).")
+	}
+	var out *directory.Employee
+	err := s.Dir.InTx(ctx, func(tx directory.Store) error {
+		e, err := tx.GetEmployee(ctx, companyID, id)
+		if err != nil {
+			return err
+		}
+		local := e.Source == directory.SourceLocal && !e.EntraLinked
+		switch {
+		case !e.Visible():
+			return errDeleted
+		case e.EntraObjectID == oid && !local:
+			return refuse("This employee is already linked to Entra object %s.", oid)
+		}
+		other, err := tx.FindEmployeeByObjectID(ctx, companyID, oid)
+		switch {
+		case err == nil && other.ID != e.ID:
+			return refuse("Entra object %s is linked to another employee (%s, %s). Link that employee to its own object id first, or detach it.", oid, other.ID, other.UserName)
+		case err != nil && !errors.Is(err, directory.ErrNotFound):
+			return err
+		}
+		detail := fmt.Sprintf("entra_object_id %q→%q", e.EntraObjectID, oid)
+		e.EntraObjectID = oid
+		if local {
+			e.Source = directory.SourceImport
+			detail += " source local→import, local password removed"
+			if err := tx.SetEmployeePassword(ctx, companyID, e.ID, ""); err != nil && !errors.Is(err, directory.ErrNotFound) {
+				return err
+			}
+		}
+		if err := tx.UpdateEmployee(ctx, e); err != nil {
+			return err
+		}
+		out = e
+		return s.audit(ctx, tx, companyID, a.Name, "employee.link", fmt.Sprintf("employee=%s (%s) %s", e.ID, e.UserName, detail))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, s.endSessions(ctx, companyID, []string{id})
+}

@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/ssogate/ssogate/admin"
@@ -69,6 +70,70 @@ func TestEmployeeOperations(t *testing.T) {
 				if !seen[want] {
 					t.Errorf("no audit entry %s by %s: %v", want, me.Name, seen)
 				}
+			}
+		})
+	}
+}
+
+// TestLink: re-linking to Entra names the object id, refuses a malformed
+// one and one another employee holds, turns a detached employee back into
+// one Entra may manage (its local password removed), and ends its sessions.
+func TestLink(t *testing.T) {
+	ctx := context.Background()
+	const oid, other = "8c1b3a4e-2f5d-4c7a-9e1b-0a2b3c4d5e6f", "11111111-2222-3333-4444-555555555555"
+	for _, b := range teststores.All() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := setup(t, b)
+			ola := &directory.Employee{CompanyID: f.co.ID, UserName: "ola@a.example", Email: "ola@a.example", GivenName: "Ola", FamilyName: "N",
+				Active: true, Source: directory.SourceLocal}
+			testenv.Must(t, f.dir.CreateEmployee(ctx, ola), "create detached")
+			testenv.Must(t, f.dir.SetEmployeePassword(ctx, f.co.ID, ola.ID, "$argon2id$v=19$m=32768,t=2,p=1$c2FsdA$aGFzaA"), "password")
+			kim := &directory.Employee{CompanyID: f.co.ID, UserName: "kim@a.example", Email: "kim@a.example", GivenName: "Kim", FamilyName: "N",
+				Active: true, Source: directory.SourceSCIM, EntraLinked: true, EntraObjectID: other}
+			testenv.Must(t, f.dir.CreateEmployee(ctx, kim), "create linked")
+			sid := f.session(t, ola, session.KindBrowser)
+			me := admin.Actor{Name: "cli"}
+			var rf *admin.Refusal
+			for _, bad := range []string{"", "ola@a.example", "8c1b3a4e2f5d4c7a9e1b0a2b3c4d5e6f", oid + "0"} {
+				if _, err := f.svc.Link(ctx, me, f.co.ID, ola.ID, bad); !errors.As(err, &rf) || !rf.Invalid {
+					t.Fatalf("Link(%q): %v, want an invalid-value refusal", bad, err)
+				}
+			}
+			if _, err := f.svc.Link(ctx, me, f.co.ID, ola.ID, other); !errors.As(err, &rf) || !strings.Contains(rf.Msg, kim.ID) {
+				t.Fatalf("Link to an object id Kim holds: %v", err)
+			}
+			e, err := f.svc.Link(ctx, me, f.co.ID, ola.ID, " 8C1B3A4E-2F5D-4C7A-9E1B-0A2B3C4D5E6F ")
+			testenv.Must(t, err, "link")
+			got := f.get(t, "ola@a.example")
+			if got.EntraObjectID != oid || got.Source != directory.SourceImport || got.EntraLinked || e.EntraObjectID != oid {
+				t.Fatalf("after Link: %+v", got)
+			}
+			if _, err := f.dir.GetEmployeePassword(ctx, f.co.ID, ola.ID); !errors.Is(err, directory.ErrNotFound) {
+				t.Fatalf("the local password survived the link: %v", err)
+			}
+			if f.alive(sid) {
+				t.Fatal("a session made before the link survived it")
+			}
+			if _, err := f.svc.Link(ctx, me, f.co.ID, ola.ID, oid); !errors.As(err, &rf) {
+				t.Fatalf("linking twice to the same id: %v", err)
+			}
+			// A person who moved to a new Entra account: re-link Kim.
+			if _, err := f.svc.Link(ctx, me, f.co.ID, kim.ID, "99999999-8888-7777-6666-555555555555"); err != nil {
+				t.Fatal(err)
+			}
+			if k := f.get(t, "kim@a.example"); k.EntraObjectID != "99999999-8888-7777-6666-555555555555" || !k.EntraLinked || k.Source != directory.SourceSCIM {
+				t.Fatalf("re-linked Entra employee: %+v", k)
+			}
+			audit, err := f.dir.ListAudit(ctx, f.co.ID, 10)
+			testenv.Must(t, err, "audit")
+			n := 0
+			for _, a := range audit {
+				if a.Action == "employee.link" && a.Actor == "cli" {
+					n++
+				}
+			}
+			if n != 2 {
+				t.Fatalf("%d employee.link audit entries, want 2", n)
 			}
 		})
 	}

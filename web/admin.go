@@ -105,6 +105,7 @@ func (s *Server) adminRoutes(g *echo.Group) {
 	p.POST("/employees/:id/deactivate", s.adminEmployeeDeactivate)
 	p.GET("/employees/:id/detach", s.adminEmployeeDetachPage)
 	p.POST("/employees/:id/detach", s.adminEmployeeDetach)
+	p.POST("/employees/:id/link", s.adminEmployeeLink)
 	p.POST("/employees/:id/password", s.adminEmployeePassword)
 	p.POST("/employees/:id/sessions/revoke", s.adminEmployeeRevokeSessions)
 	p.POST("/employees/:id/sessions/:sid/revoke", s.adminEmployeeRevokeSession)
@@ -309,7 +310,8 @@ var notices = map[string]string{
 	"department-gone":  "Department approver removed.",
 	"activated":        "Employee activated.",
 	"deactivated":      "Employee deactivated and signed out everywhere.",
-	"detached":         "Employee detached from Entra. They are now managed here.",
+	"detached":         "Employee detached from Entra. They are now managed here and sign in only with a local password.",
+	"linked":           "Employee linked to the Entra account: they sign in with Microsoft as that account only, and were signed out everywhere.",
 	"password":         "Local password set. Tell the employee in person; it is not shown again.",
 	"sessions-revoked": "Sessions revoked: the employee is signed out everywhere.",
 	"session-revoked":  "Session revoked.",

@@ -153,6 +153,7 @@ type adminEmployeeView struct {
 	CanDeact    bool
 	CanDetach   bool
 	CanPassword bool
+	CanLink     bool
 	IsSelf      bool
 	LoginURL    string
 	Form        struct{ UserName, Email string }
@@ -245,6 +246,7 @@ func (s *Server) employeeViewOf(ctx context.Context, ac *adminCtx, e *directory.
 	v.CanDeact = e.Visible() && e.Active && !e.EntraLinked
 	v.CanDetach = e.Visible() && (e.EntraLinked || e.Source != directory.SourceLocal)
 	v.CanPassword = e.Visible() && !e.EntraLinked && e.Source == directory.SourceLocal
+	v.CanLink = e.Visible()
 	v.IsSelf = ac.sess.EmployeeID == e.ID
 	return v, nil
 }
@@ -469,6 +471,20 @@ func (s *Server) adminEmployeeDetach(c echo.Context) error {
 		return d, nil
 	})
 	return s.employeeResult(c, e, err, "detached", nil)
+}
+
+// adminEmployeeLink: POST /admin/employees/{id}/link — binds the employee
+// to the Entra account the admin names by its object id (admin.Link): the
+// only way a detached employee signs in with Microsoft again.
+func (s *Server) adminEmployeeLink(c echo.Context) error {
+	ac := adminOf(c)
+	e, err := s.employeeOf(c)
+	if err != nil {
+		return err
+	}
+	_, err = s.admin.Link(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID, c.FormValue("object_id"))
+	s.employees.forget(cacheKey(ac.t.Company.ID, e.ID))
+	return s.employeeResult(c, e, err, "linked", nil)
 }
 
 // adminEmployeePassword: POST /admin/employees/{id}/password — a local

@@ -356,6 +356,8 @@ var refusals = map[string][2]string{
 	"unknown_employee":            {"Your Microsoft account is not linked to an employee here.", "Ask your HR or IT administrator to check that you are added as an employee, with your Microsoft sign-in name or work email."},
 	"inactive_employee":           {"Your employee account is inactive.", "Ask your HR administrator to reactivate you if you should have access."},
 	"objectid_conflict":           {"Your Microsoft account does not match the employee it signs in as.", "Ask your IT administrator to check your employee record (sign-in name and Entra account)."},
+	"objectid_missing":            {"Microsoft did not say which account signed in.", "Ask your IT administrator to restore the objectidentifier claim of the app in Entra."},
+	"detached_employee":           {"Your account here is not signed in with Microsoft.", "Sign in with the password your administrator gave you (the password sign-in page of this company), or ask them to link your account to Microsoft again."},
 	"replay":                      {"This sign-in was already used.", "Start again from the app or the Microsoft 365 tile."},
 	"expired":                     {"This sign-in has expired.", "Start again from the app or the Microsoft 365 tile."},
 	"not_yet_valid":               {"This sign-in is not valid yet.", "Check your device's clock, then try again. If it keeps happening, contact your IT department."},

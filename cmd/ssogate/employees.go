@@ -16,7 +16,7 @@ import (
 
 func (e *env) employeesCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: ssogate employees import|list SLUG …")
+		return errors.New("usage: ssogate employees import|list|link SLUG …")
 	}
 	switch args[0] {
 	case "import":
@@ -68,6 +68,46 @@ func (e *env) employeesCmd(ctx context.Context, args []string) error {
 				verb = "dry run, nothing was changed: would import"
 			}
 			fmt.Fprintf(e.stdout, "%s %d employees into %s: %d created, %d updated, %d unchanged\n", verb, len(im.Rows), slug, res.Created, res.Updated, res.Unchanged)
+			return nil
+		})
+	case "link":
+		fs := e.newFlags("employees link")
+		id := fs.String("id", "", "the employee's id")
+		user := fs.String("user", "", "the employee's userName (instead of --id)")
+		oid := fs.String("object-id", "", "the Entra Object ID of the account the employee signs in with (Entra: Users → the user → Object ID)")
+		slug, err := oneSlug(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if (*id == "") == (*user == "") || *oid == "" {
+			return errors.New("employees link: give --object-id and one of --id or --user")
+		}
+		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
+			empID := *id
+			if *user != "" {
+				x, err := st.FindEmployeeByUserName(ctx, c.ID, *user)
+				if err != nil {
+					return fmt.Errorf("employees link: %s: %w", *user, err)
+				}
+				empID = x.ID
+			}
+			ss, err := e.openSessions(ctx)
+			if err != nil {
+				return err
+			}
+			defer ss.Close()
+			svc := &admin.Service{Dir: st, Sessions: ss}
+			x, err := svc.Link(ctx, admin.Actor{Name: "cli"}, c.ID, empID, *oid)
+			if x == nil {
+				return fmt.Errorf("employees link: %w", err)
+			}
+			fmt.Fprintf(e.stdout, "linked employee %s (%s) to Entra object %s: Microsoft sign-in works for that account only\n", x.ID, x.UserName, x.EntraObjectID)
+			if err != nil {
+				return fmt.Errorf("linked, but (revoke the sessions in the admin console): %w", err)
+			}
+			if e.cfg.RedisURL == "" {
+				fmt.Fprint(e.stderr, "note: SSOGATE_REDIS_URL is empty, so a running gateway's in-process sessions of this employee were not reached: revoke them in the admin console\n")
+			}
 			return nil
 		})
 	case "list":

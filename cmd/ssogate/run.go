@@ -55,6 +55,8 @@ commands:
   admin create SLUG --email E [--password-file PATH]     a setup admin with a local password
   employees import SLUG --file PATH.csv  import employees (header: userName,email,givenName,familyName,…)
   employees list SLUG [--search S]       list employees
+  employees link SLUG --id ID|--user NAME --object-id OID
+                                         link an employee to an Entra account (after a detach, or a new account)
   sessions revoke SLUG --employee ID     end every session and token of an employee
   oauth client add|list|remove SLUG …    mobile app clients
   config                                 list every SSOGATE_* setting
