@@ -171,10 +171,17 @@ func newBrowser() *browser {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, jar: jar}
 }
 
-// assertion is an Entra-shaped IdP-initiated assertion for slug.
+// entraObjectIDs are the object ids the fake Entra's users carry (as in
+// its login page's user list). Entra sends the objectidentifier claim in
+// every assertion, and an employee bound to one is refused without it.
+var entraObjectIDs = map[string]string{"maja.holm@acme.example": "11111111-1111-1111-1111-111111111111"}
+
+// assertion is an Entra-shaped IdP-initiated assertion for slug, with the
+// user's object id when the fake Entra knows one.
 func (g *gw) assertion(slug, nameID string) ssotest.Assertion {
 	return ssotest.Assertion{ACSURL: g.URL + "/c/" + slug + "/saml/acs", Audience: g.URL + "/c/" + slug + "/saml/metadata",
-		NameID: nameID, Email: nameID, GivenName: "Given", FamilyName: "Family"}
+		NameID: nameID, Email: nameID, GivenName: "Given", FamilyName: "Family",
+		ObjectID: entraObjectIDs[strings.ToLower(strings.TrimSpace(nameID))]}
 }
 
 func (g *gw) signed(a ssotest.Assertion) string {
