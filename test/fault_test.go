@@ -83,7 +83,7 @@ func TestFaultsWithRealRedisAndPostgres(t *testing.T) {
 			}
 			slept <- err
 		}()
-		time.Sleep(100 * time.Millisecond)
+		rd.waitStalled()
 		var me, acs, ready answer
 		var wg sync.WaitGroup
 		wg.Add(3)
@@ -145,13 +145,16 @@ func TestFaultsWithRealRedisAndPostgres(t *testing.T) {
 		var mu sync.Mutex
 		var answers []seen
 		var wg sync.WaitGroup
-		stopped := make(chan struct{})
+		down, stopped := make(chan struct{}), make(chan struct{})
 		errs := make(chan error, users)
 		for w := 0; w < 3; w++ {
 			wg.Add(1)
 			go func(w int) {
 				defer wg.Done()
 				for i := w; i < users; i += 3 {
+					if i >= users/2 {
+						<-down // the second half is sent while PostgreSQL is down
+					}
 					g := []*gw{a, b}[i%2]
 					user := fmt.Sprintf("sync.%02d@acme.example", i)
 					retried := false
@@ -182,6 +185,7 @@ func TestFaultsWithRealRedisAndPostgres(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 		pg.stop()
+		close(down)
 		time.Sleep(3 * time.Second)
 		pg.start()
 		close(stopped)

@@ -101,6 +101,28 @@ func (r *redisProc) kill() {
 	r.cmd = nil
 }
 
+// waitStalled returns once redis-server stops answering (a DEBUG SLEEP
+// sent on another connection has begun).
+func (r *redisProc) waitStalled() {
+	r.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", r.port), time.Second)
+		if err != nil {
+			r.t.Fatalf("dial redis-server: %v", err)
+		}
+		_ = c.SetDeadline(time.Now().Add(100 * time.Millisecond))
+		_, _ = fmt.Fprint(c, "PING\r\n")
+		_, err = bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.t.Fatal("redis-server kept answering: the stall did not begin")
+}
+
 // raw sends one inline command on a fresh connection and returns the
 // first line of the reply.
 func (r *redisProc) raw(cmd string) (string, error) {
