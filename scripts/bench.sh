@@ -62,6 +62,7 @@ if [ -z "$QUICK" ] && [ "$ONLY" != proxy ]; then
 fi
 if [ -z "$QUICK" ]; then
   go test -run '^$' -benchmem -bench 'Mint' -benchtime 1s ./identity/ | grep -E '^Benchmark' | tee -a "$work/gobench.txt"
+  go test -run '^$' -benchmem -bench 'ProxiedGET|AuthRequest' -benchtime 2s ./web/ | grep -E '^Benchmark' | tee -a "$work/gobench.txt"
 fi
 
 log "fake Entra key; seeding directories"

@@ -36,7 +36,7 @@ type benchGW struct {
 
 // newBenchGW builds a gateway with company "bench" trusting a fake Entra,
 // and n active employees user%06d@bench.example.
-func newBenchGW(b *testing.B, be teststores.Backend, n int) *benchGW {
+func newBenchGW(b *testing.B, be teststores.Backend, n int, opts ...func(*config.Config)) *benchGW {
 	b.Helper()
 	ctx := context.Background()
 	dir := be.Dir(b)
@@ -62,6 +62,9 @@ func newBenchGW(b *testing.B, be teststores.Backend, n int) *benchGW {
 	cfg := config.Defaults()
 	cfg.PublicURL = benchBase
 	cfg.LogLevel = "error"
+	for _, o := range opts {
+		o(&cfg)
+	}
 	testenv.Must(b, cfg.Validate(), "config")
 	s, err := web.New(web.Deps{Config: cfg, Dir: dir, Sessions: be.Sessions(b)})
 	testenv.Must(b, err, "web.New")
@@ -154,6 +157,62 @@ func BenchmarkSessionCheck(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
+		})
+	}
+}
+
+// BenchmarkProxiedGET is GET /c/bench/ with a live browser session, proxied
+// to a loopback upstream that answers a 1 KiB page: the session check, the
+// identity headers (the assertion from the mint cache) and the forwarding.
+// BenchmarkAuthRequest is nginx's auth_request check of the same session.
+func BenchmarkProxiedGET(b *testing.B) { benchProduct(b, "/c/bench/", nil) }
+
+func BenchmarkAuthRequest(b *testing.B) {
+	benchProduct(b, "/auth/request", map[string]string{"X-Original-URI": "/c/bench/"})
+}
+
+func benchProduct(b *testing.B, path string, hdr map[string]string) {
+	page := []byte(strings.Repeat("x", 1024))
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Ssogate-Assertion") == "" {
+			http.Error(w, "no assertion", http.StatusUnauthorized)
+			return
+		}
+		_, _ = w.Write(page)
+	}))
+	defer up.Close()
+	for _, be := range teststores.All() {
+		b.Run(be.Name, func(b *testing.B) {
+			g := newBenchGW(b, be, 1000, func(c *config.Config) { c.Upstream = up.URL })
+			w := g.login(b, g.forms(b, 1)[0])
+			var cookie *http.Cookie
+			for _, c := range w.Result().Cookies() {
+				if strings.Contains(c.Name, "ssogate_session") {
+					cookie = c
+				}
+			}
+			if cookie == nil {
+				b.Fatal("no session cookie")
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					r := httptest.NewRequest(http.MethodGet, benchBase+path, nil)
+					r.RemoteAddr = "127.0.0.1:40000"
+					r.AddCookie(cookie)
+					for k, v := range hdr {
+						r.Header.Set(k, v)
+					}
+					w := httptest.NewRecorder()
+					g.h.ServeHTTP(w, r)
+					if w.Code != http.StatusOK {
+						b.Errorf("%s: %d %s", path, w.Code, w.Body.String())
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 		})
 	}
 }
