@@ -39,6 +39,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -423,18 +424,93 @@ func (s *Store) q(query string) string {
 	if v, ok := s.rebound.Load(query); ok {
 		return v.(string)
 	}
+	out := rebind(query)
+	s.rebound.Store(query, out)
+	return out
+}
+
+// rebind turns the '?' placeholders of query into PostgreSQL's $1, $2, …
+// A '?' inside a string literal ('…', E'…'), a quoted identifier ("…"), a
+// dollar-quoted string ($tag$…$tag$) or a comment is left alone, and "??"
+// stands for one literal '?' (PostgreSQL's jsonb operators ?, ?| and ?&).
+func rebind(query string) string {
 	var b strings.Builder
+	b.Grow(len(query) + 8)
 	n := 0
-	for _, c := range query {
-		if c == '?' {
+	for i := 0; i < len(query); {
+		c := query[i]
+		switch {
+		case c == '\'' || c == '"':
+			j := i + 1
+			for j < len(query) {
+				if query[j] == c {
+					if j+1 < len(query) && query[j+1] == c { // doubled quote
+						j += 2
+						continue
+					}
+					break
+				}
+				if c == '\'' && query[j] == '\\' && i > 0 && (query[i-1] == 'E' || query[i-1] == 'e') {
+					j++ // E'…' escapes
+				}
+				j++
+			}
+			j = min(j+1, len(query))
+			b.WriteString(query[i:j])
+			i = j
+		case c == '-' && strings.HasPrefix(query[i:], "--"):
+			j := strings.IndexByte(query[i:], '\n')
+			if j < 0 {
+				j = len(query) - i
+			}
+			b.WriteString(query[i : i+j])
+			i += j
+		case c == '/' && strings.HasPrefix(query[i:], "/*"):
+			j := strings.Index(query[i+2:], "*/")
+			end := len(query)
+			if j >= 0 {
+				end = i + 2 + j + 2
+			}
+			b.WriteString(query[i:end])
+			i = end
+		case c == '$' && dollarTag(query[i:]) != "":
+			tag := dollarTag(query[i:])
+			end := len(query)
+			if j := strings.Index(query[i+len(tag):], tag); j >= 0 {
+				end = i + len(tag) + j + len(tag)
+			}
+			b.WriteString(query[i:end])
+			i = end
+		case c == '?' && strings.HasPrefix(query[i:], "??"):
+			b.WriteByte('?')
+			i += 2
+		case c == '?':
 			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			i++
+		default:
+			b.WriteByte(c)
+			i++
 		}
-		b.WriteRune(c)
 	}
-	s.rebound.Store(query, b.String())
 	return b.String()
+}
+
+// dollarTag returns the opening tag of a dollar-quoted string at the start
+// of s ("$$" or "$name$"), or "" when s does not start one ($1 is not one).
+func dollarTag(s string) string {
+	for j := 1; j < len(s); j++ {
+		c := s[j]
+		switch {
+		case c == '$':
+			return s[:j+1]
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || j > 1 && c >= '0' && c <= '9':
+		default:
+			return ""
+		}
+	}
+	return ""
 }
 
 // stmt returns the cached prepared statement for query (already in the
