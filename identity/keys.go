@@ -3,13 +3,9 @@ package identity
 import (
 	"context"
 	"crypto"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -19,6 +15,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/ssogate/ssogate/internal/keyseal"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -286,40 +283,25 @@ func (s *Signer) parse(row directory.SigningKey) *key {
 
 const sealingName = "A256GCM-HKDF-SHA256"
 
-type sealer struct{ aead cipher.AEAD }
+// sealer seals signing keys; the key id and the public key are the
+// additional data, so a row whose private key was swapped for another
+// row's does not unseal.
+type sealer struct{ ks *keyseal.Sealer }
 
 func newSealer(secret []byte) (*sealer, error) {
-	kek, err := hkdf.Key(sha256.New, secret, nil, "ssogate signing key sealing v1", 32)
+	ks, err := keyseal.New(secret, "ssogate signing key sealing v1")
 	if err != nil {
 		return nil, err
 	}
-	b, err := aes.NewCipher(kek)
-	if err != nil {
-		return nil, err
-	}
-	a, err := cipher.NewGCM(b)
-	if err != nil {
-		return nil, err
-	}
-	return &sealer{aead: a}, nil
+	return &sealer{ks: ks}, nil
 }
 
-// aad binds the sealed key to its id and public key: a row whose private
-// key was swapped for another row's does not unseal.
 func aad(kid string, pub []byte) []byte {
 	return append(append([]byte(kid), 0), pub...)
 }
 
-func (s *sealer) seal(kid string, pub, plain []byte) []byte {
-	nonce := make([]byte, s.aead.NonceSize())
-	_, _ = rand.Read(nonce)
-	return s.aead.Seal(nonce, nonce, plain, aad(kid, pub))
-}
+func (s *sealer) seal(kid string, pub, plain []byte) []byte { return s.ks.Seal(plain, aad(kid, pub)) }
 
 func (s *sealer) open(kid string, pub, sealed []byte) ([]byte, error) {
-	n := s.aead.NonceSize()
-	if len(sealed) < n {
-		return nil, errors.New("sealed key too short")
-	}
-	return s.aead.Open(nil, sealed[:n], sealed[n:], aad(kid, pub))
+	return s.ks.Open(sealed, aad(kid, pub))
 }

@@ -3,10 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -15,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/internal/keyseal"
 	"github.com/ssogate/ssogate/sso"
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -90,25 +87,17 @@ func NewEncryptionKey(ctx context.Context, st directory.Store, c *directory.Comp
 
 const sealedPrefix = "ssogate-sealed-v1:"
 
-type keySealer struct{ aead cipher.AEAD } // nil: keys are stored as PKCS #8
+type keySealer struct{ ks *keyseal.Sealer } // nil: keys are stored as PKCS #8
 
 func newKeySealer(secret string) (*keySealer, error) {
 	if secret == "" {
 		return nil, nil
 	}
-	kek, err := hkdf.Key(sha256.New, []byte(secret), nil, "ssogate token encryption key sealing v1", 32)
+	ks, err := keyseal.New([]byte(secret), "ssogate token encryption key sealing v1")
 	if err != nil {
 		return nil, err
 	}
-	b, err := aes.NewCipher(kek)
-	if err != nil {
-		return nil, err
-	}
-	a, err := cipher.NewGCM(b)
-	if err != nil {
-		return nil, err
-	}
-	return &keySealer{aead: a}, nil
+	return &keySealer{ks: ks}, nil
 }
 
 func sealAAD(companyID int64, certDER []byte) []byte {
@@ -120,9 +109,7 @@ func (k *keySealer) seal(companyID int64, certDER, pkcs8 []byte) []byte {
 	if k == nil {
 		return pkcs8
 	}
-	nonce := make([]byte, k.aead.NonceSize())
-	_, _ = rand.Read(nonce)
-	return k.aead.Seal(append([]byte(sealedPrefix), nonce...), nonce, pkcs8, sealAAD(companyID, certDER))
+	return append([]byte(sealedPrefix), k.ks.Seal(pkcs8, sealAAD(companyID, certDER))...)
 }
 
 func (k *keySealer) open(companyID int64, certDER, stored []byte) ([]byte, error) {
@@ -133,11 +120,7 @@ func (k *keySealer) open(companyID int64, certDER, stored []byte) ([]byte, error
 	if k == nil {
 		return nil, errors.New("the private key is sealed and SSOGATE_SIGNING_KEY_SECRET is not set")
 	}
-	n := k.aead.NonceSize()
-	if len(rest) < n {
-		return nil, errors.New("sealed key too short")
-	}
-	plain, err := k.aead.Open(nil, rest[:n], rest[n:], sealAAD(companyID, certDER))
+	plain, err := k.ks.Open(rest, sealAAD(companyID, certDER))
 	if err != nil {
 		return nil, errors.New("the private key does not unseal with SSOGATE_SIGNING_KEY_SECRET (was it changed?)")
 	}
