@@ -92,7 +92,7 @@ var diagnoses = map[string]diagnosis{
 	"objectid_missing": {"No objectidentifier claim",
 		"The employee is bound to an Entra account, and such employees sign in only when the assertion names it. In Entra: Single sign-on → Attributes & Claims: keep the claim http://schemas.microsoft.com/identity/claims/objectidentifier (user.objectid)."},
 	"detached_employee": {"Employee detached from Entra",
-		"A setup admin detached this employee: they sign in only with their local password (/c/{company}/login?method=password). If they should sign in with Microsoft again, open the employee under Employees → Link to Entra and enter their Entra Object ID."},
+		"A setup admin detached this employee: they sign in only with their local password at %[3]s?method=password. If they should sign in with Microsoft again, open the employee under Employees → Link to Entra and enter their Entra Object ID."},
 	"local_password": {"Local password sign-in failed",
 		"A password sign-in of an employee managed here failed. If they forgot it, set a new local password on their page under Employees."},
 	"unknown": {"Sign-in refused", "See the detail. If it repeats, contact the gateway's operator with the time shown."},
