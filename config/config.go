@@ -64,6 +64,11 @@ type Config struct {
 	// the IdP Login URL beside Microsoft's sign-in hosts.
 	IDPLoginHosts []string // SSOGATE_IDP_LOGIN_HOSTS (comma-separated)
 
+	// Bounds on what unauthenticated clients can make the gateway write.
+	SigninRate         int64         // SSOGATE_SIGNIN_RATE: sign-in requests per second per client; 0 = no limit
+	SigninBurst        int64         // SSOGATE_SIGNIN_BURST
+	SigninLogRetention time.Duration // SSOGATE_SIGNIN_LOG_RETENTION: 0 = keep forever
+
 	MetadataInterval time.Duration // SSOGATE_METADATA_INTERVAL: schedule of federation metadata fetches
 	MetadataHosts    []string      // SSOGATE_METADATA_HOSTS: extra hosts metadata may be fetched from
 	MetadataGrace    time.Duration // SSOGATE_METADATA_GRACE: how long a certificate that left the metadata stays trusted
@@ -81,6 +86,9 @@ func Defaults() Config {
 	return Config{
 		Addr:                "127.0.0.1:8080",
 		MetricsAddr:         "127.0.0.1:9464",
+		SigninRate:          10,
+		SigninBurst:         50,
+		SigninLogRetention:  90 * 24 * time.Hour,
 		DatabaseURL:         "sqlite:./ssogate.db",
 		SessionIdle:         2 * time.Hour,
 		SessionAbsolute:     12 * time.Hour,
@@ -159,6 +167,9 @@ func Keys() []Key {
 		{"SSOGATE_METADATA_INTERVAL", d.MetadataInterval.String(), "how often each company's App Federation Metadata Url is fetched (one instance fetches; conditional requests), between 1m and 24h"},
 		{"SSOGATE_METADATA_HOSTS", "(empty)", "comma-separated host or host:port entries metadata may also be fetched from (https only), beside Microsoft's login hosts"},
 		{"SSOGATE_METADATA_GRACE", d.MetadataGrace.String(), "how long a certificate that left the federation metadata stays trusted before it is retired"},
+		{"SSOGATE_SIGNIN_RATE", strconv.FormatInt(d.SigninRate, 10), "sign-in requests (GET /login, ACS POST, OAuth authorize) per second per client address, sustained; 0 = no limit"},
+		{"SSOGATE_SIGNIN_BURST", strconv.FormatInt(d.SigninBurst, 10), "sign-in requests a client address may make at once above SSOGATE_SIGNIN_RATE"},
+		{"SSOGATE_SIGNIN_LOG_RETENTION", d.SigninLogRetention.String(), "sign-in records (diagnostics) older than this are deleted, hourly, by one instance; 0 = keep forever"},
 		{"SSOGATE_TRUST_PROXY_HEADERS", "false", "take the client IP from X-Forwarded-For (only behind a proxy you run)"},
 		{"SSOGATE_PASSWORD_CONCURRENCY", "0", "password checks (argon2id, 32 MiB each) running at once; beyond it a sign-in is answered 503 at once; 0 = one per core"},
 		{"SSOGATE_LOG_FORMAT", d.LogFormat, "text or json"},
@@ -264,6 +275,9 @@ func (c *Config) FromEnv(getenv func(string) string) error {
 		}
 	}
 	dur("SSOGATE_METADATA_GRACE", &c.MetadataGrace)
+	num("SSOGATE_SIGNIN_RATE", &c.SigninRate)
+	num("SSOGATE_SIGNIN_BURST", &c.SigninBurst)
+	dur("SSOGATE_SIGNIN_LOG_RETENTION", &c.SigninLogRetention)
 	boolean("SSOGATE_TRUST_PROXY_HEADERS", &c.TrustProxyHeaders)
 	num("SSOGATE_PASSWORD_CONCURRENCY", &c.PasswordConcurrency)
 	str("SSOGATE_LOG_FORMAT", &c.LogFormat)
@@ -292,6 +306,15 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("SSOGATE_ADDR", "%q is not host:port", c.Addr)
+	}
+	if c.SigninRate < 0 || c.SigninRate > 100000 {
+		bad("SSOGATE_SIGNIN_RATE", "%d must be between 0 (no limit) and 100000", c.SigninRate)
+	}
+	if c.SigninRate > 0 && (c.SigninBurst < 1 || c.SigninBurst > 1000000) {
+		bad("SSOGATE_SIGNIN_BURST", "%d must be between 1 and 1000000", c.SigninBurst)
+	}
+	if c.SigninLogRetention < 0 || (c.SigninLogRetention > 0 && c.SigninLogRetention < time.Hour) {
+		bad("SSOGATE_SIGNIN_LOG_RETENTION", "%s must be 0 (keep forever) or at least 1h", c.SigninLogRetention)
 	}
 	for _, h := range c.IDPLoginHosts {
 		host := h

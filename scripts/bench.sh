@@ -84,7 +84,7 @@ psql "$PG_BIG" -qc analyze
 psql "$PG_SMALL" -qc analyze
 
 gw_env() { # $1 database URL, $2 Redis URL ("" = in-process)
-  echo "env SSOGATE_ADDR=127.0.0.1:$PORT_GW SSOGATE_METRICS_ADDR=off SSOGATE_PUBLIC_URL=http://127.0.0.1:$PORT_GW SSOGATE_DATABASE_URL=$1 SSOGATE_REDIS_URL=$2 SSOGATE_LOG_LEVEL=error $work/bin/ssogate serve"
+  echo "env SSOGATE_ADDR=127.0.0.1:$PORT_GW SSOGATE_METRICS_ADDR=off SSOGATE_SIGNIN_RATE=0 SSOGATE_PUBLIC_URL=http://127.0.0.1:$PORT_GW SSOGATE_DATABASE_URL=$1 SSOGATE_REDIS_URL=$2 SSOGATE_LOG_LEVEL=error $work/bin/ssogate serve"
 }
 start_bg() { # command...; sets $srv to its pid once it answers /healthz on $port
   local port=$1; shift

@@ -59,6 +59,7 @@ type gw struct {
 
 	// metricsURL is the separate metrics listener (SSOGATE_METRICS_ADDR).
 	metricsURL string
+	web        *web.Server
 	ident      *gwIdentity          // the assertion signer (its keys live in dir, shared by gateways on it)
 	reg        *prometheus.Registry // the gateway's metrics
 }
@@ -82,6 +83,7 @@ func newGWOn(t *testing.T, dir directory.Store, sess session.Store, shared *gw, 
 	cfg.PublicURL = g.URL
 	cfg.SettingsTTL = 0
 	cfg.IDPLoginHosts = []string{cfg.Addr} // the fake Entra beside it
+	cfg.SigninRate = 0                     // every test client is 127.0.0.1; the limit has its own test
 	if shared != nil {                     // or beside the first instance
 		cfg.IDPLoginHosts = append(cfg.IDPLoginHosts, shared.cfg.Addr)
 	}
@@ -120,6 +122,7 @@ func newGWOn(t *testing.T, dir directory.Store, sess session.Store, shared *gw, 
 	srv.Config.Handler = s.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
+	g.web = s
 	ms := httptest.NewServer(s.MetricsHandler())
 	t.Cleanup(ms.Close)
 	g.metricsURL = ms.URL

@@ -16,6 +16,7 @@ import (
 	"github.com/ssogate/ssogate/internal/testenv"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/session/redisstore"
+	"github.com/ssogate/ssogate/sso/directory"
 )
 
 // Regression tests for the findings of an outside security review, each
@@ -428,6 +429,117 @@ func TestLoginBindingCookieAttributes(t *testing.T) {
 		}
 		if ck == nil || ck.Name != "__Host-ssogate_login" || !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteNoneMode || ck.Path != "/" || ck.MaxAge <= 0 {
 			t.Fatalf("login binding cookie: %+v", ck)
+		}
+	})
+}
+
+func (g *gw) failures(t *testing.T) []directory.SignInEvent {
+	t.Helper()
+	list, err := g.dir.ListSignIns(context.Background(), g.company.ID, true, 0)
+	testenv.Must(t, err, "list sign-ins")
+	return list
+}
+
+// A flood of identical junk ACS POSTs writes one sign-in record a minute,
+// not one each; a different refusal is still recorded at once.
+func TestIdenticalRefusalsAreFolded(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newGW(t, b)
+		for range 30 {
+			if r := g.postACS(newBrowser(), "acme", "bm90IHhtbA==", ""); r.StatusCode != http.StatusBadRequest {
+				t.Fatalf("junk ACS POST: %d", r.StatusCode)
+			}
+		}
+		if list := g.failures(t); len(list) != 1 || list[0].Reason != "malformed" {
+			t.Fatalf("30 identical refusals stored %d records: %+v", len(list), list)
+		}
+		g.postACS(newBrowser(), "acme", g.signed(g.assertion("acme", "stranger@acme.example")), "")
+		if list := g.failures(t); len(list) != 2 || list[0].Reason != "unknown_employee" {
+			t.Fatalf("a different refusal: %+v", list)
+		}
+		mr, err := http.Get(g.metricsURL + "/metrics")
+		testenv.Must(t, err, "metrics")
+		if m := body(t, mr); !strings.Contains(m, "ssogate_signin_failures_folded_total 29") ||
+			!strings.Contains(m, `ssogate_logins_total{outcome="refused",reason="malformed"} 30`) {
+			t.Fatalf("metrics do not count every refusal:\n%s", m)
+		}
+	})
+}
+
+// Each client address has a sign-in rate: beyond it GET /login and the ACS
+// answer 429 with Retry-After and write nothing (no pending request, no
+// record); another address is not affected.
+func TestSignInRequestsAreRateLimitedPerClient(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newGW(t, b, func(c *configT) { c.SigninRate, c.SigninBurst, c.TrustProxyHeaders = 1, 5, true })
+		from := func(ip, method, path string, form url.Values) *http.Response {
+			var rd *strings.Reader
+			if form != nil {
+				rd = strings.NewReader(form.Encode())
+			} else {
+				rd = strings.NewReader("")
+			}
+			req, _ := http.NewRequest(method, g.URL+path, rd)
+			if form != nil {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			req.Header.Set("X-Forwarded-For", ip)
+			resp, err := newBrowser().Do(req)
+			testenv.Must(t, err, "%s %s", method, path)
+			resp.Body.Close()
+			return resp
+		}
+		codes := map[int]int{}
+		for range 20 {
+			codes[from("198.51.100.7", http.MethodGet, "/c/acme/login", nil).StatusCode]++
+		}
+		if codes[http.StatusFound] < 5 || codes[http.StatusFound] > 7 || codes[http.StatusTooManyRequests] < 13 {
+			t.Fatalf("20 GET /login from one address: %v, want about 5 redirects and the rest 429", codes)
+		}
+		r := from("198.51.100.7", http.MethodPost, "/c/acme/saml/acs", url.Values{"SAMLResponse": {"bm90IHhtbA=="}})
+		if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("ACS over the limit: %d Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+		}
+		if list := g.failures(t); len(list) != 0 {
+			t.Fatalf("a rate-limited request left records: %+v", list)
+		}
+		if r := from("203.0.113.9", http.MethodGet, "/c/acme/login", nil); r.StatusCode != http.StatusFound {
+			t.Fatalf("another address: %d", r.StatusCode)
+		}
+		// IPv6 clients are limited per /64.
+		codes = map[int]int{}
+		for i := range 12 {
+			codes[from("2001:db8:1:2::"+strconv.Itoa(i+1), http.MethodGet, "/c/acme/login", nil).StatusCode]++
+		}
+		if codes[http.StatusTooManyRequests] < 5 {
+			t.Fatalf("12 logins from one IPv6 /64: %v", codes)
+		}
+	})
+}
+
+// Sign-in records older than SSOGATE_SIGNIN_LOG_RETENTION are deleted, by
+// one instance per hour.
+func TestSignInRecordsExpire(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newGW(t, b, func(c *configT) { c.SigninLogRetention = 30 * 24 * time.Hour })
+		ctx := context.Background()
+		old := time.Now().AddDate(0, 0, -31)
+		for i := range 3 {
+			testenv.Must(t, g.dir.RecordSignIn(ctx, &directory.SignInEvent{CompanyID: g.company.ID, At: old.Add(time.Duration(i) * time.Minute),
+				Reason: "malformed", Detail: "junk"}), "old record")
+		}
+		g.postACS(newBrowser(), "acme", g.signed(g.assertion("acme", "stranger@acme.example")), "")
+		n, err := g.web.PruneSignInLog(ctx)
+		testenv.Must(t, err, "prune")
+		if n != 3 {
+			t.Fatalf("pruned %d, want the 3 old records", n)
+		}
+		if list := g.failures(t); len(list) != 1 || list[0].Reason != "unknown_employee" {
+			t.Fatalf("left: %+v", list)
+		}
+		// A second instance in the same hour leaves it to the first.
+		if n, err := g.web.PruneSignInLog(ctx); err != nil || n != 0 {
+			t.Fatalf("second run in the hour: %d %v", n, err)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ssogate/ssogate/internal/batch"
@@ -84,4 +85,48 @@ func certificateUses(events []*directory.SignInEvent) []directory.CertificateUse
 		return cmp.Or(cmp.Compare(a.CompanyID, b.CompanyID), cmp.Compare(a.SHA256, b.SHA256))
 	})
 	return uses
+}
+
+// failureFolder keeps a flood of identical refused sign-ins (junk ACS
+// POSTs, one broken set-up hit by everyone) from writing a record each:
+// within foldWindow of a stored refusal, the same company, reason, detail
+// and NameID is counted, not stored. The next identical refusal after the
+// window is stored with that count in its detail, so the diagnostics page
+// still says how many there were. Per instance, bounded in memory.
+type failureFolder struct {
+	mu sync.Mutex
+	m  map[string]*foldEntry
+}
+
+type foldEntry struct {
+	stored time.Time // when the last identical refusal was stored
+	folded int       // identical refusals since, not stored
+	last   time.Time
+}
+
+const (
+	foldWindow = time.Minute
+	foldMax    = 10000
+)
+
+// admit reports whether a refusal with key k at now is to be stored, and
+// if so, how many identical ones were folded since the last stored one
+// (and when the last of them was).
+func (f *failureFolder) admit(k string, now time.Time) (store bool, folded int, last time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.m[k]
+	if e != nil && now.Sub(e.stored) < foldWindow && now.Sub(e.stored) >= 0 {
+		e.folded++
+		e.last = now
+		return false, 0, time.Time{}
+	}
+	if f.m == nil || len(f.m) >= foldMax {
+		f.m = make(map[string]*foldEntry, 256)
+	}
+	if e != nil {
+		folded, last = e.folded, e.last
+	}
+	f.m[k] = &foldEntry{stored: now}
+	return true, folded, last
 }

@@ -14,6 +14,12 @@ type metrics struct {
 	certExpiry  *prometheus.GaugeVec
 	scim        *prometheus.CounterVec
 	oauthTokens *prometheus.CounterVec
+	// rateLimited counts sign-in requests refused by the per-client
+	// limit; failuresFolded refused sign-ins not stored again (an
+	// identical one was stored within the minute).
+	rateLimited    prometheus.Counter
+	failuresFolded prometheus.Counter
+
 	unavailable *prometheus.CounterVec
 	logouts     *prometheus.CounterVec
 	metadata    *prometheus.CounterVec
@@ -45,6 +51,13 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	m.unavailable = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ssogate_unavailable_total", Help: "Requests answered 503 because a store gave no answer, by store (sessions, database, deadline) and route family (acs, api, scim, oauth, forward, admin, page).",
 	}, []string{"store", "route"})
+	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ssogate_signin_rate_limited_total", Help: "Sign-in requests (login, ACS, authorize) refused with 429 by the per-client limit.",
+	})
+	m.failuresFolded = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ssogate_signin_failures_folded_total", Help: "Refused sign-ins not stored because an identical one was stored within the minute.",
+	})
+	reg.MustRegister(m.rateLimited, m.failuresFolded)
 	reg.MustRegister(m.logins, m.acsDuration, m.certExpiry, m.scim, m.oauthTokens, m.unavailable)
 	m.logouts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ssogate_logouts_total", Help: "SAML Single Logout messages, by direction (idp: Entra's LogoutRequest; sp: our sign-out and Entra's answer) and outcome.",

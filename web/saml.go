@@ -427,7 +427,16 @@ func subjectHash(name string) string {
 }
 
 func (s *Server) recordFailure(ctx context.Context, co *directory.Company, reason, detail, nameID, ip string) {
-	if err := s.logins.record(ctx, &directory.SignInEvent{CompanyID: co.ID, At: s.now(), Reason: reason,
+	now := s.now()
+	store, folded, last := s.folded.admit(strconv.FormatInt(co.ID, 10)+"\x00"+reason+"\x00"+detail+"\x00"+nameID, now)
+	if !store {
+		s.metrics.failuresFolded.Inc()
+		return
+	}
+	if folded > 0 {
+		detail = fmt.Sprintf("[%d more identical refusals until %s UTC, not stored one by one] %s", folded, last.UTC().Format("15:04:05"), detail)
+	}
+	if err := s.logins.record(ctx, &directory.SignInEvent{CompanyID: co.ID, At: now, Reason: reason,
 		Detail: truncate(detail, 1000), NameID: truncate(nameID, 256), RemoteIP: ip}); err != nil {
 		s.log.Warn("record sign-in failure", "company", co.Slug, "err", err)
 	}

@@ -93,6 +93,11 @@ type Server struct {
 	syncer *fedsync.Syncer
 	// hashes bounds concurrent argon2id hashes (SSOGATE_PASSWORD_CONCURRENCY).
 	hashes *password.Limiter
+
+	// limiter bounds sign-in requests per client (nil = no limit);
+	// folded keeps identical refused sign-ins from being stored again.
+	limiter *clientLimiter
+	folded  failureFolder
 }
 
 // New builds the application and its routes.
@@ -131,6 +136,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.admin = &admin.Service{Dir: d.Dir, Sessions: d.Sessions, Now: d.Now}
+	s.limiter = newClientLimiter(d.Config.SigninRate, d.Config.SigninBurst)
 	s.sameOrigin = http.NewCrossOriginProtection()
 	if err := s.sameOrigin.AddTrustedOrigin(pub.Scheme + "://" + pub.Host); err != nil {
 		return nil, fmt.Errorf("SSOGATE_PUBLIC_URL as a trusted origin: %w", err)
@@ -174,6 +180,7 @@ func New(d Deps) (*Server, error) {
 		return err
 	}}))
 	e.Use(s.accessLog)
+	e.Use(s.signinLimit)
 	mounts := make([]string, 0, len(d.Mounts))
 	for prefix, h := range d.Mounts {
 		prefix = "/" + strings.Trim(prefix, "/")

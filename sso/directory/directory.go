@@ -526,6 +526,10 @@ type Store interface {
 	// gone is skipped. Unlike RecordSignIn it does not fill the events' IDs.
 	RecordLogins(ctx context.Context, events []*SignInEvent, uses []CertificateUse) error
 	ListSignIns(ctx context.Context, companyID int64, failuresOnly bool, limit int) ([]SignInEvent, error)
+	// PruneSignIns deletes the sign-in events of every company older than
+	// before (the retention limit), in bounded batches, and returns how
+	// many it deleted.
+	PruneSignIns(ctx context.Context, before time.Time) (int64, error)
 	AppendProvisioning(ctx context.Context, p *ProvisioningEntry) error
 	ListProvisioning(ctx context.Context, q ProvisioningQuery) ([]ProvisioningEntry, error)
 	AppendAudit(ctx context.Context, a *AuditEntry) error

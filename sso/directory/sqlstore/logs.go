@@ -119,6 +119,30 @@ func (s *Store) RecordLogins(ctx context.Context, events []*directory.SignInEven
 	return nil
 }
 
+// pruneBatch bounds one DELETE of PruneSignIns, so each statement stays
+// short (and within the statement deadline) however much has piled up.
+const pruneBatch = 5000
+
+// PruneSignIns implements directory.Store.
+func (s *Store) PruneSignIns(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := s.exec(ctx, `DELETE FROM signin_events WHERE id IN
+			(SELECT id FROM signin_events WHERE at < ? ORDER BY at LIMIT ?)`, s.tv(norm(before)), pruneBatch)
+		if err != nil {
+			return total, fmt.Errorf("prune sign-ins: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("prune sign-ins: %w", err)
+		}
+		total += n
+		if n < pruneBatch || ctx.Err() != nil {
+			return total, nil
+		}
+	}
+}
+
 // ListSignIns lists the company's sign-ins, newest first.
 func (s *Store) ListSignIns(ctx context.Context, companyID int64, failuresOnly bool, limit int) ([]directory.SignInEvent, error) {
 	q := `SELECT id, company_id, at, success, reason, detail, name_id, employee_id, cert_sha256, remote_ip

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) directory.Store) {
 		{"Limits", testLimits},
 		{"SignIns", testSignIns},
 		{"RecordLogins", testRecordLogins},
+		{"PruneSignIns", testPruneSignIns},
 		{"Provisioning", testProvisioning},
 		{"Audit", testAudit},
 		{"SCIMTokens", testSCIMTokens},
@@ -1178,6 +1179,34 @@ func testSignIns(t *testing.T, s directory.Store) {
 		t.Fatalf("other company: %+v (At should default to now)", list)
 	}
 	wantErr(t, s.RecordSignIn(ctx, &directory.SignInEvent{CompanyID: 0}), directory.ErrInvalid, "RecordSignIn without company")
+}
+
+// testPruneSignIns: events older than the limit go, at every company;
+// newer ones and the limit's own instant stay.
+func testPruneSignIns(t *testing.T, s directory.Store) {
+	a, b := company(t, s, "prune-a"), company(t, s, "prune-b")
+	limit := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	for i, at := range []time.Time{limit.AddDate(0, -3, 0), limit.Add(-time.Second), limit, limit.Add(time.Hour)} {
+		for _, c := range []*directory.Company{a, b} {
+			must(t, s.RecordSignIn(ctx, &directory.SignInEvent{CompanyID: c.ID, At: at, Reason: "unknown_employee",
+				Detail: fmt.Sprintf("event %d", i)}), "RecordSignIn")
+		}
+	}
+	n, err := s.PruneSignIns(ctx, limit)
+	must(t, err, "PruneSignIns")
+	if n != 4 {
+		t.Fatalf("PruneSignIns deleted %d, want 4 (two per company)", n)
+	}
+	for _, c := range []*directory.Company{a, b} {
+		list, err := s.ListSignIns(ctx, c.ID, false, 0)
+		must(t, err, "ListSignIns")
+		if len(list) != 2 || list[1].At.Before(limit) {
+			t.Fatalf("after pruning %s: %+v", c.Slug, list)
+		}
+	}
+	if n, err := s.PruneSignIns(ctx, limit); err != nil || n != 0 {
+		t.Fatalf("second prune: %d %v", n, err)
+	}
 }
 
 // testRecordLogins: a batch lands whole, in chunks of every size, with
