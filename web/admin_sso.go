@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/sso"
 	"github.com/ssogate/ssogate/sso/directory"
@@ -291,48 +292,29 @@ func (s *Server) adminCertAdd(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	paste := c.FormValue("certificate")
-	info, err := certs.Parse(paste, s.now())
-	if err != nil {
+	res, err := s.admin.AddCertificate(ctx, ac.who(), ac.t.Company.ID, paste, c.FormValue("retire_others") == "on")
+	var ce *certs.Error
+	switch {
+	case errors.As(err, &ce):
 		v, verr := s.certsViewOf(ctx, ac.t.Company)
 		if verr != nil {
 			return verr
 		}
-		msg := "The certificate could not be read. Paste the whole Certificate (Base64) file from Entra."
-		var ce *certs.Error
-		if errors.As(err, &ce) {
-			msg, v.PasteReason = ce.Msg, string(ce.Reason)
-		}
-		v.PasteError = msg
+		v.PasteError, v.PasteReason = ce.Msg, string(ce.Reason)
 		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_certs.html", "Certificates", "certs", v, "")
-	}
-	retireOthers := c.FormValue("retire_others") == "on"
-	existing, err := s.dir.ListCertificates(ctx, ac.t.Company.ID, true)
-	if err != nil {
-		return fmt.Errorf("list certificates: %w", err)
+	case err != nil:
+		return fmt.Errorf("add certificate: %w", err)
 	}
 	code := "cert-added"
-	for _, ct := range existing {
-		if ct.SHA256 == info.SHA256 {
-			code = "cert-readded"
-		}
-	}
-	cert := &directory.Certificate{CompanyID: ac.t.Company.ID, DER: info.DER, Subject: info.Subject, SHA1: info.SHA1,
-		SHA256: info.SHA256, NotBefore: info.NotBefore, NotAfter: info.NotAfter, AddedAt: s.now()}
-	detail := fmt.Sprintf("sha1=%s subject=%q not_after=%s retire_others=%v", info.SHA1, info.Subject,
-		info.NotAfter.UTC().Format("2006-01-02"), retireOthers)
-	if err := s.change(ctx, ac, "cert.add", detail, func(tx directory.Store) error {
-		return tx.AddCertificate(ctx, cert, retireOthers)
-	}); err != nil {
-		return fmt.Errorf("add certificate: %w", err)
+	if res.Readded {
+		code = "cert-readded"
 	}
 	s.companies.Invalidate(ac.t.Company.Slug)
 	return done(c, ac.base()+"/certificates", code)
 }
 
-var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
-// adminCertRetire: POST /admin/certificates/{sha256}/retire. The last
-// trusted certificate cannot be retired: that would refuse every sign-in.
+// adminCertRetire: POST /admin/certificates/{sha256}/retire. The rule
+// (never the last trusted certificate while SSO is on) is admin's.
 func (s *Server) adminCertRetire(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
@@ -340,35 +322,25 @@ func (s *Server) adminCertRetire(c echo.Context) error {
 	if !sha256RE.MatchString(sha) {
 		return refuse(http.StatusNotFound, "not_found", "Not found", "There is no such certificate.", "", nil)
 	}
-	list, err := s.dir.ListCertificates(ctx, ac.t.Company.ID, false)
-	if err != nil {
-		return fmt.Errorf("list certificates: %w", err)
-	}
-	var found *directory.Certificate
-	for i := range list {
-		if list[i].SHA256 == sha {
-			found = &list[i]
+	_, err := s.admin.RetireCertificate(ctx, ac.who(), ac.t.Company.ID, sha)
+	var ar *admin.Refusal
+	switch {
+	case errors.Is(err, admin.ErrNoSuchCertificate):
+		return refuse(http.StatusNotFound, "not_found", "Not found", admin.ErrNoSuchCertificate.Msg, "", nil)
+	case errors.As(err, &ar):
+		v, verr := s.certsViewOf(ctx, ac.t.Company)
+		if verr != nil {
+			return verr
 		}
-	}
-	if found == nil {
-		return refuse(http.StatusNotFound, "not_found", "Not found", "This company trusts no such certificate (it may be retired already).", "", nil)
-	}
-	if len(list) == 1 {
-		v, err := s.certsViewOf(ctx, ac.t.Company)
-		if err != nil {
-			return err
-		}
-		return s.adminPage(c, http.StatusConflict, "admin_certs.html", "Certificates", "certs", v,
-			"This is the only trusted certificate: retiring it would refuse every sign-in. Paste the new certificate first (or switch SSO off under SSO settings).")
-	}
-	if err := s.change(ctx, ac, "cert.retire", "sha1="+found.SHA1, func(tx directory.Store) error {
-		return tx.RetireCertificate(ctx, ac.t.Company.ID, sha, s.now())
-	}); err != nil {
+		return s.adminPage(c, http.StatusConflict, "admin_certs.html", "Certificates", "certs", v, ar.Msg)
+	case err != nil:
 		return fmt.Errorf("retire certificate: %w", err)
 	}
 	s.companies.Invalidate(ac.t.Company.Slug)
 	return done(c, ac.base()+"/certificates", "cert-retired")
 }
+
+var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // adminCertAutoRetire: POST /admin/certificates/auto-retire (days, 0 = off).
 func (s *Server) adminCertAutoRetire(c echo.Context) error {

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/internal/password"
 	"github.com/ssogate/ssogate/sso"
@@ -35,6 +36,9 @@ func (e *env) withCompany(ctx context.Context, slug string, fn func(st directory
 	}
 	return fn(st, c)
 }
+
+// cliActor is who the audit log names for a change made with the CLI.
+var cliActor = admin.Actor{Name: "cli"}
 
 func audit(ctx context.Context, st directory.Store, c *directory.Company, action, detail string) error {
 	return st.AppendAudit(ctx, &directory.AuditEntry{CompanyID: c.ID, At: time.Now(), Actor: "cli", Action: action, Detail: detail})
@@ -104,18 +108,21 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("read certificate: %w", err)
 		}
-		info, err := certs.Parse(string(raw), time.Now())
-		if err != nil {
-			return fmt.Errorf("certificate refused: %w", err)
-		}
 		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
-			cert := &directory.Certificate{CompanyID: c.ID, DER: info.DER, Subject: info.Subject, SHA1: info.SHA1,
-				SHA256: info.SHA256, NotBefore: info.NotBefore, NotAfter: info.NotAfter, AddedAt: time.Now()}
-			if err := st.AddCertificate(ctx, cert, *retire); err != nil {
+			res, err := (&admin.Service{Dir: st}).AddCertificate(ctx, cliActor, c.ID, string(raw), *retire)
+			var ce *certs.Error
+			if errors.As(err, &ce) {
+				return fmt.Errorf("certificate refused: %w", err)
+			}
+			if err != nil {
 				return err
 			}
-			_ = audit(ctx, st, c, "cert.add", fmt.Sprintf("sha1=%s retire_others=%v", info.SHA1, *retire))
-			fmt.Fprintf(e.stdout, "trusted certificate %s\n  subject %s\n  expires %s\n", info.SHA1, info.Subject, info.NotAfter.UTC().Format(time.RFC3339))
+			ct := res.Cert
+			verb := "trusted"
+			if res.Readded {
+				verb = "trusted again"
+			}
+			fmt.Fprintf(e.stdout, "%s certificate %s\n  subject %s\n  expires %s\n", verb, ct.SHA1, ct.Subject, ct.NotAfter.UTC().Format(time.RFC3339))
 			if !*retire {
 				fmt.Fprintln(e.stdout, "  other trusted certificates were kept (rollover); retire them with --retire-others or sso retire-cert")
 			}
@@ -128,23 +135,20 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		want := strings.ToUpper(strings.NewReplacer(":", "", " ", "").Replace(*sha1))
+		if *sha1 == "" {
+			return errors.New("sso retire-cert: --sha1 THUMBPRINT is required")
+		}
 		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
-			list, err := st.ListCertificates(ctx, c.ID, false)
+			ct, err := (&admin.Service{Dir: st}).RetireCertificate(ctx, cliActor, c.ID, *sha1)
+			var ar *admin.Refusal
+			if errors.As(err, &ar) {
+				return fmt.Errorf("sso retire-cert %s: %s", *sha1, ar.Msg)
+			}
 			if err != nil {
 				return err
 			}
-			for _, ct := range list {
-				if ct.SHA1 == want {
-					if err := st.RetireCertificate(ctx, c.ID, ct.SHA256, time.Now()); err != nil {
-						return err
-					}
-					_ = audit(ctx, st, c, "cert.retire", "sha1="+want)
-					fmt.Fprintf(e.stdout, "retired certificate %s\n", want)
-					return nil
-				}
-			}
-			return fmt.Errorf("no trusted certificate with thumbprint %q", *sha1)
+			fmt.Fprintf(e.stdout, "retired certificate %s\n", ct.SHA1)
+			return nil
 		})
 	case "configure":
 		fs := e.newFlags("sso configure")

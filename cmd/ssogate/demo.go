@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/internal/demoproduct"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/ssotest"
@@ -121,12 +121,7 @@ func seedDemo(ctx context.Context, st directory.Store, idp *ssotest.IdP, slug, l
 	if err := st.CreateCompany(ctx, c); err != nil {
 		return err
 	}
-	info, err := certs.Parse(idp.CertificateBase64(), time.Now())
-	if err != nil {
-		return err
-	}
-	if err := st.AddCertificate(ctx, &directory.Certificate{CompanyID: c.ID, DER: info.DER, Subject: info.Subject,
-		SHA1: info.SHA1, SHA256: info.SHA256, NotBefore: info.NotBefore, NotAfter: info.NotAfter, AddedAt: time.Now()}, false); err != nil {
+	if _, err := (&admin.Service{Dir: st}).AddCertificate(ctx, admin.Actor{Name: "demo"}, c.ID, idp.CertificateBase64(), false); err != nil {
 		return err
 	}
 	for _, u := range demoUsers {

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/fedmeta"
@@ -258,8 +259,7 @@ func (s *Syncer) apply(ctx context.Context, tx directory.Store, companyID int64,
 				}
 				continue
 			}
-			c := &directory.Certificate{CompanyID: companyID, DER: info.DER, Subject: clipSubject(info.Subject), SHA1: info.SHA1, SHA256: info.SHA256,
-				NotBefore: info.NotBefore, NotAfter: info.NotAfter, AddedAt: now, Source: directory.CertSourceMetadata}
+			c := admin.CertificateRecord(companyID, info, directory.CertSourceMetadata, now)
 			if err := tx.AddCertificate(ctx, c, false); err != nil {
 				return err
 			}
@@ -333,13 +333,6 @@ func (s *Syncer) apply(ctx context.Context, tx directory.Store, companyID int64,
 		}
 	}
 	return nil
-}
-
-func clipSubject(s string) string {
-	if len(s) > 1000 {
-		return s[:1000]
-	}
-	return s
 }
 
 func thumbprints(l []directory.Certificate) string {

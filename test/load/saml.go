@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/directory/sqlstore"
@@ -367,6 +368,5 @@ func certificateOf(companyID int64, idp *ssotest.IdP, now time.Time) (*directory
 	if err != nil {
 		return nil, err
 	}
-	return &directory.Certificate{CompanyID: companyID, DER: info.DER, Subject: info.Subject, SHA1: info.SHA1,
-		SHA256: info.SHA256, NotBefore: info.NotBefore, NotAfter: info.NotAfter, AddedAt: now}, nil
+	return admin.CertificateRecord(companyID, info, directory.CertSourcePaste, now), nil
 }
