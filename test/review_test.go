@@ -127,14 +127,31 @@ func TestMetricsAreNotOnThePublicListener(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		g := newGW(t, b)
 		g.postACS(newBrowser(), "acme", g.signed(g.assertion("acme", "maja.holm@acme.example")), "")
-		for _, p := range []string{"/metrics", "/metrics/", "/Metrics", "/c/acme/metrics"} {
+		for _, p := range []string{"/metrics/", "/Metrics", "/c/acme/metrics"} {
 			resp, err := http.Get(g.URL + p)
 			testenv.Must(t, err, "GET %s", p)
 			if m := body(t, resp); resp.StatusCode != http.StatusNotFound || strings.Contains(m, "ssogate_") {
 				t.Errorf("public %s: %d\n%s", p, resp.StatusCode, m)
 			}
 		}
-		resp, err := http.Get(g.metricsURL + "/metrics")
+		// On the public listener, /metrics answers a scraper on this host
+		// (the test's direct loopback connection) and nobody whose request
+		// came through a proxy.
+		for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-IP"} {
+			req, _ := http.NewRequest(http.MethodGet, g.URL+"/metrics", nil)
+			req.Header.Set(h, "for=198.51.100.7")
+			resp, err := http.DefaultClient.Do(req)
+			testenv.Must(t, err, "GET /metrics with %s", h)
+			if m := body(t, resp); resp.StatusCode != http.StatusNotFound || strings.Contains(m, "ssogate_") {
+				t.Errorf("public /metrics through a proxy (%s): %d\n%s", h, resp.StatusCode, m)
+			}
+		}
+		resp, err := http.Get(g.URL + "/metrics")
+		testenv.Must(t, err, "GET public /metrics from this host")
+		if m := body(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(m, "ssogate_logins_total") {
+			t.Errorf("public /metrics from this host: %d\n%s", resp.StatusCode, m)
+		}
+		resp, err = http.Get(g.metricsURL + "/metrics")
 		testenv.Must(t, err, "GET metrics listener")
 		if m := body(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(m, `ssogate_logins_total{outcome="success",reason="ok"} 1`) {
 			t.Fatalf("metrics listener: %d\n%s", resp.StatusCode, m)

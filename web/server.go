@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -198,13 +199,30 @@ func (s *Server) Handler() http.Handler { return s.e }
 
 // MetricsHandler serves GET /metrics (Prometheus text format) for the
 // separate listener at SSOGATE_METRICS_ADDR, with /healthz beside it. The
-// metrics name every company (certificate expiry gauges), so they are never
-// on the public listener.
+// metrics name every company (certificate expiry gauges), so the public
+// listener answers them only to a local scraper (localMetrics).
 func (s *Server) MetricsHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metrics.handler)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	return mux
+}
+
+// localMetrics serves /metrics on the public listener to a scraper on this
+// host only: the connection's own peer must be a loopback address and the
+// request must carry no forwarding header (a reverse proxy on this host
+// adds one), so no client elsewhere, directly or through a proxy, ever
+// reads it. Everyone else gets 404, as for an unknown path.
+func (s *Server) localMetrics(c echo.Context) error {
+	r := c.Request()
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	ip := net.ParseIP(host)
+	if err != nil || ip == nil || !ip.IsLoopback() ||
+		r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" || r.Header.Get("X-Real-IP") != "" {
+		return echo.ErrNotFound
+	}
+	s.metrics.handler.ServeHTTP(c.Response(), r)
+	return nil
 }
 
 func (s *Server) routes() {
@@ -213,6 +231,7 @@ func (s *Server) routes() {
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(filesOnly{static})))))
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.localMetrics)
 	e.GET("/.well-known/jwks.json", s.jwks)
 	// Forward-auth for a proxy in front (any method: some proxies ask with
 	// the original one; the body is never read).

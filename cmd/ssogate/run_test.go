@@ -180,12 +180,16 @@ func TestDemoSignsInThroughTheFakeEntra(t *testing.T) {
 	if m := readAll(resp); resp.StatusCode != 200 || !strings.Contains(m, `ssogate_logins_total{outcome="success",reason="ok"} 1`) {
 		t.Fatalf("metrics listener: %d\n%s", resp.StatusCode, m)
 	}
-	resp, err = c.Get(base + "/metrics")
+	// On the public listener they answer only a scraper on this host, never
+	// a request that came through a proxy.
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("X-Forwarded-For", "198.51.100.7")
+	resp, err = c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m := readAll(resp); resp.StatusCode != http.StatusNotFound || strings.Contains(m, "ssogate_") {
-		t.Fatalf("/metrics on the public listener: %d\n%s", resp.StatusCode, m)
+		t.Fatalf("/metrics on the public listener through a proxy: %d\n%s", resp.StatusCode, m)
 	}
 	// Maja is the demo's admin: her fresh SSO session opens the console.
 	resp, err = c.Get(base + "/c/demo/admin/login/sso")
