@@ -36,6 +36,10 @@ type Service struct {
 	Sessions Sessions
 	// Now is the clock (nil = time.Now).
 	Now func() time.Time
+	// CheckLoginURL says whether an IdP Login URL may be set (the
+	// operator's allow-list: sso.CheckLoginURL with
+	// SSOGATE_IDP_LOGIN_HOSTS). Nil refuses every new Login URL.
+	CheckLoginURL func(raw string) error
 }
 
 func (s *Service) now() time.Time {

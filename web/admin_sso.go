@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/certs"
-	"github.com/ssogate/ssogate/sso"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -76,86 +74,41 @@ func (s *Server) adminSSOPage(c echo.Context) error {
 	return s.adminPage(c, http.StatusOK, "admin_sso.html", "SSO settings", "sso", s.ssoViewOf(adminOf(c).t), "")
 }
 
-// checkEntraURL accepts an empty value or an absolute http(s) URL.
-func checkEntraURL(v, what, example string) error {
-	if v == "" {
-		return nil
-	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(v) > 500 || strings.ContainsAny(v, " \t\r\n") {
-		return fmt.Errorf("%s %q is not a URL: paste it from Entra (Single sign-on → Set up), e.g. %s", what, v, example)
-	}
-	return nil
-}
-
-// adminSSOSave: POST /admin/sso.
+// adminSSOSave: POST /admin/sso. The rules and the audit entry are
+// admin.ConfigureSSO's.
 func (s *Server) adminSSOSave(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
-	co := *ac.t.Company
-	before := co
-	co.SSOEnabled = c.FormValue("enabled") == "on"
-	co.NameIDMode = directory.NameIDMode(c.FormValue("nameid"))
-	co.EntraIdentifier = strings.TrimSpace(c.FormValue("identifier"))
-	co.IDPLoginURL = strings.TrimSpace(c.FormValue("login_url"))
-	co.SLOEnabled = c.FormValue("slo") == "on"
+	enabled, slo := c.FormValue("enabled") == "on", c.FormValue("slo") == "on"
+	in := admin.SSOSettings{Enabled: &enabled, SLO: &slo}
+	for _, f := range []struct {
+		field string
+		to    **string
+	}{{"nameid", &in.NameIDMode}, {"identifier", &in.EntraIdentifier}, {"login_url", &in.LoginURL}} {
+		v := c.FormValue(f.field)
+		*f.to = &v
+	}
 	if name := strings.TrimSpace(c.FormValue("name")); name != "" {
-		co.Name = name
+		in.Name = &name
 	}
-	var problems []string
-	if !co.NameIDMode.Valid() {
-		problems = append(problems, "Choose how the NameID is matched: user.userprincipalname or user.mail.")
-	}
-	if err := checkEntraURL(co.EntraIdentifier, "Microsoft Entra Identifier", "https://sts.windows.net/<tenant-id>/"); err != nil {
-		problems = append(problems, err.Error())
-	}
-	if err := checkEntraURL(co.IDPLoginURL, "Login URL", "https://login.microsoftonline.com/<tenant-id>/saml2"); err != nil {
-		problems = append(problems, err.Error())
-	} else if co.IDPLoginURL != "" && co.IDPLoginURL != before.IDPLoginURL {
-		if err := sso.CheckLoginURL(co.IDPLoginURL, s.cfg.IDPLoginHosts); err != nil {
-			problems = append(problems, fmt.Sprintf("The Login URL %q is not a Microsoft sign-in address: paste the Login URL Entra shows (https://login.microsoftonline.com/<tenant-id>/saml2, or your national cloud's); other hosts need the operator's SSOGATE_IDP_LOGIN_HOSTS.", co.IDPLoginURL))
-		}
-	}
-	if len(co.Name) > 200 {
-		problems = append(problems, "The company name is too long (200 characters at most).")
-	}
-	if len(problems) > 0 {
+	co, changes, err := s.admin.ConfigureSSO(ctx, ac.who(), ac.t.Company.ID, in)
+	var ar *admin.Refusal
+	switch {
+	case errors.As(err, &ar):
 		v := s.ssoViewOf(ac.t)
-		v.Enabled, v.Mode, v.Identifier, v.LoginURL, v.Name = co.SSOEnabled, string(co.NameIDMode), co.EntraIdentifier, co.IDPLoginURL, co.Name
-		v.SLO = co.SLOEnabled
-		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_sso.html", "SSO settings", "sso", v, strings.Join(problems, " "))
-	}
-	var changes []string
-	if before.SSOEnabled != co.SSOEnabled {
-		changes = append(changes, "enabled="+strconv.FormatBool(co.SSOEnabled))
-	}
-	if before.NameIDMode != co.NameIDMode {
-		changes = append(changes, "nameid="+string(co.NameIDMode))
-	}
-	if before.EntraIdentifier != co.EntraIdentifier {
-		changes = append(changes, fmt.Sprintf("entra_identifier=%q", co.EntraIdentifier))
-	}
-	if before.IDPLoginURL != co.IDPLoginURL {
-		changes = append(changes, fmt.Sprintf("login_url=%q", co.IDPLoginURL))
-	}
-	if before.SLOEnabled != co.SLOEnabled {
-		changes = append(changes, "slo="+strconv.FormatBool(co.SLOEnabled))
-	}
-	if before.Name != co.Name {
-		changes = append(changes, fmt.Sprintf("name=%q", co.Name))
-	}
-	if len(changes) == 0 {
-		return done(c, ac.base()+"/sso", "sso")
-	}
-	if err := s.change(ctx, ac, "sso.configure", strings.Join(changes, " "), func(tx directory.Store) error {
-		return tx.UpdateCompanySettings(ctx, &co)
-	}); err != nil {
-		if errors.Is(err, directory.ErrInvalid) {
-			return s.adminPage(c, http.StatusUnprocessableEntity, "admin_sso.html", "SSO settings", "sso", s.ssoViewOf(ac.t), "The settings were refused: "+err.Error())
+		v.Enabled, v.Mode, v.Identifier, v.LoginURL, v.SLO = enabled, *in.NameIDMode, *in.EntraIdentifier, *in.LoginURL, slo
+		if in.Name != nil {
+			v.Name = *in.Name
 		}
+		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_sso.html", "SSO settings", "sso", v, ar.Msg)
+	case errors.Is(err, directory.ErrInvalid):
+		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_sso.html", "SSO settings", "sso", s.ssoViewOf(ac.t), "The settings were refused: "+err.Error())
+	case err != nil:
 		return fmt.Errorf("save SSO settings: %w", err)
 	}
-	s.companies.Invalidate(co.Slug)
+	if len(changes) > 0 {
+		s.companies.Invalidate(co.Slug)
+	}
 	return done(c, ac.base()+"/sso", "sso")
 }
 

@@ -136,7 +136,8 @@ func New(d Deps) (*Server, error) {
 	if s.keySealer, err = newKeySealer(d.Config.SigningKeySecret); err != nil {
 		return nil, err
 	}
-	s.admin = &admin.Service{Dir: d.Dir, Sessions: d.Sessions, Now: d.Now}
+	s.admin = &admin.Service{Dir: d.Dir, Sessions: d.Sessions, Now: d.Now,
+		CheckLoginURL: func(u string) error { return sso.CheckLoginURL(u, d.Config.IDPLoginHosts) }}
 	s.limiter = newClientLimiter(d.Config.SigninRate, d.Config.SigninBurst)
 	s.sameOrigin = http.NewCrossOriginProtection()
 	if err := s.sameOrigin.AddTrustedOrigin(pub.Scheme + "://" + pub.Host); err != nil {

@@ -164,71 +164,69 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		var in admin.SSOSettings
+		set := false
+		for _, f := range []struct {
+			v  *string
+			to **string
+		}{{nameid, &in.NameIDMode}, {name, &in.Name}} {
+			if *f.v != "" {
+				*f.to, set = f.v, true
+			}
+		}
+		for _, f := range []struct {
+			v  *string
+			to **string
+		}{{ident, &in.EntraIdentifier}, {login, &in.LoginURL}} {
+			if *f.v != "\x00" {
+				*f.to, set = f.v, true
+			}
+		}
+		for _, f := range []struct {
+			flag, v string
+			to      **bool
+		}{{"--enabled", *enabled, &in.Enabled}, {"--slo", *slo, &in.SLO}} {
+			if f.v == "" {
+				continue
+			}
+			b, err := strconv.ParseBool(f.v)
+			if err != nil {
+				return fmt.Errorf("%s %q: use true or false", f.flag, f.v)
+			}
+			*f.to, set = &b, true
+		}
+		metaSet := *metaURL != "\x00"
+		if !set && *encryption == "" && !metaSet {
+			return errors.New("sso configure: nothing to change (use --nameid, --enabled, --entra-identifier, --login-url, --slo, --metadata-url, --encryption or --name)")
+		}
 		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
-			var changes []string
-			metaSet := *metaURL != "\x00"
-			if *nameid != "" {
-				m := directory.NameIDMode(strings.ToLower(*nameid))
-				if !m.Valid() {
-					return fmt.Errorf("--nameid %q: use upn or mail", *nameid)
+			if set {
+				svc := &admin.Service{Dir: st, CheckLoginURL: func(u string) error { return sso.CheckLoginURL(u, e.cfg.IDPLoginHosts) }}
+				co, changes, err := svc.ConfigureSSO(ctx, cliActor, c.ID, in)
+				var ar *admin.Refusal
+				if errors.As(err, &ar) {
+					return fmt.Errorf("sso configure: %s", ar.Msg)
 				}
-				c.NameIDMode = m
-				changes = append(changes, "nameid="+string(m))
-			}
-			if *enabled != "" {
-				b, err := strconv.ParseBool(*enabled)
 				if err != nil {
-					return fmt.Errorf("--enabled %q: use true or false", *enabled)
+					return err
 				}
-				c.SSOEnabled = b
-				changes = append(changes, "enabled="+strconv.FormatBool(b))
-			}
-			if *ident != "\x00" {
-				v := strings.TrimSpace(*ident)
-				if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
-					return fmt.Errorf("--entra-identifier %q: paste the Microsoft Entra Identifier, e.g. https://sts.windows.net/<tenant-id>/", v)
+				*c = *co
+				if len(changes) == 0 {
+					fmt.Fprintf(e.stdout, "%s: the settings were already so\n", c.Slug)
+				} else {
+					fmt.Fprintf(e.stdout, "updated %s: %s\n", c.Slug, strings.Join(changes, ", "))
 				}
-				c.EntraIdentifier = v
-				changes = append(changes, "entra_identifier="+v)
-			}
-			if *login != "\x00" {
-				v := strings.TrimSpace(*login)
-				if v != "" {
-					if err := sso.CheckLoginURL(v, e.cfg.IDPLoginHosts); err != nil {
-						return fmt.Errorf("--login-url %q: paste Entra's Login URL, e.g. https://login.microsoftonline.com/<tenant-id>/saml2 (other hosts need SSOGATE_IDP_LOGIN_HOSTS): %w", v, err)
-					}
-				}
-				c.IDPLoginURL = v
-				changes = append(changes, "login_url="+v)
-			}
-			if *name != "" {
-				c.Name = strings.TrimSpace(*name)
-				changes = append(changes, "name="+c.Name)
-			}
-			if *slo != "" {
-				b, err := strconv.ParseBool(*slo)
-				if err != nil {
-					return fmt.Errorf("--slo %q: use true or false", *slo)
-				}
-				c.SLOEnabled = b
-				changes = append(changes, "slo="+strconv.FormatBool(b))
 			}
 			if *encryption != "" {
 				change, err := setEncryption(ctx, st, c, *encryption, e.cfg.SigningKeySecret)
 				if err != nil {
 					return err
 				}
-				changes = append(changes, change)
-			}
-			if len(changes) == 0 && !metaSet {
-				return errors.New("sso configure: nothing to change (use --nameid, --enabled, --entra-identifier, --login-url, --slo, --metadata-url, --encryption or --name)")
-			}
-			if len(changes) > 0 {
 				if err := st.UpdateCompanySettings(ctx, c); err != nil {
 					return err
 				}
-				_ = audit(ctx, st, c, "sso.configure", strings.Join(changes, " "))
-				fmt.Fprintf(e.stdout, "updated %s: %s\n", c.Slug, strings.Join(changes, ", "))
+				_ = audit(ctx, st, c, "sso.configure", change)
+				fmt.Fprintf(e.stdout, "updated %s: %s\n", c.Slug, change)
 			}
 			if metaSet {
 				// After the settings, so a new Entra Identifier is what the

@@ -1,0 +1,146 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/ssogate/ssogate/sso/directory"
+)
+
+// SSOSettings are the SSO settings of a company an admin sets, from the
+// console's SSO page or `ssogate sso configure`. A nil field is left as it
+// is.
+type SSOSettings struct {
+	Name            *string
+	Enabled         *bool
+	NameIDMode      *string // "upn" or "mail"
+	EntraIdentifier *string // "" unsets it
+	LoginURL        *string // "" unsets it (it is then derived)
+	SLO             *bool
+}
+
+// Entra URL examples shown when a pasted value is refused.
+const (
+	exampleIdentifier = "https://sts.windows.net/<tenant-id>/"
+	exampleLoginURL   = "https://login.microsoftonline.com/<tenant-id>/saml2"
+)
+
+// CheckEntraURL accepts an empty value or an absolute http(s) URL of at
+// most 500 bytes without whitespace: the shape of the Entra values the
+// SSO settings take (Microsoft Entra Identifier, Login URL).
+func CheckEntraURL(v, what, example string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(v) > 500 || strings.ContainsAny(v, " \t\r\n") {
+		return fmt.Errorf("%s %q is not a URL: paste it from Entra (Single sign-on → Set up), e.g. %s", what, v, example)
+	}
+	return nil
+}
+
+// ConfigureSSO changes a company's SSO settings. Every problem of the
+// input is reported at once in one *Refusal (Invalid), and nothing is
+// written. A Login URL that changes must also pass s.CheckLoginURL (the
+// operator's allow-list of IdP sign-in hosts, SSOGATE_IDP_LOGIN_HOSTS):
+// it is where every employee's browser is sent. It returns the company as
+// written and the changes made ("enabled=true", `login_url="…"`), which are
+// also the detail of the one sso.configure audit entry; no change, no
+// write and no entry.
+func (s *Service) ConfigureSSO(ctx context.Context, a Actor, companyID int64, in SSOSettings) (*directory.Company, []string, error) {
+	var out *directory.Company
+	var changes []string
+	err := s.Dir.InTx(ctx, func(tx directory.Store) error {
+		co, err := tx.GetCompanyByID(ctx, companyID)
+		if err != nil {
+			return err
+		}
+		before := *co
+		var problems []string
+		if in.Name != nil {
+			co.Name = strings.TrimSpace(*in.Name)
+			switch {
+			case co.Name == "":
+				problems = append(problems, "Enter the company's name.")
+			case len(co.Name) > 200:
+				problems = append(problems, "The company name is too long (200 characters at most).")
+			}
+		}
+		if in.Enabled != nil {
+			co.SSOEnabled = *in.Enabled
+		}
+		if in.NameIDMode != nil {
+			co.NameIDMode = directory.NameIDMode(strings.ToLower(strings.TrimSpace(*in.NameIDMode)))
+			if !co.NameIDMode.Valid() {
+				problems = append(problems, "Choose how the NameID is matched: upn (user.userprincipalname) or mail (user.mail).")
+			}
+		}
+		if in.EntraIdentifier != nil {
+			co.EntraIdentifier = strings.TrimSpace(*in.EntraIdentifier)
+			if err := CheckEntraURL(co.EntraIdentifier, "Microsoft Entra Identifier", exampleIdentifier); err != nil {
+				problems = append(problems, err.Error())
+			}
+		}
+		if in.LoginURL != nil {
+			co.IDPLoginURL = strings.TrimSpace(*in.LoginURL)
+			if err := CheckEntraURL(co.IDPLoginURL, "Login URL", exampleLoginURL); err != nil {
+				problems = append(problems, err.Error())
+			} else if co.IDPLoginURL != "" && co.IDPLoginURL != before.IDPLoginURL && !s.loginURLAllowed(co.IDPLoginURL) {
+				problems = append(problems, fmt.Sprintf("The Login URL %q is not a Microsoft sign-in address: paste the Login URL Entra shows (%s, or your national cloud's); other hosts need the operator's SSOGATE_IDP_LOGIN_HOSTS.", co.IDPLoginURL, exampleLoginURL))
+			}
+		}
+		if in.SLO != nil {
+			co.SLOEnabled = *in.SLO
+		}
+		if len(problems) > 0 {
+			return &Refusal{Msg: strings.Join(problems, " "), Invalid: true}
+		}
+		changes = ssoChanges(&before, co)
+		out = co
+		if len(changes) == 0 {
+			return nil
+		}
+		if err := tx.UpdateCompanySettings(ctx, co); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, companyID, a.Name, "sso.configure", strings.Join(changes, " "))
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, changes, nil
+}
+
+// loginURLAllowed asks the operator's check; without one no Login URL is
+// accepted (fail closed).
+func (s *Service) loginURLAllowed(u string) bool {
+	return s.CheckLoginURL != nil && s.CheckLoginURL(u) == nil
+}
+
+// ssoChanges lists what differs between before and after, in the audit
+// format.
+func ssoChanges(before, after *directory.Company) []string {
+	var changes []string
+	if before.SSOEnabled != after.SSOEnabled {
+		changes = append(changes, "enabled="+strconv.FormatBool(after.SSOEnabled))
+	}
+	if before.NameIDMode != after.NameIDMode {
+		changes = append(changes, "nameid="+string(after.NameIDMode))
+	}
+	if before.EntraIdentifier != after.EntraIdentifier {
+		changes = append(changes, fmt.Sprintf("entra_identifier=%q", after.EntraIdentifier))
+	}
+	if before.IDPLoginURL != after.IDPLoginURL {
+		changes = append(changes, fmt.Sprintf("login_url=%q", after.IDPLoginURL))
+	}
+	if before.SLOEnabled != after.SLOEnabled {
+		changes = append(changes, "slo="+strconv.FormatBool(after.SLOEnabled))
+	}
+	if before.Name != after.Name {
+		changes = append(changes, fmt.Sprintf("name=%q", after.Name))
+	}
+	return changes
+}
