@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -16,6 +17,15 @@ const companyCols = `id, slug, name, sso_enabled, nameid_mode, entra_identifier,
 	metadata_url, metadata_etag, metadata_last_modified, metadata_checked_at, metadata_ok_at, metadata_outcome, metadata_message`
 
 type rowScanner interface{ Scan(dest ...any) error }
+
+// deref adapts a scan function that returns a pointer to collect.
+func deref[T any](v *T, err error) (T, error) {
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return *v, nil
+}
 
 func scanCompany(r rowScanner) (*directory.Company, error) {
 	var c directory.Company
@@ -254,42 +264,36 @@ func (s *Store) ListCertificates(ctx context.Context, companyID int64, includeRe
 	if err != nil {
 		return nil, fmt.Errorf("list certificates: %w", err)
 	}
-	defer rows.Close()
-	var out []directory.Certificate
-	for rows.Next() {
-		c, err := scanCert(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list certificates: %w", err)
-		}
-		out = append(out, *c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list certificates: %w", s.translate(err))
-	}
-	return out, nil
+	return collect(s, rows, "list certificates", func(r *sql.Rows) (directory.Certificate, error) { return deref(scanCert(r)) })
 }
 
 // RetireCertificate stops trusting the certificate (keeping an earlier
 // retirement time) and bumps the company's Version when it changed.
 func (s *Store) RetireCertificate(ctx context.Context, companyID int64, sha256 string, at time.Time) error {
-	err := s.inTx(ctx, func(tx *Store) error {
+	if err := s.retireOnce(ctx, "certificates", companyID, sha256, at); err != nil {
+		return fmt.Errorf("retire certificate %s of company %d: %w", sha256, companyID, err)
+	}
+	return nil
+}
+
+// retireOnce sets retired_at of the company's row of table (certificates
+// or sp_encryption_keys) with this SHA-256, unless it is set already, and
+// then bumps the company's Version.
+func (s *Store) retireOnce(ctx context.Context, table string, companyID int64, sha256 string, at time.Time) error {
+	return s.inTx(ctx, func(tx *Store) error {
 		var retired dbTime
-		err := tx.queryRowW(ctx, `SELECT retired_at FROM certificates WHERE company_id = ? AND sha256 = ?`, companyID, sha256).Scan(&retired)
+		err := tx.queryRowW(ctx, `SELECT retired_at FROM `+table+` WHERE company_id = ? AND sha256 = ?`, companyID, sha256).Scan(&retired)
 		if err != nil {
 			return tx.translate(err)
 		}
 		if retired.Valid {
 			return nil
 		}
-		if _, err := tx.exec(ctx, `UPDATE certificates SET retired_at = ? WHERE company_id = ? AND sha256 = ?`, tx.tv(at), companyID, sha256); err != nil {
+		if _, err := tx.exec(ctx, `UPDATE `+table+` SET retired_at = ? WHERE company_id = ? AND sha256 = ?`, tx.tv(at), companyID, sha256); err != nil {
 			return err
 		}
 		return tx.bumpCompany(ctx, companyID, tx.clock())
 	})
-	if err != nil {
-		return fmt.Errorf("retire certificate %s of company %d: %w", sha256, companyID, err)
-	}
-	return nil
 }
 
 // SetCertificateMissing sets or clears when a metadata certificate was first

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1" //nolint:gosec // SHA-1 only names a certificate the way Entra shows it (Thumbprint)
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -79,39 +80,13 @@ func (s *Store) ListEncryptionKeys(ctx context.Context, companyID int64, include
 	if err != nil {
 		return nil, fmt.Errorf("list encryption keys: %w", err)
 	}
-	defer rows.Close()
-	var out []directory.EncryptionKey
-	for rows.Next() {
-		k, err := scanEncKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list encryption keys: %w", err)
-		}
-		out = append(out, *k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list encryption keys: %w", s.translate(err))
-	}
-	return out, nil
+	return collect(s, rows, "list encryption keys", func(r *sql.Rows) (directory.EncryptionKey, error) { return deref(scanEncKey(r)) })
 }
 
 // RetireEncryptionKey stops publishing and using the key (keeping an
 // earlier retirement time) and bumps the company's Version when it changed.
 func (s *Store) RetireEncryptionKey(ctx context.Context, companyID int64, sha256 string, at time.Time) error {
-	err := s.inTx(ctx, func(tx *Store) error {
-		var retired dbTime
-		err := tx.queryRowW(ctx, `SELECT retired_at FROM sp_encryption_keys WHERE company_id = ? AND sha256 = ?`, companyID, sha256).Scan(&retired)
-		if err != nil {
-			return tx.translate(err)
-		}
-		if retired.Valid {
-			return nil
-		}
-		if _, err := tx.exec(ctx, `UPDATE sp_encryption_keys SET retired_at = ? WHERE company_id = ? AND sha256 = ?`, tx.tv(at), companyID, sha256); err != nil {
-			return err
-		}
-		return tx.bumpCompany(ctx, companyID, tx.clock())
-	})
-	if err != nil {
+	if err := s.retireOnce(ctx, "sp_encryption_keys", companyID, sha256, at); err != nil {
 		return fmt.Errorf("retire encryption key %s of company %d: %w", sha256, companyID, err)
 	}
 	return nil
