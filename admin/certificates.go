@@ -138,3 +138,84 @@ func CertificateRecord(companyID int64, info *certs.Info, source string, at time
 	return &directory.Certificate{CompanyID: companyID, DER: info.DER, Subject: clip(info.Subject, maxSubject), SHA1: info.SHA1, SHA256: info.SHA256,
 		NotBefore: info.NotBefore, NotAfter: info.NotAfter, AddedAt: at, Source: source}
 }
+
+// SetCertAutoRetire sets a company's automatic certificate retirement (a
+// number of days from 1 to 365, 0 = off; see AutoRetireCertificates). The
+// audit entry is cert.auto_retire.
+func (s *Service) SetCertAutoRetire(ctx context.Context, a Actor, companyID int64, days int) error {
+	if days < 0 || days > 365 {
+		return invalid("Automatic retirement: enter a number of days from 0 (off) to 365.")
+	}
+	return s.Dir.InTx(ctx, func(tx directory.Store) error {
+		co, err := tx.GetCompanyByID(ctx, companyID)
+		if err != nil {
+			return err
+		}
+		co.CertAutoRetireDays = days
+		if err := tx.UpdateCompanySettings(ctx, co); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, companyID, a.Name, "cert.auto_retire", fmt.Sprintf("days=%d", days))
+	})
+}
+
+// AutoRetireActor is who the audit log names for an automatic retirement.
+const AutoRetireActor = "auto-retire"
+
+// AutoRetired is one certificate AutoRetireCertificates retired, and the
+// one that signs the sign-ins now.
+type AutoRetired struct {
+	Cert, Signing directory.Certificate
+}
+
+// AutoRetireCertificates applies a company's automatic retirement rule
+// (Company.CertAutoRetireDays, 0 = off): a trusted certificate that has
+// signed logins before, but none for that many days while another trusted
+// certificate signed one after its last, is retired. A certificate that
+// never signed a login is kept (it is the new one, waiting for Entra's
+// switch), and so is the certificate that signed the latest login, so the
+// rule never retires the last one in use. Each retirement is its own
+// transaction with a cert.retire entry (actor AutoRetireActor); one that
+// another instance made first is skipped.
+func (s *Service) AutoRetireCertificates(ctx context.Context, co *directory.Company) ([]AutoRetired, error) {
+	if co.CertAutoRetireDays <= 0 {
+		return nil, nil
+	}
+	list, err := s.Dir.ListCertificates(ctx, co.ID, false)
+	if err != nil {
+		return nil, err
+	}
+	var latest *directory.Certificate
+	for i := range list {
+		if ct := &list[i]; ct.LastUsedAt != nil && (latest == nil || ct.LastUsedAt.After(*latest.LastUsedAt)) {
+			latest = ct
+		}
+	}
+	if latest == nil {
+		return nil, nil
+	}
+	now := s.now()
+	limit := time.Duration(co.CertAutoRetireDays) * 24 * time.Hour
+	var out []AutoRetired
+	for _, ct := range list {
+		if ct.SHA256 == latest.SHA256 || ct.LastUsedAt == nil || !latest.LastUsedAt.After(*ct.LastUsedAt) || now.Sub(*ct.LastUsedAt) < limit {
+			continue
+		}
+		detail := fmt.Sprintf("sha1=%s: no sign-in for %d days while %s signs them (last used %s)", ct.SHA1,
+			co.CertAutoRetireDays, latest.SHA1, ct.LastUsedAt.UTC().Format(time.RFC3339))
+		err := s.Dir.InTx(ctx, func(tx directory.Store) error {
+			if err := tx.RetireCertificate(ctx, co.ID, ct.SHA256, now); err != nil {
+				return err
+			}
+			return s.audit(ctx, tx, co.ID, AutoRetireActor, "cert.retire", detail)
+		})
+		if errors.Is(err, directory.ErrNotFound) {
+			continue // another instance was first
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, AutoRetired{Cert: ct, Signing: *latest})
+	}
+	return out, nil
+}

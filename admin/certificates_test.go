@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/certs"
@@ -142,4 +143,59 @@ func TestCertificates(t *testing.T) {
 func isInvalid(err error) bool {
 	var r *admin.Refusal
 	return errors.As(err, &r) && r.Invalid
+}
+
+func TestAutoRetire(t *testing.T) {
+	one, two, three := newIdP(t), newIdP(t), newIdP(t)
+	ctx := context.Background()
+	who := admin.Actor{Name: "admin:maja@acme.example"}
+	for _, b := range teststores.All() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := setup(t, b)
+			now := time.Now()
+			f.svc.Now = func() time.Time { return now }
+			if err := f.svc.SetCertAutoRetire(ctx, who, f.co.ID, 366); !isInvalid(err) {
+				t.Fatalf("366 days: %v", err)
+			}
+			testenv.Must(t, f.svc.SetCertAutoRetire(ctx, who, f.co.ID, 7), "set 7 days")
+			if a := f.audits(t, "cert.auto_retire"); len(a) != 1 || a[0].Detail != "days=7" {
+				t.Fatalf("audit: %+v", a)
+			}
+			old, err := f.svc.AddCertificate(ctx, who, f.co.ID, one.CertificateBase64(), false)
+			testenv.Must(t, err, "add old")
+			cur, err := f.svc.AddCertificate(ctx, who, f.co.ID, two.CertificateBase64(), false)
+			testenv.Must(t, err, "add current")
+			fresh, err := f.svc.AddCertificate(ctx, who, f.co.ID, three.CertificateBase64(), false)
+			testenv.Must(t, err, "add unused")
+			testenv.Must(t, f.dir.RecordLogins(ctx, nil, []directory.CertificateUse{
+				{CompanyID: f.co.ID, SHA256: old.Cert.SHA256, At: now.Add(-8 * 24 * time.Hour), Count: 1},
+				{CompanyID: f.co.ID, SHA256: cur.Cert.SHA256, At: now.Add(-time.Hour), Count: 1},
+			}), "record logins")
+			co, err := f.dir.GetCompanyByID(ctx, f.co.ID)
+			testenv.Must(t, err, "get")
+
+			// Not yet: the old one signed 8 days ago, the limit is 7 — but
+			// with the clock a day earlier it is within the limit.
+			f.svc.Now = func() time.Time { return now.Add(-2 * 24 * time.Hour) }
+			if got, err := f.svc.AutoRetireCertificates(ctx, co); err != nil || len(got) != 0 {
+				t.Fatalf("within the limit: %v %v", got, err)
+			}
+			f.svc.Now = func() time.Time { return now }
+			got, err := f.svc.AutoRetireCertificates(ctx, co)
+			testenv.Must(t, err, "auto-retire")
+			if len(got) != 1 || got[0].Cert.SHA256 != old.Cert.SHA256 || got[0].Signing.SHA256 != cur.Cert.SHA256 {
+				t.Fatalf("retired %+v, want only %s", got, old.Cert.SHA1)
+			}
+			if tr := f.trusted(t); tr[old.Cert.SHA1] || !tr[cur.Cert.SHA1] || !tr[fresh.Cert.SHA1] {
+				t.Fatalf("trusted after auto-retire: %v", tr)
+			}
+			a := f.audits(t, "cert.retire")
+			if len(a) != 1 || a[0].Actor != admin.AutoRetireActor || !strings.Contains(a[0].Detail, old.Cert.SHA1) {
+				t.Fatalf("audit: %+v", a)
+			}
+			if got, err := f.svc.AutoRetireCertificates(ctx, co); err != nil || len(got) != 0 {
+				t.Fatalf("second run: %v %v", got, err)
+			}
+		})
+	}
 }

@@ -34,10 +34,6 @@ var serviceWriteAllowed = map[string]string{
 	// admin.ConfigureSSO yet.
 	"cmd/ssogate/commands.go ssoCmd UpdateCompanySettings":              "sso configure --encryption",
 	"web/admin_encryption.go adminEncryptionSave UpdateCompanySettings": "console token encryption page",
-	// Automatic certificate retirement: the setting (days), and the rule
-	// the gateway itself applies in the background (actor auto-retire).
-	"web/admin_sso.go adminCertAutoRetire UpdateCompanySettings": "certificates page: automatic retirement days",
-	"web/admin_sso.go autoRetireCertificates RetireCertificate":  "background rule, not an admin request",
 	// `ssogate demo` seeds a throwaway directory for the demo IdP's users.
 	"cmd/ssogate/demo.go seedDemo CreateEmployee": "demo seed",
 	// Detaching an employee from Entra (console), not yet a service

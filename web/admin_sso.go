@@ -300,74 +300,33 @@ func (s *Server) adminCertAutoRetire(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	days, err := strconv.Atoi(strings.TrimSpace(c.FormValue("days")))
-	if err != nil || days < 0 || days > 365 {
+	if err != nil {
+		days = -1 // not a number: the service's refusal says what to enter
+	}
+	err = s.admin.SetCertAutoRetire(ctx, ac.who(), ac.t.Company.ID, days)
+	var ar *admin.Refusal
+	switch {
+	case errors.As(err, &ar):
 		v, verr := s.certsViewOf(ctx, ac.t.Company)
 		if verr != nil {
 			return verr
 		}
-		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_certs.html", "Certificates", "certs", v,
-			"Automatic retirement: enter a number of days from 0 (off) to 365.")
-	}
-	co := *ac.t.Company
-	co.CertAutoRetireDays = days
-	if err := s.change(ctx, ac, "cert.auto_retire", "days="+strconv.Itoa(days), func(tx directory.Store) error {
-		return tx.UpdateCompanySettings(ctx, &co)
-	}); err != nil {
+		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_certs.html", "Certificates", "certs", v, ar.Msg)
+	case err != nil:
 		return fmt.Errorf("save automatic retirement: %w", err)
 	}
-	s.companies.Invalidate(co.Slug)
+	s.companies.Invalidate(ac.t.Company.Slug)
 	return done(c, ac.base()+"/certificates", "auto-retire")
 }
 
 // autoRetireCertificates applies a company's automatic retirement rule
-// (Company.CertAutoRetireDays, 0 = off): a trusted certificate that has
-// signed logins before, but none for that many days while another trusted
-// certificate signed one after its last, is retired. A certificate that
-// never signed a login is kept (it is the new one, waiting for Entra's
-// switch), and so is the certificate that signed the latest login. It
-// returns how many it retired.
+// (admin.AutoRetireCertificates) and returns how many it retired.
 func (s *Server) autoRetireCertificates(ctx context.Context, co *directory.Company) (int, error) {
-	if co.CertAutoRetireDays <= 0 {
-		return 0, nil
+	retired, err := s.admin.AutoRetireCertificates(ctx, co)
+	for _, r := range retired {
+		s.log.Info("certificate retired automatically", "company", co.Slug, "sha1", r.Cert.SHA1, "signing", r.Signing.SHA1)
 	}
-	list, err := s.dir.ListCertificates(ctx, co.ID, false)
-	if err != nil {
-		return 0, err
-	}
-	var latest *directory.Certificate
-	for i := range list {
-		if ct := &list[i]; ct.LastUsedAt != nil && (latest == nil || ct.LastUsedAt.After(*latest.LastUsedAt)) {
-			latest = ct
-		}
-	}
-	if latest == nil {
-		return 0, nil
-	}
-	now := s.now()
-	limit := time.Duration(co.CertAutoRetireDays) * 24 * time.Hour
-	n := 0
-	for _, ct := range list {
-		if ct.SHA256 == latest.SHA256 || ct.LastUsedAt == nil || !latest.LastUsedAt.After(*ct.LastUsedAt) || now.Sub(*ct.LastUsedAt) < limit {
-			continue
-		}
-		detail := fmt.Sprintf("sha1=%s: no sign-in for %d days while %s signs them (last used %s)", ct.SHA1,
-			co.CertAutoRetireDays, latest.SHA1, ct.LastUsedAt.UTC().Format(time.RFC3339))
-		err := s.dir.InTx(ctx, func(tx directory.Store) error {
-			if err := tx.RetireCertificate(ctx, co.ID, ct.SHA256, now); err != nil {
-				return err
-			}
-			return tx.AppendAudit(ctx, &directory.AuditEntry{CompanyID: co.ID, At: now, Actor: "auto-retire", Action: "cert.retire", Detail: detail})
-		})
-		if errors.Is(err, directory.ErrNotFound) {
-			continue // another instance was first
-		}
-		if err != nil {
-			return n, err
-		}
-		n++
-		s.log.Info("certificate retired automatically", "company", co.Slug, "sha1", ct.SHA1, "signing", latest.SHA1)
-	}
-	return n, nil
+	return len(retired), err
 }
 
 // AutoRetireCertificates applies every company's automatic certificate
