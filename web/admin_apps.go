@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ssogate/ssogate/internal/oauthsyntax"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -73,7 +74,7 @@ func (s *Server) adminAppAdd(c echo.Context) error {
 		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_apps.html", "Mobile apps", "apps", v, msg)
 	}
 	switch {
-	case id == "" || len(id) > 128 || strings.ContainsAny(id, " \t\r\n") || !vschar(id, 128):
+	case id == "" || len(id) > 128 || strings.ContainsAny(id, " \t\r\n") || !oauthsyntax.VSChar(id, 128):
 		return refused("The client id is required: the value the app sends as client_id (no spaces, at most 128 characters).")
 	case len(name) > 100:
 		return refused("The name is too long (100 characters at most).")

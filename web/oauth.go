@@ -31,6 +31,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ssogate/ssogate/internal/oauthsyntax"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -108,7 +109,7 @@ func (s *Server) authorize(c echo.Context) error {
 		return badAuthorizePage("invalid_client", "The app did not say which app it is (client_id is missing).", nil)
 	case redirectURI == "":
 		return badAuthorizePage("invalid_redirect_uri", "The app did not say where to return (redirect_uri is missing).", nil)
-	case !vschar(clientID, maxClientIDLen):
+	case !oauthsyntax.VSChar(clientID, maxClientIDLen):
 		return badAuthorizePage("invalid_client", "The app is not registered for this company.", nil)
 	}
 	client, err := s.dir.GetOAuthClient(ctx, co.ID, clientID)
@@ -127,7 +128,7 @@ func (s *Server) authorize(c echo.Context) error {
 
 	// The redirect URI is now trusted: errors go back to the app.
 	state, okS := single(q, "state")
-	if !okS || (state != "" && !vschar(state, maxStateLen)) {
+	if !okS || (state != "" && !oauthsyntax.VSChar(state, maxStateLen)) {
 		// Never echo a state we refused.
 		return s.authorizeError(c, co.Slug, redirectURI, "invalid_request", "state must be sent once, as at most 1024 printable ASCII characters", "")
 	}
@@ -270,19 +271,6 @@ func single(v url.Values, k string) (string, bool) {
 		return vs[0], true
 	}
 	return "", false
-}
-
-// vschar reports 1..max characters of %x20-7E (RFC 6749 Appendix A).
-func vschar(s string, max int) bool {
-	if s == "" || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 func isB64URL(s string) bool {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ssogate/ssogate/internal/oauthsyntax"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -399,7 +400,7 @@ func (s *Server) tokenClient(c echo.Context, co *directory.Company, f url.Values
 	if id == "" {
 		return nil, errClient("client_id is required")
 	}
-	if !vschar(id, maxClientIDLen) {
+	if !oauthsyntax.VSChar(id, maxClientIDLen) {
 		return nil, errClient("unknown client")
 	}
 	cl, err := s.dir.GetOAuthClient(c.Request().Context(), co.ID, id)

@@ -31,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/oauthsyntax"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -268,7 +269,7 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, c *directory.Com
 	if oe != nil {
 		return nil, oe
 	}
-	if !vschar(id, 256) || !vschar(secret, 512) {
+	if !oauthsyntax.VSChar(id, 256) || !oauthsyntax.VSChar(secret, 512) {
 		return nil, errInvalidClient
 	}
 	cl, err := h.st.GetSCIMClient(ctx, c.ID, id)
@@ -342,20 +343,6 @@ func clientCredentials(r *http.Request, f url.Values) (id, secret string, oe *oa
 		return "", "", oauthErrf(http.StatusBadRequest, "invalid_request", "client_id differs from the Authorization header")
 	}
 	return u, p, nil
-}
-
-// vschar reports whether s is 1..max printable ASCII characters (RFC 6749
-// Appendix A VSCHAR).
-func vschar(s string, max int) bool {
-	if s == "" || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 // errBadAccessToken: the bearer is not a live access token of the company.
