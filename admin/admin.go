@@ -40,6 +40,10 @@ type Service struct {
 	// operator's allow-list: sso.CheckLoginURL with
 	// SSOGATE_IDP_LOGIN_HOSTS). Nil refuses every new Login URL.
 	CheckLoginURL func(raw string) error
+	// NewEncryptionKey makes (does not store) a token encryption key pair
+	// for the company, its private key sealed as the deployment seals them
+	// (web.MakeEncryptionKey). Nil: turning encryption on fails.
+	NewEncryptionKey func(co *directory.Company, now time.Time) (*directory.EncryptionKey, error)
 }
 
 func (s *Service) now() time.Time {

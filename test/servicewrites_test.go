@@ -29,11 +29,6 @@ var serviceOwned = map[string]bool{
 // (yet) a service operation. Key: file (relative to the module), the
 // enclosing top-level function and the method.
 var serviceWriteAllowed = map[string]string{
-	// Token encryption policy: turning it on makes a key pair, which web
-	// (MakeEncryptionKey, NewEncryptionKey) owns; not part of
-	// admin.ConfigureSSO yet.
-	"cmd/ssogate/commands.go ssoCmd UpdateCompanySettings":              "sso configure --encryption",
-	"web/admin_encryption.go adminEncryptionSave UpdateCompanySettings": "console token encryption page",
 	// `ssogate demo` seeds a throwaway directory for the demo IdP's users.
 	"cmd/ssogate/demo.go seedDemo CreateEmployee": "demo seed",
 	// Detaching an employee from Entra (console), not yet a service

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -80,35 +82,17 @@ func (s *Server) adminEncryptionPage(c echo.Context) error {
 func (s *Server) adminEncryptionSave(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
-	co := *ac.t.Company
-	mode := directory.TokenEncryption(c.FormValue("mode"))
-	if !mode.Valid() {
-		v, err := s.encryptionViewOf(c, &co)
-		if err != nil {
-			return err
+	co := ac.t.Company
+	_, err := s.admin.SetTokenEncryption(ctx, ac.who(), co.ID, c.FormValue("mode"))
+	var ar *admin.Refusal
+	switch {
+	case errors.As(err, &ar):
+		v, verr := s.encryptionViewOf(c, co)
+		if verr != nil {
+			return verr
 		}
-		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_encryption.html", "Token encryption", "sso", v, "Choose off, optional or required.")
-	}
-	live, err := s.dir.ListEncryptionKeys(ctx, co.ID, false)
-	if err != nil {
-		return fmt.Errorf("list encryption keys: %w", err)
-	}
-	var fresh *directory.EncryptionKey
-	if mode != directory.EncryptionOff && len(live) == 0 {
-		if fresh, err = MakeEncryptionKey(&co, s.cfg.SigningKeySecret, s.now()); err != nil {
-			return err
-		}
-	}
-	co.TokenEncryption = mode
-	detail := "encryption=" + string(mode)
-	if err := s.change(ctx, ac, "sso.configure", detail, func(tx directory.Store) error {
-		if fresh != nil {
-			if err := tx.AddEncryptionKey(ctx, fresh); err != nil {
-				return err
-			}
-		}
-		return tx.UpdateCompanySettings(ctx, &co)
-	}); err != nil {
+		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_encryption.html", "Token encryption", "sso", v, ar.Msg)
+	case err != nil:
 		return fmt.Errorf("save token encryption: %w", err)
 	}
 	s.companies.Invalidate(co.Slug)

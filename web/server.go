@@ -137,7 +137,10 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.admin = &admin.Service{Dir: d.Dir, Sessions: d.Sessions, Now: d.Now,
-		CheckLoginURL: func(u string) error { return sso.CheckLoginURL(u, d.Config.IDPLoginHosts) }}
+		CheckLoginURL: func(u string) error { return sso.CheckLoginURL(u, d.Config.IDPLoginHosts) },
+		NewEncryptionKey: func(co *directory.Company, now time.Time) (*directory.EncryptionKey, error) {
+			return MakeEncryptionKey(co, d.Config.SigningKeySecret, now)
+		}}
 	s.limiter = newClientLimiter(d.Config.SigninRate, d.Config.SigninBurst)
 	s.sameOrigin = http.NewCrossOriginProtection()
 	if err := s.sameOrigin.AddTrustedOrigin(pub.Scheme + "://" + pub.Host); err != nil {

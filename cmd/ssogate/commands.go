@@ -218,15 +218,9 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 				}
 			}
 			if *encryption != "" {
-				change, err := setEncryption(ctx, st, c, *encryption, e.cfg.SigningKeySecret)
-				if err != nil {
+				if err := e.setEncryption(ctx, st, c, *encryption); err != nil {
 					return err
 				}
-				if err := st.UpdateCompanySettings(ctx, c); err != nil {
-					return err
-				}
-				_ = audit(ctx, st, c, "sso.configure", change)
-				fmt.Fprintf(e.stdout, "updated %s: %s\n", c.Slug, change)
 			}
 			if metaSet {
 				// After the settings, so a new Entra Identifier is what the

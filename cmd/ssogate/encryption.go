@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/web"
@@ -16,29 +17,31 @@ import (
 // Token encryption commands: `sso configure --encryption`, `sso
 // encryption-rotate`, `sso encryption-cert`, and the lines of `sso show`.
 
-// setEncryption applies --encryption: a policy other than off needs a live
-// key pair, which is made (once) here.
-func setEncryption(ctx context.Context, st directory.Store, c *directory.Company, v, secret string) (string, error) {
-	mode := directory.TokenEncryption(strings.ToLower(strings.TrimSpace(v)))
-	if !mode.Valid() {
-		return "", fmt.Errorf("--encryption %q: use off, optional or required", v)
+// setEncryption sets the token encryption policy (admin.SetTokenEncryption:
+// a key pair is made when it is turned on and none is live) and re-reads c.
+func (e *env) setEncryption(ctx context.Context, st directory.Store, c *directory.Company, mode string) error {
+	svc := &admin.Service{Dir: st, NewEncryptionKey: func(co *directory.Company, now time.Time) (*directory.EncryptionKey, error) {
+		return web.MakeEncryptionKey(co, e.cfg.SigningKeySecret, now)
+	}}
+	k, err := svc.SetTokenEncryption(ctx, cliActor, c.ID, mode)
+	var ar *admin.Refusal
+	if errors.As(err, &ar) {
+		return fmt.Errorf("--encryption %q: use off, optional or required", mode)
 	}
-	c.TokenEncryption = mode
-	if mode == directory.EncryptionOff {
-		return "encryption=off", nil
-	}
-	live, err := st.ListEncryptionKeys(ctx, c.ID, false)
 	if err != nil {
-		return "", err
+		return err
 	}
-	if len(live) > 0 {
-		return "encryption=" + string(mode), nil
+	change := "encryption=" + strings.ToLower(strings.TrimSpace(mode))
+	if k != nil {
+		change += " new_key=" + k.SHA1
 	}
-	k, err := web.NewEncryptionKey(ctx, st, c, secret, time.Now())
+	fmt.Fprintf(e.stdout, "updated %s: %s\n", c.Slug, change)
+	co, err := st.GetCompanyByID(ctx, c.ID)
 	if err != nil {
-		return "", err
+		return err
 	}
-	return fmt.Sprintf("encryption=%s new_key=%s", mode, k.SHA1), nil
+	*c = *co
+	return nil
 }
 
 func (e *env) encryptionCmd(ctx context.Context, cmd string, args []string) error {
