@@ -84,3 +84,17 @@ func TestConfigureSSO(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckEntraURL(t *testing.T) {
+	for _, ok := range []string{"", "https://sts.windows.net/0b1c/", "http://127.0.0.1:8081/idp", "https://login.microsoftonline.com/t/saml2"} {
+		if err := admin.CheckEntraURL(ok, "Login URL", "x"); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"sts.windows.net/0b1c/", "ftp://sts.windows.net/", "https://", "https://a b/", "javascript:alert(1)",
+		"https://sts.windows.net/" + strings.Repeat("a", 500), "https://x/\n"} {
+		if err := admin.CheckEntraURL(bad, "Login URL", "x"); err == nil || !strings.Contains(err.Error(), "is not a URL") {
+			t.Errorf("%q accepted: %v", bad, err)
+		}
+	}
+}
