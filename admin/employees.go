@@ -144,6 +144,27 @@ func (s *Service) Deactivate(ctx context.Context, a Actor, companyID int64, id s
 	return e, errors.Join(s.endSessions(ctx, companyID, []string{id}), s.afterActivity(ctx, companyID, e))
 }
 
+// Detach takes an employee out of Entra's hands (someone who moved to
+// another Entra tenant and stays with the company): managed locally from
+// now on, SCIM can no longer change, deactivate or delete them, and the
+// Entra object id binding is removed. From then on they sign in only with
+// a local password: SAML refuses a detached employee, so another Entra
+// account with the same UPN or mail cannot take the record over; Link is
+// the way back. Current sessions are not ended (the console says so).
+func (s *Service) Detach(ctx context.Context, a Actor, companyID int64, id string) (*directory.Employee, error) {
+	return s.update(ctx, a, companyID, id, "employee.detach", func(cur *directory.Employee) (string, error) {
+		switch {
+		case !cur.Visible():
+			return "", refuse("Entra deleted this employee; the record is kept as history only.")
+		case !cur.EntraLinked && cur.Source == directory.SourceLocal:
+			return "", refuse("This employee is already managed locally.")
+		}
+		d := fmt.Sprintf("source %s→local entra_linked %v→false entra_object_id %q cleared", cur.Source, cur.EntraLinked, cur.EntraObjectID)
+		cur.Source, cur.EntraLinked, cur.EntraObjectID = directory.SourceLocal, false, ""
+		return d, nil
+	})
+}
+
 // afterActivity recomputes the approver role of the manager of an employee
 // whose active flag changed.
 func (s *Service) afterActivity(ctx context.Context, companyID int64, e *directory.Employee) error {

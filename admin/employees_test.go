@@ -58,6 +58,19 @@ func TestEmployeeOperations(t *testing.T) {
 			if got := f.get(t, "olaf@a.example"); !got.Active || got.TerminationDate != "" || !f.get(t, "boss@a.example").IsApprover {
 				t.Fatalf("after activation: %+v", got)
 			}
+			// Detach: Entra lets go of the record; asking twice is refused.
+			linked := f.get(t, "olaf@a.example")
+			linked.EntraLinked, linked.EntraObjectID, linked.Source = true, "8c1b3a4e-2f5d-4c7a-9e1b-0a2b3c4d5e6f", directory.SourceSCIM
+			testenv.Must(t, f.dir.UpdateEmployee(ctx, linked), "link by hand")
+			if _, err := f.svc.Detach(ctx, me, f.co.ID, olaf.ID); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.get(t, "olaf@a.example"); got.EntraLinked || got.EntraObjectID != "" || got.Source != directory.SourceLocal {
+				t.Fatalf("after detach: %+v", got)
+			}
+			if _, err := f.svc.Detach(ctx, me, f.co.ID, olaf.ID); !errors.As(err, &rf) {
+				t.Fatalf("detaching twice: %v", err)
+			}
 			audit, err := f.dir.ListAudit(ctx, f.co.ID, 100)
 			testenv.Must(t, err, "audit")
 			seen := map[string]bool{}
@@ -66,7 +79,7 @@ func TestEmployeeOperations(t *testing.T) {
 					seen[a.Action] = true
 				}
 			}
-			for _, want := range []string{"employee.roles", "employee.deactivate", "employee.activate"} {
+			for _, want := range []string{"employee.roles", "employee.deactivate", "employee.activate", "employee.detach"} {
 				if !seen[want] {
 					t.Errorf("no audit entry %s by %s: %v", want, me.Name, seen)
 				}

@@ -31,9 +31,6 @@ var serviceOwned = map[string]bool{
 var serviceWriteAllowed = map[string]string{
 	// `ssogate demo` seeds a throwaway directory for the demo IdP's users.
 	"cmd/ssogate/demo.go seedDemo CreateEmployee": "demo seed",
-	// Detaching an employee from Entra (console), not yet a service
-	// operation.
-	"web/admin_employees.go updateEmployee UpdateEmployee": "employee.detach",
 }
 
 // TestFrontEndsUseTheService keeps docs/architecture.md's "one home per

@@ -276,30 +276,6 @@ func (s *Server) employeeURL(c echo.Context, e *directory.Employee) string {
 	return adminOf(c).base() + "/employees/" + url.PathEscape(e.ID)
 }
 
-// updateEmployee re-reads the employee in the transaction, applies fn,
-// writes it and the audit entry.
-func (s *Server) updateEmployee(ctx context.Context, ac *adminCtx, id, action string, fn func(tx directory.Store, e *directory.Employee) (string, error)) (*directory.Employee, error) {
-	var out *directory.Employee
-	err := s.dir.InTx(ctx, func(tx directory.Store) error {
-		e, err := tx.GetEmployee(ctx, ac.t.Company.ID, id)
-		if err != nil {
-			return err
-		}
-		detail, err := fn(tx, e)
-		if err != nil {
-			return err
-		}
-		if err := tx.UpdateEmployee(ctx, e); err != nil {
-			return err
-		}
-		out = e
-		return tx.AppendAudit(ctx, &directory.AuditEntry{CompanyID: ac.t.Company.ID, At: s.now(), Actor: ac.actor(),
-			Action: action, Detail: truncate(fmt.Sprintf("employee=%s (%s) %s", e.ID, e.UserName, detail), 1000)})
-	})
-	s.employees.forget(cacheKey(ac.t.Company.ID, id))
-	return out, err
-}
-
 // refusal is a precondition failure shown inline on the employee page.
 type refusal struct{ msg string }
 
@@ -459,17 +435,8 @@ func (s *Server) adminEmployeeDetach(c echo.Context) error {
 	if c.FormValue("confirm") != "yes" {
 		return c.Redirect(http.StatusSeeOther, s.employeeURL(c, e)+"/detach")
 	}
-	_, err = s.updateEmployee(c.Request().Context(), ac, e.ID, "employee.detach", func(_ directory.Store, cur *directory.Employee) (string, error) {
-		if !cur.Visible() {
-			return "", &refusal{"Entra deleted this employee; the record is kept as history only."}
-		}
-		if !cur.EntraLinked && cur.Source == directory.SourceLocal {
-			return "", &refusal{"This employee is already managed locally."}
-		}
-		d := fmt.Sprintf("source %s→local entra_linked %v→false entra_object_id %q cleared", cur.Source, cur.EntraLinked, cur.EntraObjectID)
-		cur.Source, cur.EntraLinked, cur.EntraObjectID = directory.SourceLocal, false, ""
-		return d, nil
-	})
+	_, err = s.admin.Detach(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID)
+	s.employees.forget(cacheKey(ac.t.Company.ID, e.ID))
 	return s.employeeResult(c, e, err, "detached", nil)
 }
 
