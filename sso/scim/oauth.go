@@ -369,32 +369,15 @@ func (h *Handler) checkAccessToken(ctx context.Context, c *directory.Company, to
 // (TokenTTL, like findToken): only tokens found are cached, and their
 // expiry is checked on every use.
 func (h *Handler) findAccessToken(ctx context.Context, sum [sha256.Size]byte) (*directory.SCIMAccessToken, error) {
-	if h.tokenTTL <= 0 {
-		return h.st.FindSCIMAccessToken(ctx, sum[:])
-	}
-	now := h.now()
-	h.tokMu.Lock()
-	c, ok := h.access[sum]
-	h.tokMu.Unlock()
-	if age := now.Sub(c.fetched); ok && age >= 0 && age < h.tokenTTL {
-		t := c.t
-		return &t, nil
-	}
-	t, err := h.st.FindSCIMAccessToken(ctx, sum[:])
-	h.tokMu.Lock()
-	defer h.tokMu.Unlock()
+	t, err := h.access.Get(ctx, string(sum[:]), func(ctx context.Context) (directory.SCIMAccessToken, error) {
+		t, err := h.st.FindSCIMAccessToken(ctx, sum[:])
+		if err != nil {
+			return directory.SCIMAccessToken{}, err
+		}
+		return *t, nil
+	}, nil)
 	if err != nil {
-		delete(h.access, sum)
 		return nil, err
 	}
-	if h.access == nil || len(h.access) >= maxCachedTokens {
-		h.access = make(map[[sha256.Size]byte]cachedAccess)
-	}
-	h.access[sum] = cachedAccess{t: *t, fetched: now}
-	return t, nil
-}
-
-type cachedAccess struct {
-	t       directory.SCIMAccessToken
-	fetched time.Time
+	return &t, nil
 }

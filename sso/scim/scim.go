@@ -33,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/cache"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -79,17 +80,11 @@ type Handler struct {
 
 	tokenTTL time.Duration
 	clientIP func(*http.Request) string
-	tokMu    sync.Mutex
-	tokens   map[[sha256.Size]byte]cachedToken  // valid tokens by hash
-	access   map[[sha256.Size]byte]cachedAccess // OAuth access tokens by hash
+	tokens   *cache.Cache[directory.SCIMToken]       // valid tokens by hash
+	access   *cache.Cache[directory.SCIMAccessToken] // OAuth access tokens by hash
 }
 
-type cachedToken struct {
-	t       directory.SCIMToken
-	fetched time.Time
-}
-
-// maxCachedTokens bounds the token cache (only valid tokens enter it).
+// maxCachedTokens bounds each token cache (only valid tokens enter it).
 const maxCachedTokens = 1000
 
 // Throttling of bad tokens: per company and client IP.
@@ -112,6 +107,8 @@ func New(opt Options) *Handler {
 	if h.maxBody <= 0 {
 		h.maxBody = 1 << 20
 	}
+	h.tokens = cache.New[directory.SCIMToken](maxCachedTokens, h.tokenTTL, h.now)
+	h.access = cache.New[directory.SCIMAccessToken](maxCachedTokens, h.tokenTTL, h.now)
 	h.clientIP = opt.ClientIP
 	if h.clientIP == nil {
 		h.clientIP = remoteIP
@@ -272,38 +269,25 @@ func (h *Handler) authenticate(r *http.Request, c *directory.Company) *Error {
 // are never cached, so they cost a lookup (and count for throttling) every
 // time.
 func (h *Handler) findToken(ctx context.Context, sum [sha256.Size]byte) (*directory.SCIMToken, error) {
-	if h.tokenTTL <= 0 {
-		return h.st.FindSCIMToken(ctx, sum[:])
+	t, err := h.tokens.Get(ctx, string(sum[:]), func(ctx context.Context) (directory.SCIMToken, error) {
+		t, err := h.st.FindSCIMToken(ctx, sum[:])
+		if err != nil {
+			return directory.SCIMToken{}, err
+		}
+		return *t, nil
+	}, func(t directory.SCIMToken) bool { return t.RevokedAt == nil })
+	if err != nil {
+		return nil, err
 	}
-	now := h.now()
-	h.tokMu.Lock()
-	c, ok := h.tokens[sum]
-	h.tokMu.Unlock()
-	if age := now.Sub(c.fetched); ok && age >= 0 && age < h.tokenTTL {
-		t := c.t
-		return &t, nil
-	}
-	t, err := h.st.FindSCIMToken(ctx, sum[:])
-	h.tokMu.Lock()
-	defer h.tokMu.Unlock()
-	if err != nil || t.RevokedAt != nil {
-		delete(h.tokens, sum)
-		return t, err
-	}
-	if h.tokens == nil || len(h.tokens) >= maxCachedTokens {
-		h.tokens = make(map[[sha256.Size]byte]cachedToken)
-	}
-	h.tokens[sum] = cachedToken{t: *t, fetched: now}
-	return t, nil
+	return &t, nil
 }
 
 // ForgetTokens drops every cached token (long-lived and OAuth access
 // tokens), so a revocation made through this
 // process takes effect at once here (other instances: within TokenTTL).
 func (h *Handler) ForgetTokens() {
-	h.tokMu.Lock()
-	h.tokens, h.access = nil, nil
-	h.tokMu.Unlock()
+	h.tokens.Purge()
+	h.access.Purge()
 }
 
 func bearer(hdr string) (string, bool) {
