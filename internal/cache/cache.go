@@ -11,7 +11,7 @@ package cache
 
 import (
 	"context"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -25,8 +25,10 @@ type Cache[V any] struct {
 	lru *lru.Cache[string, entry[V]]
 	sf  singleflight.Group
 	// gen changes on every Forget and Purge: a load that began before one
-	// does not store its (possibly stale) result.
-	gen atomic.Uint64
+	// does not store its (possibly stale) result. mu makes "gen unchanged,
+	// store" one step against "change gen, drop".
+	mu  sync.Mutex
+	gen uint64
 }
 
 type entry[V any] struct {
@@ -61,17 +63,21 @@ func (c *Cache[V]) Get(ctx context.Context, key string, load func(ctx context.Co
 		}
 	}
 	ch := c.sf.DoChan(key, func() (any, error) {
-		gen := c.gen.Load()
+		c.mu.Lock()
+		gen := c.gen
+		c.mu.Unlock()
 		at := c.now()
 		v, err := load(context.WithoutCancel(ctx))
 		if err != nil {
 			return v, err
 		}
-		if (keep == nil || keep(v)) && c.gen.Load() == gen {
+		c.mu.Lock()
+		if (keep == nil || keep(v)) && c.gen == gen {
 			c.lru.Add(key, entry[V]{v: v, at: at})
 		} else {
 			c.lru.Remove(key)
 		}
+		c.mu.Unlock()
 		return v, nil
 	})
 	select {
@@ -98,14 +104,18 @@ func (c *Cache[V]) Put(key string, v V) {
 // Forget drops key (after a change made in this process), so the next Get
 // loads it afresh.
 func (c *Cache[V]) Forget(key string) {
-	c.gen.Add(1)
+	c.mu.Lock()
+	c.gen++
 	c.lru.Remove(key)
+	c.mu.Unlock()
 }
 
 // Purge drops every entry.
 func (c *Cache[V]) Purge() {
-	c.gen.Add(1)
+	c.mu.Lock()
+	c.gen++
 	c.lru.Purge()
+	c.mu.Unlock()
 }
 
 // Len is the number of entries held, fresh or not.
