@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,48 @@ func TestSetTokenEncryption(t *testing.T) {
 			f2 := setup(t, b)
 			if _, err := f2.svc.SetTokenEncryption(ctx, who, f2.co.ID, "required"); err == nil {
 				t.Fatal("without a key maker, turning encryption on must fail")
+			}
+		})
+	}
+}
+
+func TestEncryptionRollover(t *testing.T) {
+	ctx := context.Background()
+	who := admin.Actor{Name: "cli"}
+	for _, b := range teststores.All() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := setup(t, b)
+			f.svc.NewEncryptionKey = func(co *directory.Company, now time.Time) (*directory.EncryptionKey, error) {
+				k, err := certs.NewEncryptionKey("ssogate "+co.Slug, now)
+				if err != nil {
+					return nil, err
+				}
+				return &directory.EncryptionKey{CompanyID: co.ID, PrivateKey: k.PrivateKey, CertDER: k.CertDER, NotAfter: k.NotAfter}, nil
+			}
+			if _, _, err := f.svc.FinishEncryptionRollover(ctx, who, f.co.ID); err != admin.ErrNoRollover {
+				t.Fatalf("finishing with no key: %v", err)
+			}
+			first, err := f.svc.SetTokenEncryption(ctx, who, f.co.ID, "required")
+			testenv.Must(t, err, "required")
+			second, err := f.svc.RotateEncryptionKey(ctx, who, f.co.ID)
+			testenv.Must(t, err, "rotate")
+			var rf *admin.Refusal
+			if _, err := f.svc.RotateEncryptionKey(ctx, who, f.co.ID); !errors.As(err, &rf) {
+				t.Fatalf("a third live key: %v", err)
+			}
+			if live, _ := f.dir.ListEncryptionKeys(ctx, f.co.ID, false); len(live) != 2 {
+				t.Fatalf("%d live keys during the rollover", len(live))
+			}
+			kept, retired, err := f.svc.FinishEncryptionRollover(ctx, who, f.co.ID)
+			testenv.Must(t, err, "finish")
+			if kept.SHA1 != second.SHA1 || len(retired) != 1 || retired[0].SHA1 != first.SHA1 {
+				t.Fatalf("kept %s, retired %v", kept.SHA1, retired)
+			}
+			if live, _ := f.dir.ListEncryptionKeys(ctx, f.co.ID, false); len(live) != 1 || live[0].SHA1 != second.SHA1 {
+				t.Fatalf("after finishing: %v", live)
+			}
+			if len(f.audits(t, "encryption.rotate")) != 1 || len(f.audits(t, "encryption.retire")) != 1 {
+				t.Fatal("missing audit entries")
 			}
 		})
 	}

@@ -103,27 +103,17 @@ func (s *Server) adminEncryptionSave(c echo.Context) error {
 // pair beside the live one (at most two at once).
 func (s *Server) adminEncryptionRotate(c echo.Context) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
 	co := ac.t.Company
-	live, err := s.dir.ListEncryptionKeys(ctx, co.ID, false)
-	if err != nil {
-		return fmt.Errorf("list encryption keys: %w", err)
-	}
-	if len(live) >= 2 {
-		v, err := s.encryptionViewOf(c, co)
-		if err != nil {
-			return err
+	_, err := s.admin.RotateEncryptionKey(c.Request().Context(), ac.who(), co.ID)
+	var ar *admin.Refusal
+	switch {
+	case errors.As(err, &ar):
+		v, verr := s.encryptionViewOf(c, co)
+		if verr != nil {
+			return verr
 		}
-		return s.adminPage(c, http.StatusConflict, "admin_encryption.html", "Token encryption", "sso", v,
-			"A rollover is already in progress: once Entra uses the newest certificate, finish it first.")
-	}
-	ek, err := MakeEncryptionKey(co, s.cfg.SigningKeySecret, s.now())
-	if err != nil {
-		return err
-	}
-	if err := s.change(ctx, ac, "encryption.rotate", "new encryption certificate", func(tx directory.Store) error {
-		return tx.AddEncryptionKey(ctx, ek)
-	}); err != nil {
+		return s.adminPage(c, http.StatusConflict, "admin_encryption.html", "Token encryption", "sso", v, ar.Msg)
+	case err != nil:
 		return fmt.Errorf("rotate encryption key: %w", err)
 	}
 	s.companies.Invalidate(co.Slug)
@@ -134,24 +124,9 @@ func (s *Server) adminEncryptionRotate(c echo.Context) error {
 // live key but the newest.
 func (s *Server) adminEncryptionFinish(c echo.Context) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
 	co := ac.t.Company
-	live, err := s.dir.ListEncryptionKeys(ctx, co.ID, false)
-	if err != nil {
-		return fmt.Errorf("list encryption keys: %w", err)
-	}
-	if len(live) < 2 {
-		return done(c, ac.base()+"/sso/encryption", "encryption-finished")
-	}
-	now := s.now()
-	if err := s.change(ctx, ac, "encryption.retire", fmt.Sprintf("kept %s, retired %d older", live[len(live)-1].SHA1, len(live)-1), func(tx directory.Store) error {
-		for _, k := range live[:len(live)-1] {
-			if err := tx.RetireEncryptionKey(ctx, co.ID, k.SHA256, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	_, _, err := s.admin.FinishEncryptionRollover(c.Request().Context(), ac.who(), co.ID)
+	if err != nil && !errors.Is(err, admin.ErrNoRollover) { // nothing to finish: the page shows the keys as they are
 		return fmt.Errorf("finish encryption rollover: %w", err)
 	}
 	s.companies.Invalidate(co.Slug)

@@ -17,13 +17,18 @@ import (
 // Token encryption commands: `sso configure --encryption`, `sso
 // encryption-rotate`, `sso encryption-cert`, and the lines of `sso show`.
 
+// encryptionService is the admin service with the gateway's way of making
+// (and sealing) token encryption key pairs.
+func (e *env) encryptionService(st directory.Store) *admin.Service {
+	return &admin.Service{Dir: st, NewEncryptionKey: func(co *directory.Company, now time.Time) (*directory.EncryptionKey, error) {
+		return web.MakeEncryptionKey(co, e.cfg.SigningKeySecret, now)
+	}}
+}
+
 // setEncryption sets the token encryption policy (admin.SetTokenEncryption:
 // a key pair is made when it is turned on and none is live) and re-reads c.
 func (e *env) setEncryption(ctx context.Context, st directory.Store, c *directory.Company, mode string) error {
-	svc := &admin.Service{Dir: st, NewEncryptionKey: func(co *directory.Company, now time.Time) (*directory.EncryptionKey, error) {
-		return web.MakeEncryptionKey(co, e.cfg.SigningKeySecret, now)
-	}}
-	k, err := svc.SetTokenEncryption(ctx, cliActor, c.ID, mode)
+	k, err := e.encryptionService(st).SetTokenEncryption(ctx, cliActor, c.ID, mode)
 	var ar *admin.Refusal
 	if errors.As(err, &ar) {
 		return fmt.Errorf("--encryption %q: use off, optional or required", mode)
@@ -54,35 +59,31 @@ func (e *env) encryptionCmd(ctx context.Context, cmd string, args []string) erro
 			return err
 		}
 		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
-			live, err := st.ListEncryptionKeys(ctx, c.ID, false)
-			if err != nil {
-				return err
-			}
+			svc := e.encryptionService(st)
 			if *finish {
-				if len(live) < 2 {
+				kept, retired, err := svc.FinishEncryptionRollover(ctx, cliActor, c.ID)
+				if errors.Is(err, admin.ErrNoRollover) {
 					return errors.New("sso encryption-rotate --finish: no rollover in progress (one key or none)")
 				}
-				newest := live[len(live)-1]
-				if newest.LastUsedAt == nil {
-					fmt.Fprintf(e.stdout, "note: the new certificate %s has not decrypted a sign-in yet; check that Entra's active Token encryption certificate is it\n", newest.SHA1)
+				if err != nil {
+					return err
 				}
-				for _, k := range live[:len(live)-1] {
-					if err := st.RetireEncryptionKey(ctx, c.ID, k.SHA256, time.Now()); err != nil {
-						return err
-					}
-					_ = audit(ctx, st, c, "encryption.retire", "sha1="+k.SHA1)
+				if kept.LastUsedAt == nil {
+					fmt.Fprintf(e.stdout, "note: the new certificate %s has not decrypted a sign-in yet; check that Entra's active Token encryption certificate is it\n", kept.SHA1)
+				}
+				for _, k := range retired {
 					fmt.Fprintf(e.stdout, "retired encryption key %s\n", k.SHA1)
 				}
 				return nil
 			}
-			if len(live) >= 2 {
-				return fmt.Errorf("sso encryption-rotate: a rollover is in progress already (%d live keys); once Entra uses the newest certificate, finish it with --finish", len(live))
+			k, err := svc.RotateEncryptionKey(ctx, cliActor, c.ID)
+			var ar *admin.Refusal
+			if errors.As(err, &ar) {
+				return fmt.Errorf("sso encryption-rotate: %s Finish it with --finish", ar.Msg)
 			}
-			k, err := web.NewEncryptionKey(ctx, st, c, e.cfg.SigningKeySecret, time.Now())
 			if err != nil {
 				return err
 			}
-			_ = audit(ctx, st, c, "encryption.rotate", "sha1="+k.SHA1)
 			fmt.Fprintf(e.stdout, "new encryption certificate %s (expires %s); the previous one still decrypts.\n", k.SHA1, k.NotAfter.UTC().Format("2006-01-02"))
 			fmt.Fprintf(e.stdout, "next: ssogate sso encryption-cert %s > %s-encryption.cer, import it in Entra (Single sign-on → Token encryption) and activate it, then ssogate sso encryption-rotate %s --finish\n", c.Slug, c.Slug, c.Slug)
 			return nil
