@@ -32,35 +32,34 @@ const (
 
 // applyDeadlines fills in the client settings a URL left unset: socket
 // timeouts and the pool wait equal to the per-call deadline, bounded
-// retries, one dial attempt per try, and context deadlines honoured.
+// retries, one dial attempt per try; and it turns on context deadlines.
 func applyDeadlines(t target, timeout time.Duration) {
-	set := func(d *time.Duration) {
+	switch {
+	case t.single != nil:
+		o := t.single
+		fillDeadlines(timeout, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries, &o.DialerRetries, &o.ContextTimeoutEnabled)
+	case t.failover != nil:
+		o := t.failover
+		fillDeadlines(timeout, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries, &o.DialerRetries, &o.ContextTimeoutEnabled)
+	case t.cluster != nil:
+		o := t.cluster
+		fillDeadlines(timeout, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries, &o.DialerRetries, &o.ContextTimeoutEnabled)
+	}
+}
+
+func fillDeadlines(timeout time.Duration, dial, read, write, pool *time.Duration, retries, dialerRetries *int, contextTimeout *bool) {
+	for _, d := range []*time.Duration{dial, read, write, pool} {
 		if *d == 0 {
 			*d = timeout
 		}
 	}
-	if o := t.single; o != nil {
-		set(&o.DialTimeout)
-		set(&o.ReadTimeout)
-		set(&o.WriteTimeout)
-		set(&o.PoolTimeout)
-		if o.MaxRetries == 0 {
-			o.MaxRetries = DefaultMaxRetries
-		}
-		o.DialerRetries = 1
-		o.ContextTimeoutEnabled = true
+	if *retries == 0 {
+		*retries = DefaultMaxRetries
 	}
-	if o := t.multi; o != nil {
-		set(&o.DialTimeout)
-		set(&o.ReadTimeout)
-		set(&o.WriteTimeout)
-		set(&o.PoolTimeout)
-		if o.MaxRetries == 0 {
-			o.MaxRetries = DefaultMaxRetries
-		}
-		o.DialerRetries = 1
-		o.ContextTimeoutEnabled = true
+	if *dialerRetries == 0 {
+		*dialerRetries = 1
 	}
+	*contextTimeout = true
 }
 
 // outageHook bounds every command and pipeline by the store's deadline and

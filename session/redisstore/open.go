@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -23,20 +22,23 @@ var ErrBadURL = errors.New("redisstore: bad Redis URL")
 //
 //	redis://[user:password@]host[:6379][/db][?option=value...]
 //	rediss://...                  the same over TLS
-//	    one server; options as go-redis ParseURL takes them
-//	    (dial_timeout, read_timeout, pool_size, client_name, ...)
-//	redis+sentinel://[user:password@]s1[:26379],s2[:26379]/MASTER[?db=N]
+//	    one server
+//	redis+sentinel://[user:password@]s1[:26379],s2[:26379]/MASTER[?db=N&option=value...]
 //	    Sentinel: the sentinels' addresses, then the master's name; the
 //	    user info is the Redis master's credentials, the sentinels' own go
 //	    in sentinel_username / sentinel_password
-//	redis+cluster://[user:password@]n1[:6379],n2[:6379]
+//	redis+cluster://[user:password@]n1[:6379],n2[:6379][?option=value...]
 //	    Cluster: some seed nodes (one is enough); always database 0
 //	rediss+sentinel://, rediss+cluster://   the same over TLS
 //
-// The two multi-host forms take these options: db (Sentinel only),
-// sentinel_username, sentinel_password, client_name, dial_timeout,
-// read_timeout, write_timeout (Go durations, e.g. 3s), pool_size.
-// Anything else is refused.
+// The options are go-redis's, as its ParseURL, ParseFailoverURL and
+// ParseClusterURL take them for the kind of client: dial_timeout,
+// read_timeout, write_timeout, pool_timeout (Go durations or whole
+// seconds; 0 or less: none, the per-call deadline still holds), pool_size,
+// max_retries, client_name, ... An unknown option is
+// refused, and so are those that send the store's reads to replicas
+// (read_only, route_by_latency, route_randomly, replica_only): a revoked
+// session must not be read back from a replica that lags.
 //
 // Socket timeouts and the pool wait a URL leaves unset are Options.Timeout
 // (DefaultTimeout), retries DefaultMaxRetries, and every call is bounded by
@@ -67,10 +69,13 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 }
 
 func newClient(t target) redis.UniversalClient {
-	if t.single != nil {
-		return redis.NewClient(t.single)
+	switch {
+	case t.failover != nil:
+		return redis.NewFailoverClient(t.failover)
+	case t.cluster != nil:
+		return redis.NewClusterClient(t.cluster)
 	}
-	return redis.NewUniversalClient(t.multi)
+	return redis.NewClient(t.single)
 }
 
 // ErrOldServer is returned by Open for a Redis older than 7.0.
@@ -96,10 +101,11 @@ func checkVersion(ctx context.Context, c redis.UniversalClient) error {
 	return nil
 }
 
-// target is a parsed URL: one server, or Sentinel/Cluster.
+// target is a parsed URL: exactly one of its fields is set.
 type target struct {
-	single *redis.Options
-	multi  *redis.UniversalOptions
+	single   *redis.Options
+	failover *redis.FailoverOptions
+	cluster  *redis.ClusterOptions
 }
 
 func badURL(format string, args ...any) error {
@@ -117,13 +123,23 @@ func parseURL(raw string) (target, error) {
 		if err != nil {
 			return target{}, badURL("%s", safeErr(err))
 		}
-		return target{single: o}, nil
-	case "redis+sentinel", "rediss+sentinel":
-		return parseMulti(rest, scheme == "rediss+sentinel", true)
-	case "redis+cluster", "rediss+cluster":
-		return parseMulti(rest, scheme == "rediss+cluster", false)
+		return target{single: o}, checkCounts(o.DB, o.PoolSize)
+	case "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster":
+		return parseMulti(scheme, rest)
 	}
 	return target{}, badURL("scheme %q: want redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster", scheme)
+}
+
+// checkCounts refuses what go-redis would take and then misuse: a negative
+// database is quietly database 0, a negative pool size a panic.
+func checkCounts(db, poolSize int) error {
+	if db < 0 {
+		return badURL("database %d: must be 0 or more", db)
+	}
+	if poolSize < 0 {
+		return badURL("option pool_size=%d: must be 0 (the default) or more", poolSize)
+	}
+	return nil
 }
 
 // safeErr drops the URL that url.Error carries (it may hold a password).
@@ -135,21 +151,28 @@ func safeErr(err error) string {
 	return err.Error()
 }
 
-// parseMulti parses "[user:pass@]h1:p1,h2:p2[/path][?query]".
-func parseMulti(rest string, useTLS, sentinel bool) (target, error) {
-	rest, query, _ := strings.Cut(rest, "?")
-	authority, path, _ := strings.Cut(rest, "/")
-	o := &redis.UniversalOptions{}
+// parseMulti turns the Sentinel and Cluster forms ("[user:pass@]h1:p1,h2:p2
+// [/path][?query]" after the scheme) into the URLs go-redis's
+// ParseFailoverURL and ParseClusterURL parse: the first host as the URL's
+// host, the others as addr options. ParseFailoverURL reads the sentinels'
+// credentials from the user info and the master's from the username and
+// password options, the other way round from the Sentinel form, so for
+// Sentinel those change places and the master's name becomes master_name.
+func parseMulti(scheme, rest string) (target, error) {
+	base, kind, _ := strings.Cut(scheme, "+")
+	sentinel := kind == "sentinel"
+	authority, tail := rest, ""
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		authority, tail = rest[:i], rest[i:]
+	}
+	var user, pass string
 	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
-		user, pass, hasPass := strings.Cut(authority[:i], ":")
-		var err error
-		if o.Username, err = url.PathUnescape(user); err != nil {
-			return target{}, badURL("user name is not valid percent-encoding")
-		}
-		if hasPass {
-			if o.Password, err = url.PathUnescape(pass); err != nil {
-				return target{}, badURL("password is not valid percent-encoding")
-			}
+		var err1, err2 error
+		rawUser, rawPass, _ := strings.Cut(authority[:i], ":")
+		user, err1 = url.PathUnescape(rawUser)
+		pass, err2 = url.PathUnescape(rawPass)
+		if err1 != nil || err2 != nil {
+			return target{}, badURL("user info is not valid percent-encoding")
 		}
 		authority = authority[i+1:]
 	}
@@ -157,78 +180,82 @@ func parseMulti(rest string, useTLS, sentinel bool) (target, error) {
 	if sentinel {
 		defPort = "26379"
 	}
+	var addrs []string
 	for _, h := range strings.Split(authority, ",") {
 		addr, err := hostPort(h, defPort)
 		if err != nil {
 			return target{}, err
 		}
-		o.Addrs = append(o.Addrs, addr)
+		addrs = append(addrs, addr)
 	}
-	if sentinel {
-		if path == "" || strings.Contains(path, "/") {
-			return target{}, badURL("Sentinel form needs the master name as the path: redis+sentinel://host:26379,host2:26379/MASTER")
-		}
-		name, err := url.PathUnescape(path)
-		if err != nil || name == "" {
-			return target{}, badURL("master name is not valid percent-encoding")
-		}
-		o.MasterName = name
-	} else {
-		if path != "" {
-			return target{}, badURL("Cluster form takes no path (a cluster has only database 0)")
-		}
-		o.IsClusterMode = true
+	u, err := url.Parse(base + "://" + addrs[0] + tail)
+	if err != nil {
+		return target{}, badURL("%s", safeErr(err))
 	}
-	q, err := url.ParseQuery(query)
+	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
 		return target{}, badURL("query is not valid URL encoding")
 	}
-	for k, vs := range q {
-		v := vs[len(vs)-1]
-		var err error
-		switch k {
-		case "db":
-			if !sentinel {
-				return target{}, badURL("option db: a cluster has only database 0")
+	q["addr"] = append(q["addr"], addrs[1:]...)
+	path := u.EscapedPath()
+	switch {
+	case !sentinel && path != "":
+		return target{}, badURL("Cluster form takes no path (a cluster has only database 0)")
+	case !sentinel:
+		u.User = url.UserPassword(user, pass)
+	case len(path) < 2 || strings.Count(path, "/") != 1:
+		return target{}, badURL("Sentinel form needs the master name as the path: redis+sentinel://host:26379,host2:26379/MASTER")
+	default:
+		for _, k := range []string{"master_name", "username", "password"} {
+			if q.Has(k) {
+				return target{}, badURL("option %s: the Sentinel form takes the master's name as the path and its credentials as the user info", k)
 			}
-			o.DB, err = strconv.Atoi(v)
-			if err == nil && o.DB < 0 {
-				err = errors.New("negative")
-			}
-		case "sentinel_username":
-			if !sentinel {
-				return target{}, badURL("option %s is for the Sentinel form", k)
-			}
-			o.SentinelUsername = v
-		case "sentinel_password":
-			if !sentinel {
-				return target{}, badURL("option %s is for the Sentinel form", k)
-			}
-			o.SentinelPassword = v
-		case "client_name":
-			o.ClientName = v
-		case "dial_timeout":
-			o.DialTimeout, err = time.ParseDuration(v)
-		case "read_timeout":
-			o.ReadTimeout, err = time.ParseDuration(v)
-		case "write_timeout":
-			o.WriteTimeout, err = time.ParseDuration(v)
-		case "pool_size":
-			o.PoolSize, err = strconv.Atoi(v)
-			if err == nil && o.PoolSize < 1 {
-				err = errors.New("must be at least 1")
-			}
-		default:
-			return target{}, badURL("unknown option %q (known: db, sentinel_username, sentinel_password, client_name, dial_timeout, read_timeout, write_timeout, pool_size)", k)
 		}
-		if err != nil {
-			return target{}, badURL("option %s=%q: %v", k, v, err)
+		q.Set("master_name", u.Path[1:])
+		q.Set("username", user)
+		q.Set("password", pass)
+		u.User = url.UserPassword(last(q["sentinel_username"]), last(q["sentinel_password"]))
+		delete(q, "sentinel_username")
+		delete(q, "sentinel_password")
+		u.Path, u.RawPath = "", ""
+	}
+	u.RawQuery = q.Encode()
+	if sentinel {
+		o, err := redis.ParseFailoverURL(u.String())
+		switch {
+		case err != nil:
+			return target{}, badURL("%s", safeErr(err))
+		case o.RouteByLatency || o.RouteRandomly || o.ReplicaOnly:
+			return target{}, badURL("options route_by_latency, route_randomly and replica_only are refused: the store reads from the master")
 		}
+		perNodeTLS(o.TLSConfig)
+		return target{failover: o}, checkCounts(o.DB, o.PoolSize)
 	}
-	if useTLS {
-		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12} // server name: each node's host
+	o, err := redis.ParseClusterURL(u.String())
+	switch {
+	case err != nil:
+		return target{}, badURL("%s", safeErr(err))
+	case o.ReadOnly || o.RouteByLatency || o.RouteRandomly:
+		return target{}, badURL("options read_only, route_by_latency and route_randomly are refused: the store reads from the masters")
 	}
-	return target{multi: o}, nil
+	perNodeTLS(o.TLSConfig)
+	return target{cluster: o}, checkCounts(0, o.PoolSize)
+}
+
+// perNodeTLS undoes the parsers' naming the first host as the TLS server:
+// with no ServerName each node is checked against its own host name.
+func perNodeTLS(c *tls.Config) {
+	if c != nil {
+		c.ServerName = ""
+		c.MinVersion = tls.VersionTLS12
+	}
+}
+
+func last(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[len(vs)-1]
 }
 
 func hostPort(h, defPort string) (string, error) {
