@@ -504,13 +504,47 @@ func (c Config) Embedded() (sqlite, memSessions bool) {
 	return strings.HasPrefix(c.DatabaseURL, "sqlite:"), c.RedisURL == ""
 }
 
-// redactURL hides a password in a URL for messages.
+// redactURL hides the secrets of a connection string for messages and
+// logs: the password of the userinfo, and query or key=value parameters
+// whose name says they hold a secret (sentinel_password, password=…). It
+// works on the text, not on a parsed URL, because the strings it must
+// cover are not all URLs to net/url (a Sentinel host list with a host
+// lacking its port, a password with a raw "/" or "?", a libpq key=value
+// DSN); where the text is ambiguous it hides too much, never too little.
 func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return redactPairs(s, " ")
 	}
-	return u.Redacted()
+	// The userinfo ends at the last "@": a password may hold any other
+	// character, raw. An "@" in the query makes this hide more than the
+	// password, which is the safe side.
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		if name, _, hasPassword := strings.Cut(rest[:at], ":"); hasPassword {
+			rest = name + ":xxxxx" + rest[at:]
+		}
+	}
+	if path, query, ok := strings.Cut(rest, "?"); ok {
+		rest = path + "?" + redactPairs(query, "&")
+	}
+	return scheme + "://" + rest
+}
+
+// redactPairs masks the value of every key=value field (split by sep)
+// whose key names a secret.
+func redactPairs(s, sep string) string {
+	fields := strings.Split(s, sep)
+	for i, f := range fields {
+		k, _, ok := strings.Cut(f, "=")
+		if !ok {
+			continue
+		}
+		if lk := strings.ToLower(k); strings.Contains(lk, "password") || strings.Contains(lk, "secret") ||
+			strings.Contains(lk, "token") || lk == "pass" || lk == "pwd" {
+			fields[i] = k + "=xxxxx"
+		}
+	}
+	return strings.Join(fields, sep)
 }
 
 // Redacted returns the URL with any password masked, for logs.

@@ -285,3 +285,45 @@ func TestMetadataSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactedHidesEverySecret(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"redis://u:secret@h:6379/0", "redis://u:xxxxx@h:6379/0"},
+		{"redis://h:6379/0", "redis://h:6379/0"},
+		{"redis://:secret@h/0", "redis://:xxxxx@h/0"},
+		{"postgres://app:secret@db/app?sslmode=require", "postgres://app:xxxxx@db/app?sslmode=require"},
+		// Not URLs to net/url: a host without its port in a Sentinel
+		// list, a raw "/" or "?" in the password.
+		{"redis+sentinel://u:secret@s1:26379,s2/m", "redis+sentinel://u:xxxxx@s1:26379,s2/m"},
+		{"redis://u:se/cr?et@h/0", "redis://u:xxxxx@h/0"},
+		// Secrets in the query.
+		{"redis+sentinel://s1/m?sentinel_password=secret&db=2", "redis+sentinel://s1/m?sentinel_password=xxxxx&db=2"},
+		{"redis+sentinel://u:secret@s1/m?sentinel_username=su&sentinel_password=secret2",
+			"redis+sentinel://u:xxxxx@s1/m?sentinel_username=su&sentinel_password=xxxxx"},
+		// A libpq key=value DSN.
+		{"host=db user=app password=secret dbname=x", "host=db user=app password=xxxxx dbname=x"},
+		{"sqlite:/var/lib/ssogate/db", "sqlite:/var/lib/ssogate/db"},
+	}
+	for _, c := range cases {
+		got := Redacted(c.in)
+		if got != c.want {
+			t.Errorf("Redacted(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if strings.Contains(got, "secret") || strings.Contains(got, "se/cr") {
+			t.Errorf("Redacted(%q) = %q still shows a secret", c.in, got)
+		}
+	}
+}
+
+func TestValidationMessageHidesTheRedisPassword(t *testing.T) {
+	c, err := Load(Environ{"SSOGATE_REDIS_URL=redis+sentinl://u:secret@s1:26379,s2/m"}.Getenv)
+	if err == nil {
+		err = c.Validate()
+	}
+	if err == nil || !strings.Contains(err.Error(), "SSOGATE_REDIS_URL") {
+		t.Fatalf("want a SSOGATE_REDIS_URL error, got %v", err)
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Fatalf("the error shows the password: %v", err)
+	}
+}
