@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -33,6 +34,7 @@ func TestImportRules(t *testing.T) {
 		pkg       string // package (exact) or prefix ending in "/..."
 		forbidden []string
 	}
+	concrete := []string{mod + "/sso/directory/sqlstore", mod + "/session/redisstore", mod + "/session/memstore"}
 	storage := []string{mod + "/sso/directory/sqlstore", "github.com/jackc/pgx", "modernc.org/sqlite", "database/sql",
 		"github.com/redis/go-redis", mod + "/session"}
 	rules := []rule{
@@ -48,6 +50,18 @@ func TestImportRules(t *testing.T) {
 			mod + "/sso/scim", mod + "/sso/directory/sqlstore", mod + "/session/redisstore", mod + "/session/memstore"}},
 		{mod + "/identity", []string{"net/http", "database/sql", "github.com/labstack/echo", mod + "/web", mod + "/session", mod + "/sso/directory/sqlstore", mod + "/sso/scim"}},
 		{mod + "/web", []string{mod + "/cmd", mod + "/sso/ssotest", mod + "/sso/directory/sqlstore", mod + "/session/redisstore", mod + "/session/memstore"}},
+		// The handler packages below web get what they need from web
+		// through their Options; what they share with web and with each
+		// other lives in web/internal/..., the one part of web they reach.
+		{mod + "/web/oauthserver", append([]string{mod + "/web", mod + "/cmd", mod + "/admin", mod + "/sso/scim", mod + "/sso/ssotest",
+			"github.com/crewjam/saml", "database/sql", "github.com/jackc/pgx", "modernc.org/sqlite", "github.com/redis/go-redis"}, concrete...)},
+		{mod + "/web/internal/...", append([]string{mod + "/web", mod + "/cmd", mod + "/admin", mod + "/sso/ssotest",
+			"github.com/crewjam/saml", "database/sql"}, concrete...)},
+	}
+	// allowed are the exceptions to a rule's forbidden packages.
+	allowed := map[string][]string{
+		mod + "/web/oauthserver":  {mod + "/web/internal/..."},
+		mod + "/web/internal/...": {mod + "/web/internal/..."},
 	}
 	matches := func(pkg, pattern string) bool {
 		if p, ok := strings.CutSuffix(pattern, "/..."); ok {
@@ -63,6 +77,9 @@ func TestImportRules(t *testing.T) {
 			}
 			checked++
 			for _, d := range ds {
+				if slices.ContainsFunc(allowed[r.pkg], func(a string) bool { return matches(d, a) }) {
+					continue
+				}
 				for _, f := range r.forbidden {
 					if d == f || strings.HasPrefix(d, strings.TrimSuffix(f, "/")+"/") && f != mod+"/" || (f == mod+"/" && strings.HasPrefix(d, f)) {
 						t.Errorf("%s must not depend on %s (it does, through %s)", pkg, f, d)
@@ -77,7 +94,7 @@ func TestImportRules(t *testing.T) {
 			}
 		}
 	}
-	if checked < 11 {
+	if checked < 14 {
 		t.Fatalf("only %d rules applied; the package list changed", checked)
 	}
 }

@@ -5,4 +5,8 @@
 // It owns what users see (pages, JSON errors) and what operators see (logs,
 // metrics, health). Protocol logic stays in sso and sso/scim, storage in
 // sso/directory and session; web decides what to do with their results.
+//
+// Parts that have grown apart live in packages below it, which web wires
+// and which never import it: web/oauthserver (the mobile app's OAuth
+// server). What web shares with them is in web/internal/httpx.
 package web

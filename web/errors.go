@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -10,33 +9,16 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/ssogate/ssogate/session"
-	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/scim"
+	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
-// userError is a refusal with a fixed, user-safe message. The cause goes to
-// the log, never to the user.
-type userError struct {
-	Status  int
-	Title   string
-	Message string // what happened, in the user's words
-	Action  string // what to do / whom to ask
-	Code    string // machine code, for JSON bodies and logs
-	Err     error  // internal cause (logged)
-}
-
-func (e *userError) Error() string {
-	if e.Err != nil {
-		return e.Code + ": " + e.Err.Error()
-	}
-	return e.Code
-}
-
-func (e *userError) Unwrap() error { return e.Err }
+// userError and refuse are the web layer's names for the shared user-safe
+// refusal (httpx), which the handler packages below web return too.
+type userError = httpx.UserError
 
 func refuse(status int, code, title, message, action string, cause error) *userError {
-	return &userError{Status: status, Code: code, Title: title, Message: message, Action: action, Err: cause}
+	return httpx.Refuse(status, code, title, message, action, cause)
 }
 
 // wantsJSON reports whether the request is an API call (JSON errors).
@@ -63,30 +45,13 @@ func isAPIPath(p string) bool {
 }
 
 // Outages. A store that gives no answer (unreachable, past its deadline,
-// out of connections) is our outage, never the user's refusal: the answer
-// is 503 with Retry-After, in the body its caller understands, counted in
-// ssogate_unavailable_total and logged with the cause, and never stored as
-// a refused sign-in.
+// out of connections; httpx.OutageOf) is our outage, never the user's
+// refusal: the answer is 503 with Retry-After, in the body its caller
+// understands, counted in ssogate_unavailable_total and logged with the
+// cause, and never stored as a refused sign-in.
 
 // retryAfter is the Retry-After of every outage answer, in seconds.
 const retryAfter = 5
-
-// outageOf names the store an error says is down ("sessions",
-// "database", or "deadline" for a request deadline that passed), or ""
-// when err is not an outage.
-func outageOf(err error) string {
-	switch {
-	case err == nil:
-		return ""
-	case errors.Is(err, session.ErrUnavailable):
-		return "sessions"
-	case errors.Is(err, directory.ErrUnavailable):
-		return "database"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "deadline"
-	}
-	return ""
-}
 
 // unavailable is the user-safe answer to an outage.
 func unavailable(cause error) *userError {
@@ -117,7 +82,7 @@ func routeFamily(p string) string {
 	return "page"
 }
 
-// noteOutage counts and logs an outage answer; store is outageOf's name.
+// noteOutage counts and logs an outage answer; store is httpx.OutageOf's name.
 func (s *Server) noteOutage(c echo.Context, store string, cause error) {
 	p := c.Request().URL.Path
 	s.metrics.unavailable.WithLabelValues(store, routeFamily(p)).Inc()
@@ -155,7 +120,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		ue = &userError{Status: http.StatusInternalServerError, Code: "internal", Title: "Something went wrong",
 			Message: "The gateway could not complete the request.", Action: "Try again in a moment. If it keeps happening, contact your IT department.", Err: err}
 	}
-	if store := outageOf(err); store != "" {
+	if store := httpx.OutageOf(err); store != "" {
 		ue = unavailable(err)
 		s.noteOutage(c, store, err)
 	} else {
@@ -192,7 +157,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		case ue.Status == http.StatusNotFound:
 			code = "invalid_request"
 		}
-		noStore(c)
+		httpx.NoStore(c.Response())
 		_ = c.JSON(ue.Status, map[string]string{"error": code, "error_description": ue.Message})
 		return
 	}

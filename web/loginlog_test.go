@@ -8,7 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -177,26 +176,5 @@ func TestCertificateUsesOrder(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("certificateUses = %v, want %v", got, want)
-	}
-}
-
-func TestTruncate(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"short", 10, "short"},
-		{"abcdef", 3, "abc"},
-		{"ab\u00e6\u00f8\u00e5", 3, "ab"}, // æ is 2 bytes: never cut in half
-		{"ab\u00e6\u00f8\u00e5", 4, "ab\u00e6"},
-		{"a\x00b", 10, "a\uFFFDb"}, // NUL
-		{"a\xffb", 10, "a\uFFFDb"}, // broken UTF-8
-		{"\u6f22\u5b57", 2, ""},    // a 3-byte character does not fit
-	} {
-		got := truncate(c.in, c.n)
-		if got != c.want || !utf8.ValidString(got) || len(got) > max(c.n, len(c.want)) {
-			t.Errorf("truncate(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
-		}
 	}
 }

@@ -15,13 +15,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso"
 	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
 // pendingRequest links the two legs of an SP-initiated login. It lives in
@@ -185,7 +185,7 @@ func (s *Server) acs(c echo.Context) error {
 		outcome = "refused"
 		// An outage is not a refusal: its own outcome, and never a stored
 		// sign-in failure (the error handler answers 503).
-		if store := outageOf(err); store != "" {
+		if store := httpx.OutageOf(err); store != "" {
 			outcome = "unavailable"
 			s.metrics.logins.WithLabelValues("unavailable", store).Inc()
 		}
@@ -200,7 +200,7 @@ func (s *Server) acsLogin(c echo.Context) error {
 	ip := c.RealIP()
 	t, err := s.tenantOf(c)
 	if err != nil {
-		if outageOf(err) == "" {
+		if httpx.OutageOf(err) == "" {
 			s.metrics.logins.WithLabelValues("refused", "unknown_company").Inc()
 		}
 		return err
@@ -248,7 +248,7 @@ func (s *Server) acsLogin(c echo.Context) error {
 	}
 	id, err := t.SP.ParseResponse(ctx, r, requestIDs, replayCache{s.sessions, co.ID})
 	if err != nil {
-		if outageOf(err) != "" {
+		if httpx.OutageOf(err) != "" {
 			// The replay cache could not record the assertion: our outage.
 			return fmt.Errorf("consume assertion id: %w", err)
 		}
@@ -541,22 +541,6 @@ func cleanPath(p string) bool {
 	return c == p
 }
 
-// truncate cuts s to at most n bytes at a character boundary, as valid
-// UTF-8 without NUL bytes: what it returns goes into the directory, and
-// PostgreSQL text holds neither broken UTF-8 nor NUL (a NameID cut in the
-// middle of a character once cost its sign-in record).
-func truncate(s string, n int) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
-	}
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
+// truncate is httpx.Truncate: client-supplied strings, bounded as valid
+// UTF-8 without NUL before they are stored or logged.
+func truncate(s string, n int) string { return httpx.Truncate(s, n) }

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
 // scimToken is the SCIM OAuth token endpoint (client credentials grant):
@@ -28,7 +29,7 @@ func (s *Server) scimToken(c echo.Context) error {
 		}
 	}
 	if co == nil {
-		noStore(c)
+		httpx.NoStore(c.Response())
 		return c.JSON(http.StatusNotFound, map[string]string{"error": "invalid_request",
 			"error_description": "unknown company in the token endpoint URL: check the Token Endpoint pasted into Entra"})
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/fedsync"
 	"github.com/ssogate/ssogate/sso/scim"
+	"github.com/ssogate/ssogate/web/oauthserver"
 )
 
 //go:embed templates/*.html
@@ -75,6 +76,7 @@ type Server struct {
 	clients   *ttlCache[bool]
 	metrics   *metrics
 	scim      *scim.Handler
+	oauth     *oauthserver.Server
 	logins    *loginLog
 	admin     *admin.Service
 	views     viewCache
@@ -119,6 +121,9 @@ func New(d Deps) (*Server, error) {
 	}
 	tmpl, err := template.New("").ParseFS(templateFS, "templates/*.html")
 	if err != nil {
+		return nil, err
+	}
+	if tmpl, err = tmpl.ParseFS(oauthserver.Templates, "templates/*.html"); err != nil {
 		return nil, err
 	}
 	s := &Server{
@@ -169,6 +174,9 @@ func New(d Deps) (*Server, error) {
 		s.identity = signer
 	}
 	s.syncer = s.newSyncer(d)
+	if s.oauth, err = s.newOAuthServer(); err != nil {
+		return nil, err
+	}
 	s.scim = scim.New(scim.Options{Store: d.Dir, Revoker: d.Sessions, Throttle: d.Sessions, Logger: d.Logger.With("component", "scim"),
 		Now: d.Now, MaxBody: d.Config.SCIMMaxBody, TokenTTL: d.Config.SettingsTTL,
 		ClientIP: func(r *http.Request) string { return s.e.IPExtractor(r) }})
@@ -263,7 +271,7 @@ func (s *Server) routes() {
 	c.Any("/scim/v2", s.scimHandler)
 	c.Any("/scim/v2/*", s.scimHandler)
 	c.Any("/scim/oauth/token", s.scimToken)
-	s.oauthRoutes(c)
+	s.oauth.Routes(c)
 	s.adminRoutes(c)
 }
 
@@ -282,6 +290,30 @@ func (f filesOnly) Open(name string) (fs.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
 	return file, nil
+}
+
+// newOAuthServer builds the mobile app's authorization server
+// (/c/{company}/oauth/...) over this server's company cache, browser
+// sessions, login and pages.
+func (s *Server) newOAuthServer() (*oauthserver.Server, error) {
+	return oauthserver.New(oauthserver.Options{
+		Sessions: s.sessions, Browser: s.browser, Dir: s.dir, Logger: s.log, Now: s.now,
+		Company: func(c echo.Context) (*directory.Company, error) {
+			t, err := s.tenantOf(c)
+			if err != nil {
+				return nil, err
+			}
+			return t.Company, nil
+		},
+		Login: func(c echo.Context, co *directory.Company, returnTo string) error {
+			return c.Redirect(http.StatusFound, "/c/"+co.Slug+"/login?return_to="+url.QueryEscape(returnTo))
+		},
+		Render:     s.render,
+		NoteOutage: s.noteOutage,
+		CountToken: func(outcome string) { s.metrics.oauthTokens.WithLabelValues(outcome).Inc() },
+		CodeTTL:    s.cfg.OAuthCodeTTL, AccessTTL: s.cfg.OAuthAccessTTL, RefreshTTL: s.cfg.OAuthRefreshTTL,
+		ConsentTTL: s.cfg.SAMLRequestTTL,
+	})
 }
 
 // render executes a template into the response.

@@ -15,6 +15,7 @@ import (
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso"
 	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
 // SAML Single Logout with Entra (HTTP-Redirect binding), for companies that
@@ -212,7 +213,7 @@ func (s *Server) sloResponse(c echo.Context, t *tenant) error {
 // Nothing was ended for a refused LogoutRequest; for a refused
 // LogoutResponse the session here had already ended at sign-out.
 func (s *Server) refuseLogout(ctx context.Context, co *directory.Company, direction string, err error) error {
-	if outageOf(err) != "" {
+	if httpx.OutageOf(err) != "" {
 		// The replay cache could not record the message: our outage, a 503
 		// (Entra's sign-out may be retried), not a refused sign-out.
 		return fmt.Errorf("logout: %w", err)

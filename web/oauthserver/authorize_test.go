@@ -1,4 +1,4 @@
-package web
+package oauthserver
 
 import (
 	"crypto/sha256"

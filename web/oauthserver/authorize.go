@@ -1,4 +1,4 @@
-package web
+package oauthserver
 
 // Mobile sign-in: the OAuth 2.0 authorization code flow with PKCE for native
 // apps (RFC 6749 §4.1, RFC 7636, RFC 8252), run over the SAML login.
@@ -34,6 +34,7 @@ import (
 	"github.com/ssogate/ssogate/internal/oauthsyntax"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
 // Keys in the session store. {co} is the company id, so a code issued at
@@ -58,8 +59,8 @@ const (
 	oauthMaxBody   = 64 << 10
 	maxClientIDLen = 128
 	maxStateLen    = 1024
-	// maxAuthorizeURL: the authorize URL travels through /login as
-	// return_to, which safeTarget caps at 2048 bytes.
+	// maxAuthorizeURL: the authorize URL travels through the login as
+	// its return target (Options.Login), which takes at most 2048 bytes.
 	maxAuthorizeURL = 2048
 )
 
@@ -75,26 +76,16 @@ type oauthCode struct {
 	CertSHA256  string    `json:"cert,omitempty"`
 }
 
-// oauthRoutes adds the mobile sign-in endpoints (/oauth/authorize,
-// /oauth/token, /oauth/revoke) under /c/{company}.
-func (s *Server) oauthRoutes(g *echo.Group) {
-	g.GET("/oauth/authorize", s.authorize)
-	g.POST("/oauth/authorize", s.authorize) // the consent form (RFC 8252 §8.6)
-	g.POST("/oauth/token", s.token)
-	g.POST("/oauth/revoke", s.revoke)
-}
-
 // authorize is the authorization endpoint (RFC 6749 §4.1.1). client_id and
 // redirect_uri are checked first: until both are known good, every problem
 // is an error page and never a redirect (§4.1.2.1, §10.15: no open
 // redirect). After that, errors go back to the app as
 // redirect_uri?error=…&state=….
 func (s *Server) authorize(c echo.Context) error {
-	t, err := s.tenantOf(c)
+	co, err := s.company(c)
 	if err != nil {
 		return err
 	}
-	co := t.Company
 	ctx := c.Request().Context()
 	raw := c.Request().URL.RawQuery
 	q, perr := url.ParseQuery(raw)
@@ -122,7 +113,7 @@ func (s *Server) authorize(c echo.Context) error {
 	}
 	if !registered(client, redirectURI) {
 		s.log.Info("oauth authorize: unregistered redirect_uri", "company", co.Slug, "client_id", clientID,
-			"redirect_uri", truncate(redirectURI, 200))
+			"redirect_uri", httpx.Truncate(redirectURI, 200))
 		return badAuthorizePage("invalid_redirect_uri", "The app asked to return to an address that is not registered for it.", nil)
 	}
 
@@ -184,8 +175,7 @@ func (s *Server) authorize(c echo.Context) error {
 		}
 		// Inactive or gone: a fresh login shows the employee why.
 	}
-	self := "/c/" + co.Slug + "/oauth/authorize?" + raw
-	return c.Redirect(http.StatusFound, "/c/"+co.Slug+"/login?return_to="+url.QueryEscape(self))
+	return s.login(c, co, "/c/"+co.Slug+"/oauth/authorize?"+raw)
 }
 
 // issueCode stores a new single-use code and sends the browser to the app.
@@ -198,9 +188,9 @@ func (s *Server) issueCode(c echo.Context, co *directory.Company, sess *session.
 	// The used-marker exists from the start (a little longer than the
 	// code), so a second use racing with the first always finds the family
 	// to revoke; the first use extends it.
-	err := s.sessions.Put(ctx, oauthUsedPrefix+key, []byte(rec.Family), 2*s.cfg.OAuthCodeTTL)
+	err := s.sessions.Put(ctx, oauthUsedPrefix+key, []byte(rec.Family), 2*s.codeTTL)
 	if err == nil {
-		err = s.sessions.Put(ctx, oauthCodePrefix+key, raw, s.cfg.OAuthCodeTTL)
+		err = s.sessions.Put(ctx, oauthCodePrefix+key, raw, s.codeTTL)
 	}
 	if err != nil {
 		s.log.Error("oauth authorize: store code", "company", co.Slug, "err", err)
@@ -224,7 +214,7 @@ func (s *Server) authorizeError(c echo.Context, slug, redirectURI, code, desc, s
 // temporarily_unavailable for an outage (the app may retry), else
 // server_error.
 func serverErrorCode(err error) string {
-	if outageOf(err) != "" {
+	if httpx.OutageOf(err) != "" {
 		return "temporarily_unavailable"
 	}
 	return "server_error"
@@ -232,8 +222,8 @@ func serverErrorCode(err error) string {
 
 // badAuthorizePage is the error page for a request whose redirect URI
 // cannot be trusted.
-func badAuthorizePage(code, message string, cause error) *userError {
-	return refuse(http.StatusBadRequest, code, "This app cannot sign you in", message,
+func badAuthorizePage(code, message string, cause error) *httpx.UserError {
+	return httpx.Refuse(http.StatusBadRequest, code, "This app cannot sign you in", message,
 		"Update the app, or ask your IT department to check how it is registered with ssogate.", cause)
 }
 

@@ -1,4 +1,4 @@
-package web
+package oauthserver
 
 import (
 	"crypto/sha256"
@@ -79,7 +79,7 @@ func (s *Server) consent(c echo.Context, co *directory.Company, client *director
 		return issue()
 	}
 	nonce := session.NewSecret()
-	if err := s.sessions.Put(ctx, oauthConsentPrefix+session.Key(nonce), []byte(consentBinding(sess.ID, rawQuery)), s.cfg.SAMLRequestTTL); err != nil {
+	if err := s.sessions.Put(ctx, oauthConsentPrefix+session.Key(nonce), []byte(consentBinding(sess.ID, rawQuery)), s.consentTTL); err != nil {
 		return fmt.Errorf("store consent: %w", err)
 	}
 	name := strings.TrimSpace(e.GivenName + " " + e.FamilyName)
@@ -87,8 +87,19 @@ func (s *Server) consent(c echo.Context, co *directory.Company, client *director
 	if app == "" {
 		app = client.ClientID
 	}
-	return s.render(c, http.StatusOK, "oauth_consent.html", map[string]any{
-		"Company": co, "Name": name, "UserName": e.UserName, "App": app,
-		"Action": "/c/" + co.Slug + "/oauth/authorize?" + rawQuery, "Nonce": nonce,
+	return s.render(c, http.StatusOK, "oauth_consent.html", consentPage{
+		Company: co, Name: name, UserName: e.UserName, App: app,
+		Action: "/c/" + co.Slug + "/oauth/authorize?" + rawQuery, Nonce: nonce,
 	})
+}
+
+// consentPage is what oauth_consent.html shows: who signs in, to which
+// app, and the form that confirms it.
+type consentPage struct {
+	Company  *directory.Company
+	Name     string // the employee's given and family name
+	UserName string
+	App      string // the client's name, or its client_id
+	Action   string // the authorization request, to post the decision to
+	Nonce    string // single use, bound to the session and the request
 }

@@ -1,4 +1,4 @@
-package web
+package oauthserver
 
 import (
 	"encoding/json"
@@ -16,6 +16,7 @@ import (
 	"github.com/ssogate/ssogate/internal/oauthsyntax"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
 // Refresh tokens: issued, because an employee opens the absence app now and
@@ -63,7 +64,7 @@ func errClient(desc string) *oauthErr {
 }
 
 func errServer(cause error) *oauthErr {
-	if outageOf(cause) != "" {
+	if httpx.OutageOf(cause) != "" {
 		// RFC 6749 names temporarily_unavailable for the authorization
 		// endpoint; clients treat it, with 503 and Retry-After, as "retry".
 		return &oauthErr{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
@@ -77,12 +78,11 @@ const invalidGrant = "the authorization code or refresh token is invalid, expire
 
 // token is the token endpoint (RFC 6749 §3.2, §4.1.3, §6).
 func (s *Server) token(c echo.Context) error {
-	noStore(c)
-	t, err := s.tenantOf(c)
+	httpx.NoStore(c.Response())
+	co, err := s.company(c)
 	if err != nil {
-		return s.tokenError(c, nil, tenantErr(err))
+		return s.tokenError(c, nil, companyErr(err))
 	}
-	co := t.Company
 	f, oe := tokenForm(c)
 	var resp *tokenResponse
 	if oe == nil {
@@ -91,7 +91,7 @@ func (s *Server) token(c echo.Context) error {
 	if oe != nil {
 		return s.tokenError(c, co, oe)
 	}
-	s.metrics.oauthTokens.WithLabelValues("issued").Inc()
+	s.countToken("issued")
 	return c.JSON(http.StatusOK, resp)
 }
 
@@ -153,7 +153,7 @@ func (s *Server) codeGrant(c echo.Context, co *directory.Company, client *direct
 	}
 	now := s.now()
 	switch {
-	case now.After(rec.IssuedAt.Add(s.cfg.OAuthCodeTTL)):
+	case now.After(rec.IssuedAt.Add(s.codeTTL)):
 		return nil, errGrant(invalidGrant)
 	case rec.ClientID != client.ClientID:
 		return nil, errGrant("the authorization code was issued to another client")
@@ -165,10 +165,10 @@ func (s *Server) codeGrant(c echo.Context, co *directory.Company, client *direct
 	// The used-marker was written with the code (so a replay racing with
 	// this request finds it); keep it now as long as a token of the family
 	// can live.
-	if err := s.sessions.Put(ctx, oauthUsedPrefix+key, []byte(rec.Family), s.cfg.OAuthRefreshTTL); err != nil {
+	if err := s.sessions.Put(ctx, oauthUsedPrefix+key, []byte(rec.Family), s.refreshTTL); err != nil {
 		return nil, errServer(fmt.Errorf("mark code used: %w", err))
 	}
-	return s.issueTokens(c, co, rec.EmployeeID, client.ClientID, rec.Family, now.Add(s.cfg.OAuthRefreshTTL), rec.CertSHA256)
+	return s.issueTokens(c, co, rec.EmployeeID, client.ClientID, rec.Family, now.Add(s.refreshTTL), rec.CertSHA256)
 }
 
 // refreshGrant rotates a refresh token (RFC 6749 §6, §10.4).
@@ -230,10 +230,10 @@ func (s *Server) issueTokens(c echo.Context, co *directory.Company, employeeID, 
 	}
 	base := session.Session{CompanyID: co.ID, Company: co.Slug, EmployeeID: employeeID, CreatedAt: now, LastSeen: now,
 		Family: family, ClientID: clientID, Via: "oauth", CertSHA256: cert,
-		UserAgent: truncate(c.Request().UserAgent(), 200), RemoteIP: c.RealIP()}
+		UserAgent: httpx.Truncate(c.Request().UserAgent(), 200), RemoteIP: c.RealIP()}
 	access, refresh := session.NewSecret(), session.NewSecret()
 	as, rs := base, base
-	as.ID, as.Kind, as.ExpiresAt = session.Key(access), session.KindBearer, now.Add(s.cfg.OAuthAccessTTL)
+	as.ID, as.Kind, as.ExpiresAt = session.Key(access), session.KindBearer, now.Add(s.accessTTL)
 	if as.ExpiresAt.After(until) {
 		as.ExpiresAt = until
 	}
@@ -301,7 +301,7 @@ func (s *Server) reused(c echo.Context, co *directory.Company, marker, why, desc
 
 func (s *Server) revokeFamily(c echo.Context, co *directory.Company, family, why string) {
 	ctx := c.Request().Context()
-	if err := s.sessions.Put(ctx, oauthRevokedPrefix+family, []byte("1"), s.cfg.OAuthRefreshTTL); err != nil {
+	if err := s.sessions.Put(ctx, oauthRevokedPrefix+family, []byte("1"), s.refreshTTL); err != nil {
 		s.log.Warn("oauth: flag revoked family", "company", co.Slug, "err", err)
 	}
 	n, err := s.sessions.RevokeFamily(ctx, family)
@@ -316,12 +316,11 @@ func (s *Server) revokeFamily(c echo.Context, co *directory.Company, family, why
 // token takes its whole family with it; an access token goes alone. It
 // answers 200 for unknown tokens too (RFC 7009 §2.2).
 func (s *Server) revoke(c echo.Context) error {
-	noStore(c)
-	t, err := s.tenantOf(c)
+	httpx.NoStore(c.Response())
+	co, err := s.company(c)
 	if err != nil {
-		return s.tokenError(c, nil, tenantErr(err))
+		return s.tokenError(c, nil, companyErr(err))
 	}
-	co := t.Company
 	f, oe := tokenForm(c)
 	var client *directory.OAuthClient
 	if oe == nil {
@@ -422,8 +421,8 @@ func (s *Server) tokenError(c echo.Context, co *directory.Company, oe *oauthErr)
 		slug = co.Slug
 	}
 	if oe.status == http.StatusServiceUnavailable {
-		s.noteOutage(c, outageOf(oe.cause), oe.cause)
-		s.metrics.oauthTokens.WithLabelValues(oe.code).Inc()
+		s.noteOutage(c, httpx.OutageOf(oe.cause), oe.cause)
+		s.countToken(oe.code)
 		return c.JSON(oe.status, map[string]string{"error": oe.code, "error_description": oe.desc})
 	}
 	level := slog.LevelInfo
@@ -445,21 +444,15 @@ func (s *Server) tokenError(c echo.Context, co *directory.Company, oe *oauthErr)
 	if oe.status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Basic realm="ssogate"`)
 	}
-	s.metrics.oauthTokens.WithLabelValues(oe.code).Inc()
+	s.countToken(oe.code)
 	return c.JSON(oe.status, map[string]string{"error": oe.code, "error_description": oe.desc})
 }
 
-// tenantErr turns tenantOf's refusal into a token-endpoint error.
-func tenantErr(err error) *oauthErr {
-	var ue *userError
+// companyErr turns Options.Company's refusal into a token-endpoint error.
+func companyErr(err error) *oauthErr {
+	var ue *httpx.UserError
 	if errors.As(err, &ue) {
 		return &oauthErr{status: ue.Status, code: "invalid_request", desc: "unknown company in the token endpoint URL", cause: err}
 	}
 	return errServer(err)
-}
-
-func noStore(c echo.Context) {
-	h := c.Response().Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
 }
