@@ -53,19 +53,6 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
-// Refusal is a precondition that failed: its message is safe to show the
-// admin as it is ("This employee is already active."). Nothing was written.
-// Invalid marks a value that can never be accepted (the form must change),
-// as opposed to a state that forbids the change now.
-type Refusal struct {
-	Msg     string
-	Invalid bool
-}
-
-func (r *Refusal) Error() string { return r.Msg }
-
-func refuse(format string, a ...any) error { return &Refusal{Msg: fmt.Sprintf(format, a...)} }
-
 // ErrAfterCommit wraps a failure of a side effect that runs after the
 // change was committed (ending sessions in the session store): the change
 // stands; the caller tells the admin what to do by hand.

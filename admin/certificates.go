@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -22,7 +23,8 @@ type CertAdded struct {
 
 // AddCertificate trusts a pasted IdP signing certificate (Entra's
 // Certificate (Base64), a PEM or bare Base64 DER). A paste certs refuses
-// comes back as its *certs.Error (a message safe to show, saying what to
+// comes back as certs refused it (a usererr.Error, Invalid, whose code is
+// the certs.Reason and whose message is safe to show, saying what to
 // paste instead); nothing is written. With retireOthers every other
 // certificate of the company is retired in the same transaction (the new
 // one is then the only one trusted). The audit entry is cert.add.
@@ -57,7 +59,7 @@ func (s *Service) AddCertificate(ctx context.Context, a Actor, companyID int64, 
 
 // ErrNoSuchCertificate: the company trusts no certificate with that
 // thumbprint (it may be retired already).
-var ErrNoSuchCertificate = &Refusal{Msg: "This company trusts no such certificate (it may be retired already)."}
+var ErrNoSuchCertificate = usererr.New(usererr.NotFound, "no_such_certificate", "This company trusts no such certificate (it may be retired already).")
 
 var (
 	sha1RE   = regexp.MustCompile(`^[0-9A-F]{40}$`)
@@ -82,7 +84,7 @@ func (s *Service) RetireCertificate(ctx context.Context, a Actor, companyID int6
 		t = strings.ToLower(t)
 		match = func(ct *directory.Certificate) bool { return ct.SHA256 == t }
 	default:
-		return nil, invalid("Name the certificate by its SHA-1 thumbprint (40 hex digits, as Entra shows it) or its SHA-256 fingerprint.")
+		return nil, usererr.New(usererr.Invalid, "bad_thumbprint", "Name the certificate by its SHA-1 thumbprint (40 hex digits, as Entra shows it) or its SHA-256 fingerprint.")
 	}
 	var found *directory.Certificate
 	err := s.Dir.InTx(ctx, func(tx directory.Store) error {
@@ -116,7 +118,7 @@ func (s *Service) RetireCertificate(ctx context.Context, a Actor, companyID int6
 			return err
 		}
 		if len(left) == 0 && co.SSOEnabled {
-			return refuse("This is the only trusted certificate: retiring it would refuse every sign-in. Paste the new certificate first (or switch SSO off under SSO settings).")
+			return usererr.New(usererr.Conflict, "last_certificate", "This is the only trusted certificate: retiring it would refuse every sign-in. Paste the new certificate first (or switch SSO off under SSO settings).")
 		}
 		return s.audit(ctx, tx, companyID, a.Name, "cert.retire", "sha1="+found.SHA1)
 	})
@@ -144,7 +146,7 @@ func CertificateRecord(companyID int64, info *certs.Info, source string, at time
 // audit entry is cert.auto_retire.
 func (s *Service) SetCertAutoRetire(ctx context.Context, a Actor, companyID int64, days int) error {
 	if days < 0 || days > 365 {
-		return invalid("Automatic retirement: enter a number of days from 0 (off) to 365.")
+		return usererr.New(usererr.Invalid, "bad_auto_retire", "Automatic retirement: enter a number of days from 0 (off) to 365.")
 	}
 	return s.Dir.InTx(ctx, func(tx directory.Store) error {
 		co, err := tx.GetCompanyByID(ctx, companyID)

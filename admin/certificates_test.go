@@ -11,6 +11,7 @@ import (
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/internal/testenv"
 	"github.com/ssogate/ssogate/internal/teststores"
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/ssotest"
 )
@@ -86,8 +87,7 @@ func TestCertificates(t *testing.T) {
 			t.Run("a refused paste writes nothing", func(t *testing.T) {
 				f := setup(t, b)
 				_, err := f.svc.AddCertificate(ctx, who, f.co.ID, "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n", false)
-				var ce *certs.Error
-				if !errors.As(err, &ce) || ce.Reason != certs.ReasonPrivateKey {
+				if certs.ReasonOf(err) != certs.ReasonPrivateKey {
 					t.Fatalf("private key paste: %v", err)
 				}
 				if len(f.trusted(t)) != 0 || len(f.audits(t, "cert.add")) != 0 {
@@ -118,8 +118,8 @@ func TestCertificates(t *testing.T) {
 					t.Fatalf("retiring a retired certificate: %v", err)
 				}
 				_, err = f.svc.RetireCertificate(ctx, who, f.co.ID, c2.Cert.SHA256)
-				var r *admin.Refusal
-				if !errors.As(err, &r) || r.Invalid || !strings.Contains(r.Msg, "only trusted certificate") {
+				var r *usererr.Error
+				if !errors.As(err, &r) || r.Kind() == usererr.Invalid || !strings.Contains(r.Message(), "only trusted certificate") {
 					t.Fatalf("retiring the last certificate with SSO on: %v", err)
 				}
 				if got := f.trusted(t); !got[c2.Cert.SHA1] {
@@ -141,8 +141,8 @@ func TestCertificates(t *testing.T) {
 }
 
 func isInvalid(err error) bool {
-	var r *admin.Refusal
-	return errors.As(err, &r) && r.Invalid
+	var r *usererr.Error
+	return errors.As(err, &r) && r.Kind() == usererr.Invalid
 }
 
 func TestAutoRetire(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -53,9 +54,9 @@ func (s *Service) SetIdentity(ctx context.Context, a Actor, companyID int64, id,
 	userName, email = strings.TrimSpace(userName), strings.TrimSpace(email)
 	switch {
 	case userName == "" || len(userName) > 254 || strings.ContainsAny(userName, " \t\r\n"):
-		return nil, invalid("Enter a sign-in name without spaces (usually the Entra user principal name).")
+		return nil, usererr.New(usererr.Invalid, "bad_user_name", "Enter a sign-in name without spaces (usually the Entra user principal name).")
 	case email != "" && !ValidEmail(email):
-		return nil, invalid("Enter a work email address like name@example.com.")
+		return nil, usererr.New(usererr.Invalid, "bad_email", "Enter a work email address like name@example.com.")
 	}
 	return s.update(ctx, a, companyID, id, "employee.identity", func(cur *directory.Employee) (string, error) {
 		if !cur.Visible() {
@@ -82,7 +83,7 @@ func (s *Service) SetRoles(ctx context.Context, a Actor, companyID int64, id str
 		case !cur.Visible():
 			return "", errDeleted
 		case a.EmployeeID == cur.ID && cur.IsAdmin && !r.Admin:
-			return "", refuse("You cannot remove your own admin role. Ask another setup admin.")
+			return "", usererr.New(usererr.Conflict, "own_admin_role", "You cannot remove your own admin role. Ask another setup admin.")
 		}
 		wasAdmin = cur.IsAdmin
 		cur.IsAdmin, cur.SelfApprover, cur.OnlySelectedApprover = r.Admin, r.SelfApprover, r.OnlySelectedApprover
@@ -104,11 +105,11 @@ func (s *Service) Activate(ctx context.Context, a Actor, companyID int64, id str
 	e, err := s.update(ctx, a, companyID, id, "employee.activate", func(cur *directory.Employee) (string, error) {
 		switch {
 		case !cur.Visible():
-			return "", refuse("Entra deleted this employee; the record is kept as history and cannot be activated. Create the person again in Entra (or import them).")
+			return "", usererr.New(usererr.Conflict, "deleted", "Entra deleted this employee; the record is kept as history and cannot be activated. Create the person again in Entra (or import them).")
 		case cur.Active:
-			return "", refuse("This employee is already active.")
+			return "", usererr.New(usererr.Conflict, "already_active", "This employee is already active.")
 		case cur.EntraLinked:
-			return "", refuse("Entra manages this employee: assign the user to the app in Entra to reactivate them, or detach them from Entra first (for someone who moved to another Entra tenant).")
+			return "", usererr.New(usererr.Conflict, "entra_managed", "Entra manages this employee: assign the user to the app in Entra to reactivate them, or detach them from Entra first (for someone who moved to another Entra tenant).")
 		}
 		d := "termination_date " + cur.TerminationDate + " cleared"
 		cur.Active, cur.TerminationDate = true, ""
@@ -125,14 +126,14 @@ func (s *Service) Activate(ctx context.Context, a Actor, companyID int64, id str
 // Nobody deactivates themselves.
 func (s *Service) Deactivate(ctx context.Context, a Actor, companyID int64, id string) (*directory.Employee, error) {
 	if a.EmployeeID == id {
-		return nil, refuse("You cannot deactivate yourself.")
+		return nil, usererr.New(usererr.Conflict, "deactivate_self", "You cannot deactivate yourself.")
 	}
 	e, err := s.update(ctx, a, companyID, id, "employee.deactivate", func(cur *directory.Employee) (string, error) {
 		switch {
 		case !cur.Visible() || !cur.Active:
-			return "", refuse("This employee is already inactive.")
+			return "", usererr.New(usererr.Conflict, "already_inactive", "This employee is already inactive.")
 		case cur.EntraLinked:
-			return "", refuse("Entra manages this employee: unassign the user from the app in Entra (provisioning then deactivates them), or detach them first.")
+			return "", usererr.New(usererr.Conflict, "entra_managed", "Entra manages this employee: unassign the user from the app in Entra (provisioning then deactivates them), or detach them first.")
 		}
 		cur.Active = false
 		cur.TerminationDate = s.now().UTC().Format("2006-01-02")
@@ -155,9 +156,9 @@ func (s *Service) Detach(ctx context.Context, a Actor, companyID int64, id strin
 	return s.update(ctx, a, companyID, id, "employee.detach", func(cur *directory.Employee) (string, error) {
 		switch {
 		case !cur.Visible():
-			return "", refuse("Entra deleted this employee; the record is kept as history only.")
+			return "", usererr.New(usererr.Conflict, "deleted", "Entra deleted this employee; the record is kept as history only.")
 		case !cur.EntraLinked && cur.Source == directory.SourceLocal:
-			return "", refuse("This employee is already managed locally.")
+			return "", usererr.New(usererr.Conflict, "already_local", "This employee is already managed locally.")
 		}
 		d := fmt.Sprintf("source %s→local entra_linked %v→false entra_object_id %q cleared", cur.Source, cur.EntraLinked, cur.EntraObjectID)
 		cur.Source, cur.EntraLinked, cur.EntraObjectID = directory.SourceLocal, false, ""
@@ -177,9 +178,7 @@ func (s *Service) afterActivity(ctx context.Context, companyID int64, e *directo
 	return nil
 }
 
-var errDeleted = &Refusal{Msg: "This employee was deleted by Entra and is kept as history only."}
-
-func invalid(msg string) error { return &Refusal{Msg: msg, Invalid: true} }
+var errDeleted = usererr.New(usererr.Conflict, "deleted", "This employee was deleted by Entra and is kept as history only.")
 
 // objectIDRE is the shape of an Entra object id: a GUID.
 var objectIDRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -197,7 +196,7 @@ var objectIDRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 func (s *Service) Link(ctx context.Context, a Actor, companyID int64, id, objectID string) (*directory.Employee, error) {
 	oid := strings.ToLower(strings.TrimSpace(objectID))
 	if !objectIDRE.MatchString(oid) {
-		return nil, invalid("An Entra Object ID looks like 8c1b3a4e-2f5d-4c7a-9e1b-0a2b3c4d5e6f: copy it from Entra (Users → the user → Overview → Object ID).")
+		return nil, usererr.New(usererr.Invalid, "bad_object_id", "An Entra Object ID looks like 8c1b3a4e-2f5d-4c7a-9e1b-0a2b3c4d5e6f: copy it from Entra (Users → the user → Overview → Object ID).")
 	}
 	var out *directory.Employee
 	err := s.Dir.InTx(ctx, func(tx directory.Store) error {
@@ -210,12 +209,12 @@ func (s *Service) Link(ctx context.Context, a Actor, companyID int64, id, object
 		case !e.Visible():
 			return errDeleted
 		case e.EntraObjectID == oid && !local:
-			return refuse("This employee is already linked to Entra object %s.", oid)
+			return usererr.Errorf(usererr.Conflict, "already_linked", "This employee is already linked to Entra object %s.", oid)
 		}
 		other, err := tx.FindEmployeeByObjectID(ctx, companyID, oid)
 		switch {
 		case err == nil && other.ID != e.ID:
-			return refuse("Entra object %s is linked to another employee (%s, %s). Link that employee to its own object id first, or detach it.", oid, other.ID, other.UserName)
+			return usererr.Errorf(usererr.Conflict, "object_id_taken", "Entra object %s is linked to another employee (%s, %s). Link that employee to its own object id first, or detach it.", oid, other.ID, other.UserName)
 		case err != nil && !errors.Is(err, directory.ErrNotFound):
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/internal/testenv"
 	"github.com/ssogate/ssogate/internal/teststores"
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -23,7 +24,7 @@ func TestEmployeeOperations(t *testing.T) {
 			boss, olaf := f.get(t, "boss@a.example"), f.get(t, "olaf@a.example")
 			testenv.Must(t, directory.SetManager(ctx, f.dir, f.co.ID, olaf.ID, boss.ID), "set manager")
 			me := admin.Actor{Name: "admin:boss@a.example", EmployeeID: boss.ID}
-			var rf *admin.Refusal
+			var rf *usererr.Error
 
 			if _, err := f.svc.SetRoles(ctx, me, f.co.ID, boss.ID, admin.Roles{}); !errors.As(err, &rf) || f.get(t, "boss@a.example").IsAdmin == false {
 				t.Fatalf("an admin took their own role: %v", err)
@@ -31,7 +32,7 @@ func TestEmployeeOperations(t *testing.T) {
 			if _, err := f.svc.Deactivate(ctx, me, f.co.ID, boss.ID); !errors.As(err, &rf) {
 				t.Fatalf("an admin deactivated themselves: %v", err)
 			}
-			if _, err := f.svc.SetIdentity(ctx, me, f.co.ID, olaf.ID, "olaf berg", ""); !errors.As(err, &rf) || !rf.Invalid {
+			if _, err := f.svc.SetIdentity(ctx, me, f.co.ID, olaf.ID, "olaf berg", ""); !errors.As(err, &rf) || rf.Kind() != usererr.Invalid {
 				t.Fatalf("a sign-in name with a space: %v", err)
 			}
 
@@ -106,13 +107,13 @@ func TestLink(t *testing.T) {
 			testenv.Must(t, f.dir.CreateEmployee(ctx, kim), "create linked")
 			sid := f.session(t, ola, session.KindBrowser)
 			me := admin.Actor{Name: "cli"}
-			var rf *admin.Refusal
+			var rf *usererr.Error
 			for _, bad := range []string{"", "ola@a.example", "8c1b3a4e2f5d4c7a9e1b0a2b3c4d5e6f", oid + "0"} {
-				if _, err := f.svc.Link(ctx, me, f.co.ID, ola.ID, bad); !errors.As(err, &rf) || !rf.Invalid {
+				if _, err := f.svc.Link(ctx, me, f.co.ID, ola.ID, bad); !errors.As(err, &rf) || rf.Kind() != usererr.Invalid {
 					t.Fatalf("Link(%q): %v, want an invalid-value refusal", bad, err)
 				}
 			}
-			if _, err := f.svc.Link(ctx, me, f.co.ID, ola.ID, other); !errors.As(err, &rf) || !strings.Contains(rf.Msg, kim.ID) {
+			if _, err := f.svc.Link(ctx, me, f.co.ID, ola.ID, other); !errors.As(err, &rf) || !strings.Contains(rf.Message(), kim.ID) {
 				t.Fatalf("Link to an object id Kim holds: %v", err)
 			}
 			e, err := f.svc.Link(ctx, me, f.co.ID, ola.ID, " 8C1B3A4E-2F5D-4C7A-9E1B-0A2B3C4D5E6F ")

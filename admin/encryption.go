@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -17,7 +18,7 @@ import (
 func (s *Service) SetTokenEncryption(ctx context.Context, a Actor, companyID int64, mode string) (*directory.EncryptionKey, error) {
 	m := directory.TokenEncryption(strings.ToLower(strings.TrimSpace(mode)))
 	if !m.Valid() {
-		return nil, invalid("Token encryption: choose off, optional or required.")
+		return nil, usererr.New(usererr.Invalid, "bad_encryption_mode", "Token encryption: choose off, optional or required.")
 	}
 	co, err := s.Dir.GetCompanyByID(ctx, companyID)
 	if err != nil {
@@ -71,7 +72,7 @@ func (s *Service) SetTokenEncryption(ctx context.Context, a Actor, companyID int
 }
 
 // ErrNoRollover: FinishEncryptionRollover found one live key or none.
-var ErrNoRollover = &Refusal{Msg: "No rollover is in progress (one encryption key or none)."}
+var ErrNoRollover = usererr.New(usererr.Conflict, "no_rollover", "No rollover is in progress (one encryption key or none).")
 
 // RotateEncryptionKey starts a token-encryption rollover: a new key pair
 // beside the live one, both decrypting until FinishEncryptionRollover. At
@@ -87,7 +88,7 @@ func (s *Service) RotateEncryptionKey(ctx context.Context, a Actor, companyID in
 	}
 	inProgress := func(live []directory.EncryptionKey) error {
 		if len(live) >= 2 {
-			return refuse("A rollover is already in progress (%d live keys): once Entra uses the newest certificate, finish it first.", len(live))
+			return usererr.Errorf(usererr.Conflict, "rollover_in_progress", "A rollover is already in progress (%d live keys): once Entra uses the newest certificate, finish it first.", len(live))
 		}
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/internal/testenv"
 	"github.com/ssogate/ssogate/internal/teststores"
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -82,7 +83,7 @@ func TestEncryptionRollover(t *testing.T) {
 			testenv.Must(t, err, "required")
 			second, err := f.svc.RotateEncryptionKey(ctx, who, f.co.ID)
 			testenv.Must(t, err, "rotate")
-			var rf *admin.Refusal
+			var rf *usererr.Error
 			if _, err := f.svc.RotateEncryptionKey(ctx, who, f.co.ID); !errors.As(err, &rf) {
 				t.Fatalf("a third live key: %v", err)
 			}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -334,7 +335,7 @@ func (s *Service) importRow(ctx context.Context, tx directory.Store, actor strin
 	case err != nil:
 		return ch, nil, err
 	case cur.EntraLinked:
-		return ch, nil, refuse("%s is managed by Entra provisioning; change it in Entra (or detach it first)", cur.UserName)
+		return ch, nil, usererr.Errorf(usererr.Conflict, "entra_managed", "%s is managed by Entra provisioning; change it in Entra (or detach it first)", cur.UserName)
 	}
 	ch.EmployeeID = cur.ID
 	next := *cur

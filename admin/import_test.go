@@ -10,6 +10,7 @@ import (
 	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/internal/testenv"
 	"github.com/ssogate/ssogate/internal/teststores"
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -165,8 +166,8 @@ func TestImport(t *testing.T) {
 				linked.EntraLinked = true
 				testenv.Must(t, f.dir.UpdateEmployee(context.Background(), linked), "link")
 				_, err = f.importCSV(t, header+"\nfirst@a.example,first@a.example,First,Row\nmaja@a.example,maja@a.example,Changed,Holm\n", false)
-				var rf *admin.Refusal
-				if !errors.As(err, &rf) || !strings.Contains(rf.Msg, "managed by Entra") {
+				var rf *usererr.Error
+				if !errors.As(err, &rf) || !strings.Contains(rf.Message(), "managed by Entra") {
 					t.Fatalf("import over an Entra-managed employee: %v", err)
 				}
 				if _, err := f.dir.FindEmployeeByUserName(context.Background(), f.co.ID, "first@a.example"); !errors.Is(err, directory.ErrNotFound) {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -43,7 +44,7 @@ func CheckEntraURL(v, what, example string) error {
 }
 
 // ConfigureSSO changes a company's SSO settings. Every problem of the
-// input is reported at once in one *Refusal (Invalid), and nothing is
+// input is reported at once in one usererr.Invalid error, and nothing is
 // written. A Login URL that changes must also pass s.CheckLoginURL (the
 // operator's allow-list of IdP sign-in hosts, SSOGATE_IDP_LOGIN_HOSTS):
 // it is where every employee's browser is sent. It returns the company as
@@ -96,7 +97,7 @@ func (s *Service) ConfigureSSO(ctx context.Context, a Actor, companyID int64, in
 			co.SLOEnabled = *in.SLO
 		}
 		if len(problems) > 0 {
-			return &Refusal{Msg: strings.Join(problems, " "), Invalid: true}
+			return usererr.New(usererr.Invalid, "bad_sso_settings", strings.Join(problems, " "))
 		}
 		changes = ssoChanges(&before, co)
 		out = co

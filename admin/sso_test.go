@@ -9,6 +9,7 @@ import (
 	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/internal/testenv"
 	"github.com/ssogate/ssogate/internal/teststores"
+	"github.com/ssogate/ssogate/internal/usererr"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -29,13 +30,13 @@ func TestConfigureSSO(t *testing.T) {
 				f.svc.CheckLoginURL = onlyCorp
 				_, _, err := f.svc.ConfigureSSO(ctx, who, f.co.ID, admin.SSOSettings{Enabled: ptr(true), NameIDMode: ptr("email"),
 					EntraIdentifier: ptr("sts.windows.net/t/"), LoginURL: ptr("https://evil.example/saml2"), Name: ptr(strings.Repeat("x", 201))})
-				var r *admin.Refusal
-				if !errors.As(err, &r) || !r.Invalid {
+				var r *usererr.Error
+				if !errors.As(err, &r) || r.Kind() != usererr.Invalid {
 					t.Fatalf("bad settings: %v", err)
 				}
 				for _, want := range []string{"NameID", "Microsoft Entra Identifier", "not a Microsoft sign-in address", "SSOGATE_IDP_LOGIN_HOSTS", "too long"} {
-					if !strings.Contains(r.Msg, want) {
-						t.Errorf("refusal %q does not mention %q", r.Msg, want)
+					if !strings.Contains(r.Message(), want) {
+						t.Errorf("refusal %q does not mention %q", r.Message(), want)
 					}
 				}
 				co, err := f.dir.GetCompanyByID(ctx, f.co.ID)

@@ -8,6 +8,8 @@ package certs
 import (
 	"crypto/x509"
 	"time"
+
+	"github.com/ssogate/ssogate/internal/usererr"
 )
 
 // Info describes an accepted certificate.
@@ -21,8 +23,9 @@ type Info struct {
 	NotAfter  time.Time
 }
 
-// Reason classifies a refused paste. Each has a fixed admin-facing message
-// (Message) saying what was pasted and what to paste instead.
+// Reason classifies a refused paste. Parse refuses with a usererr.Error of
+// kind Invalid whose Code is the Reason and whose message, safe to show the
+// admin, says what was pasted and what to paste instead.
 type Reason string
 
 const (
@@ -38,10 +41,20 @@ const (
 	ReasonMultiple    Reason = "multiple_certificates"
 )
 
-// Error is a refused paste. Error() is safe to show the admin.
-type Error struct {
-	Reason Reason
-	Msg    string // admin-facing, says what to paste instead
+// ReasonOf returns the Reason Parse refused a paste for (anywhere in err's
+// chain), or "" when err is not such a refusal.
+func ReasonOf(err error) Reason {
+	if e, ok := usererr.As(err); ok && isReason(e.Code()) {
+		return Reason(e.Code())
+	}
+	return ""
 }
 
-func (e *Error) Error() string { return e.Msg }
+func isReason(code string) bool {
+	switch Reason(code) {
+	case ReasonEmpty, ReasonPrivateKey, ReasonMetadataXML, ReasonNotBase64, ReasonNotCert,
+		ReasonExpired, ReasonNotYetValid, ReasonWeakKey, ReasonUnsupported, ReasonMultiple:
+		return true
+	}
+	return false
+}

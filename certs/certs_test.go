@@ -14,11 +14,14 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ssogate/ssogate/internal/usererr"
 )
 
 var now = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -149,19 +152,19 @@ func TestParse(t *testing.T) {
 			if err == nil {
 				t.Fatalf("accepted %s", info.Subject)
 			}
-			var ce *Error
-			if !errors.As(err, &ce) {
-				t.Fatalf("error %T is not *certs.Error", err)
+			ce, ok := usererr.As(err)
+			if !ok {
+				t.Fatalf("error %T is not a *usererr.Error", err)
 			}
-			if ce.Reason != tc.reason {
-				t.Fatalf("reason %q, want %q (msg %q)", ce.Reason, tc.reason, ce.Msg)
+			if ce.Kind() != usererr.Invalid || ReasonOf(err) != tc.reason || ReasonOf(fmt.Errorf("wrapped: %w", err)) != tc.reason {
+				t.Fatalf("kind %v, reason %q, want %q (msg %q)", ce.Kind(), ReasonOf(err), tc.reason, ce.Message())
 			}
-			if ce.Msg == "" || err.Error() != ce.Msg {
-				t.Fatalf("message %q", ce.Msg)
+			if ce.Message() == "" || err.Error() != ce.Message() {
+				t.Fatalf("message %q", ce.Message())
 			}
 			for _, s := range tc.msgHas {
-				if !strings.Contains(ce.Msg, s) {
-					t.Errorf("message %q lacks %q", ce.Msg, s)
+				if !strings.Contains(ce.Message(), s) {
+					t.Errorf("message %q lacks %q", ce.Message(), s)
 				}
 			}
 		})
@@ -239,5 +242,13 @@ func TestNewEncryptionKey(t *testing.T) {
 	other, _ := NewEncryptionKey("other", now)
 	if _, _, err := ParseEncryptionKey(other.PrivateKey, k.CertDER); err == nil {
 		t.Fatal("a private key was paired with another key's certificate")
+	}
+}
+
+func TestReasonOfOtherErrors(t *testing.T) {
+	for _, err := range []error{nil, errors.New("expired"), usererr.New(usererr.Conflict, "last_certificate", "The only one.")} {
+		if r := ReasonOf(err); r != "" {
+			t.Errorf("ReasonOf(%v) = %q, want none", err, r)
+		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/ssogate/ssogate/internal/usererr"
 )
 
 // MinRSABits is the smallest RSA modulus accepted for an IdP signing key.
@@ -36,10 +38,12 @@ const (
 	msgNotYetValid = `This certificate is not valid until %s (UTC). Check this server's clock, or paste the certificate Entra currently uses: ` + msgDownload
 )
 
-func refuse(r Reason, msg string) *Error { return &Error{Reason: r, Msg: msg} }
+// refuse is a refused paste: the value can never be accepted.
+func refuse(r Reason, msg string) *usererr.Error { return usererr.New(usererr.Invalid, string(r), msg) }
 
-// Parse turns a paste into a certificate, or a *Error whose Msg tells the
-// admin what was pasted and what to paste instead. It accepts a PEM block
+// Parse turns a paste into a certificate, or a usererr.Error (Invalid, its
+// Code a Reason, see ReasonOf) whose message tells the admin what was
+// pasted and what to paste instead. It accepts a PEM block
 // (with or without the BEGIN/END lines), bare Base64 DER on one line or
 // wrapped, any whitespace or CRLF, and a UTF-8 byte order mark. now decides
 // expiry.

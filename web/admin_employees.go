@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/internal/password"
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -276,24 +277,16 @@ func (s *Server) employeeURL(c echo.Context, e *directory.Employee) string {
 	return adminOf(c).base() + "/employees/" + url.PathEscape(e.ID)
 }
 
-// refusal is a precondition failure shown inline on the employee page.
-type refusal struct{ msg string }
-
-func (r *refusal) Error() string { return r.msg }
-
 func (s *Server) employeeResult(c echo.Context, e *directory.Employee, err error, code string, form func(v *adminEmployeeView)) error {
-	var rf *refusal
-	var ar *admin.Refusal
+	ar, refused := usererr.As(err)
 	var ce *directory.ConflictError
 	switch {
 	case err == nil:
 		return done(c, s.employeeURL(c, e), code)
-	case errors.As(err, &rf):
-		return s.employeePage(c, http.StatusConflict, e, rf.msg, form)
-	case errors.As(err, &ar) && ar.Invalid:
-		return s.employeePage(c, http.StatusUnprocessableEntity, e, ar.Msg, form)
-	case errors.As(err, &ar):
-		return s.employeePage(c, http.StatusConflict, e, ar.Msg, form)
+	case refused && ar.Kind() == usererr.Invalid:
+		return s.employeePage(c, http.StatusUnprocessableEntity, e, ar.Message(), form)
+	case refused:
+		return s.employeePage(c, http.StatusConflict, e, ar.Message(), form)
 	case errors.Is(err, admin.ErrAfterCommit):
 		s.log.Error("employee change saved, follow-up failed", "employee", e.ID, "action", code, "err", err)
 		return s.employeePage(c, http.StatusServiceUnavailable, e,
@@ -374,7 +367,7 @@ func (s *Server) adminEmployeeDepartmentRemove(c echo.Context) error {
 	err = s.change(ctx, ac, "employee.department_approver.remove", fmt.Sprintf("employee=%s (%s) department=%q", e.ID, e.UserName, dep),
 		func(tx directory.Store) error { return tx.RemoveDepartmentApprover(ctx, ac.t.Company.ID, dep, e.ID) })
 	if errors.Is(err, directory.ErrNotFound) {
-		err = &refusal{"This employee does not approve for that department."}
+		err = usererr.Wrap(err, usererr.Conflict, "not_department_approver", "This employee does not approve for that department.")
 	}
 	return s.employeeResult(c, e, err, "department-gone", nil)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -84,14 +85,14 @@ func (s *Server) adminEncryptionSave(c echo.Context) error {
 	ctx := c.Request().Context()
 	co := ac.t.Company
 	_, err := s.admin.SetTokenEncryption(ctx, ac.who(), co.ID, c.FormValue("mode"))
-	var ar *admin.Refusal
+	var ar *usererr.Error
 	switch {
 	case errors.As(err, &ar):
 		v, verr := s.encryptionViewOf(c, co)
 		if verr != nil {
 			return verr
 		}
-		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_encryption.html", "Token encryption", "sso", v, ar.Msg)
+		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_encryption.html", "Token encryption", "sso", v, ar.Message())
 	case err != nil:
 		return fmt.Errorf("save token encryption: %w", err)
 	}
@@ -105,14 +106,14 @@ func (s *Server) adminEncryptionRotate(c echo.Context) error {
 	ac := adminOf(c)
 	co := ac.t.Company
 	_, err := s.admin.RotateEncryptionKey(c.Request().Context(), ac.who(), co.ID)
-	var ar *admin.Refusal
+	var ar *usererr.Error
 	switch {
 	case errors.As(err, &ar):
 		v, verr := s.encryptionViewOf(c, co)
 		if verr != nil {
 			return verr
 		}
-		return s.adminPage(c, http.StatusConflict, "admin_encryption.html", "Token encryption", "sso", v, ar.Msg)
+		return s.adminPage(c, http.StatusConflict, "admin_encryption.html", "Token encryption", "sso", v, ar.Message())
 	case err != nil:
 		return fmt.Errorf("rotate encryption key: %w", err)
 	}

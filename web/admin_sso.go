@@ -14,6 +14,7 @@ import (
 
 	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -92,7 +93,7 @@ func (s *Server) adminSSOSave(c echo.Context) error {
 		in.Name = &name
 	}
 	co, changes, err := s.admin.ConfigureSSO(ctx, ac.who(), ac.t.Company.ID, in)
-	var ar *admin.Refusal
+	var ar *usererr.Error
 	switch {
 	case errors.As(err, &ar):
 		v := s.ssoViewOf(ac.t)
@@ -100,7 +101,7 @@ func (s *Server) adminSSOSave(c echo.Context) error {
 		if in.Name != nil {
 			v.Name = *in.Name
 		}
-		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_sso.html", "SSO settings", "sso", v, ar.Msg)
+		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_sso.html", "SSO settings", "sso", v, ar.Message())
 	case errors.Is(err, directory.ErrInvalid):
 		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_sso.html", "SSO settings", "sso", s.ssoViewOf(ac.t), "The settings were refused: "+err.Error())
 	case err != nil:
@@ -246,14 +247,13 @@ func (s *Server) adminCertAdd(c echo.Context) error {
 	ctx := c.Request().Context()
 	paste := c.FormValue("certificate")
 	res, err := s.admin.AddCertificate(ctx, ac.who(), ac.t.Company.ID, paste, c.FormValue("retire_others") == "on")
-	var ce *certs.Error
-	switch {
-	case errors.As(err, &ce):
+	switch reason := certs.ReasonOf(err); {
+	case reason != "":
 		v, verr := s.certsViewOf(ctx, ac.t.Company)
 		if verr != nil {
 			return verr
 		}
-		v.PasteError, v.PasteReason = ce.Msg, string(ce.Reason)
+		v.PasteError, v.PasteReason = err.Error(), string(reason)
 		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_certs.html", "Certificates", "certs", v, "")
 	case err != nil:
 		return fmt.Errorf("add certificate: %w", err)
@@ -276,16 +276,16 @@ func (s *Server) adminCertRetire(c echo.Context) error {
 		return refuse(http.StatusNotFound, "not_found", "Not found", "There is no such certificate.", "", nil)
 	}
 	_, err := s.admin.RetireCertificate(ctx, ac.who(), ac.t.Company.ID, sha)
-	var ar *admin.Refusal
+	var ar *usererr.Error
 	switch {
 	case errors.Is(err, admin.ErrNoSuchCertificate):
-		return refuse(http.StatusNotFound, "not_found", "Not found", admin.ErrNoSuchCertificate.Msg, "", nil)
+		return refuse(http.StatusNotFound, "not_found", "Not found", admin.ErrNoSuchCertificate.Message(), "", nil)
 	case errors.As(err, &ar):
 		v, verr := s.certsViewOf(ctx, ac.t.Company)
 		if verr != nil {
 			return verr
 		}
-		return s.adminPage(c, http.StatusConflict, "admin_certs.html", "Certificates", "certs", v, ar.Msg)
+		return s.adminPage(c, http.StatusConflict, "admin_certs.html", "Certificates", "certs", v, ar.Message())
 	case err != nil:
 		return fmt.Errorf("retire certificate: %w", err)
 	}
@@ -304,14 +304,14 @@ func (s *Server) adminCertAutoRetire(c echo.Context) error {
 		days = -1 // not a number: the service's refusal says what to enter
 	}
 	err = s.admin.SetCertAutoRetire(ctx, ac.who(), ac.t.Company.ID, days)
-	var ar *admin.Refusal
+	var ar *usererr.Error
 	switch {
 	case errors.As(err, &ar):
 		v, verr := s.certsViewOf(ctx, ac.t.Company)
 		if verr != nil {
 			return verr
 		}
-		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_certs.html", "Certificates", "certs", v, ar.Msg)
+		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_certs.html", "Certificates", "certs", v, ar.Message())
 	case err != nil:
 		return fmt.Errorf("save automatic retirement: %w", err)
 	}

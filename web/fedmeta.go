@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/fedmeta"
@@ -118,10 +119,9 @@ func (s *Server) adminMetadataSave(c echo.Context) error {
 		if err := s.syncer.Fetcher.CheckURL(raw); err != nil {
 			v := s.metadataViewOf(ac.t.Company)
 			v.URL = raw
-			var fe *fedmeta.Error
 			msg := "The metadata URL was refused."
-			if errors.As(err, &fe) {
-				msg = "The metadata URL was refused: " + fe.Msg + "."
+			if fe, ok := usererr.As(err); ok {
+				msg = "The metadata URL was refused: " + fe.Message() + "."
 			}
 			return page(http.StatusUnprocessableEntity, v, msg)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/internal/password"
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/scim"
@@ -110,8 +111,7 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 		}
 		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
 			res, err := (&admin.Service{Dir: st}).AddCertificate(ctx, cliActor, c.ID, string(raw), *retire)
-			var ce *certs.Error
-			if errors.As(err, &ce) {
+			if certs.ReasonOf(err) != "" {
 				return fmt.Errorf("certificate refused: %w", err)
 			}
 			if err != nil {
@@ -140,9 +140,8 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 		}
 		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
 			ct, err := (&admin.Service{Dir: st}).RetireCertificate(ctx, cliActor, c.ID, *sha1)
-			var ar *admin.Refusal
-			if errors.As(err, &ar) {
-				return fmt.Errorf("sso retire-cert %s: %s", *sha1, ar.Msg)
+			if ar, ok := usererr.As(err); ok {
+				return fmt.Errorf("sso retire-cert %s: %s", *sha1, ar.Message())
 			}
 			if err != nil {
 				return err
@@ -203,9 +202,8 @@ func (e *env) ssoCmd(ctx context.Context, args []string) error {
 			if set {
 				svc := &admin.Service{Dir: st, CheckLoginURL: func(u string) error { return sso.CheckLoginURL(u, e.cfg.IDPLoginHosts) }}
 				co, changes, err := svc.ConfigureSSO(ctx, cliActor, c.ID, in)
-				var ar *admin.Refusal
-				if errors.As(err, &ar) {
-					return fmt.Errorf("sso configure: %s", ar.Msg)
+				if ar, ok := usererr.As(err); ok {
+					return fmt.Errorf("sso configure: %s", ar.Message())
 				}
 				if err != nil {
 					return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/web"
 )
@@ -29,8 +30,7 @@ func (e *env) encryptionService(st directory.Store) *admin.Service {
 // a key pair is made when it is turned on and none is live) and re-reads c.
 func (e *env) setEncryption(ctx context.Context, st directory.Store, c *directory.Company, mode string) error {
 	k, err := e.encryptionService(st).SetTokenEncryption(ctx, cliActor, c.ID, mode)
-	var ar *admin.Refusal
-	if errors.As(err, &ar) {
+	if ar, ok := usererr.As(err); ok && ar.Kind() == usererr.Invalid {
 		return fmt.Errorf("--encryption %q: use off, optional or required", mode)
 	}
 	if err != nil {
@@ -77,9 +77,8 @@ func (e *env) encryptionCmd(ctx context.Context, cmd string, args []string) erro
 				return nil
 			}
 			k, err := svc.RotateEncryptionKey(ctx, cliActor, c.ID)
-			var ar *admin.Refusal
-			if errors.As(err, &ar) {
-				return fmt.Errorf("sso encryption-rotate: %s Finish it with --finish", ar.Msg)
+			if ar, ok := usererr.As(err); ok {
+				return fmt.Errorf("sso encryption-rotate: %s Finish it with --finish", ar.Message())
 			}
 			if err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/fedmeta"
 	"github.com/ssogate/ssogate/sso/fedsync"
@@ -28,9 +29,8 @@ func (e *env) setMetadataURL(ctx context.Context, st directory.Store, c *directo
 	sy := e.syncer(st)
 	if raw != "" {
 		if err := sy.Fetcher.CheckURL(raw); err != nil {
-			var fe *fedmeta.Error
-			if errors.As(err, &fe) {
-				return fmt.Errorf("--metadata-url %q: %s", raw, fe.Msg)
+			if fe, ok := usererr.As(err); ok {
+				return fmt.Errorf("--metadata-url %q: %s", raw, fe.Message())
 			}
 			return fmt.Errorf("--metadata-url %q: %w", raw, err)
 		}

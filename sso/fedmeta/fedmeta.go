@@ -6,7 +6,8 @@
 //
 // It owns no storage and makes no trust decision: sso/fedsync decides what
 // a document changes for a company. It imports no HTTP framework, no
-// storage and no other package of the project but certs.
+// storage and no other package of the project but certs and
+// internal/usererr.
 package fedmeta
 
 import (
@@ -15,7 +16,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -24,6 +24,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/internal/usererr"
 )
 
 // Outcomes: the metric label and stored outcome of one refresh. OK and
@@ -42,34 +43,33 @@ const (
 	OutcomeNoCerts     = "no_certificates" // no usable signing certificate in it
 )
 
-// Error is every failure of Fetch and Parse: an Outcome for metrics and
-// branching, a Msg for the admin, and the cause for logs.
-type Error struct {
-	Outcome string
-	Msg     string
-	Err     error
+// fail is every failure of Fetch, CheckURL and Parse: a usererr.Error whose
+// Code is the outcome (for metrics, the stored outcome and branching: see
+// OutcomeOf), whose message is safe to show the admin, and whose cause is
+// kept for the log.
+func fail(outcome, msg string, cause error) *usererr.Error {
+	return usererr.Wrap(cause, outcomeKind(outcome), outcome, msg)
 }
 
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return "fedmeta: " + e.Outcome + ": " + e.Msg + ": " + e.Err.Error()
+// outcomeKind: the server not answering (in time, or with a document) may
+// pass; every other failure is the URL or the document, which must change.
+func outcomeKind(outcome string) usererr.Kind {
+	switch outcome {
+	case OutcomeUnreachable, OutcomeTimeout, OutcomeHTTPStatus:
+		return usererr.Unavailable
 	}
-	return "fedmeta: " + e.Outcome + ": " + e.Msg
+	return usererr.Invalid
 }
 
-func (e *Error) Unwrap() error { return e.Err }
-
-func fail(outcome, msg string, err error) *Error { return &Error{Outcome: outcome, Msg: msg, Err: err} }
-
-// OutcomeOf returns the outcome of err: OutcomeOK for nil, the Error's
-// outcome, or OutcomeUnreachable for anything else.
+// OutcomeOf returns the outcome of err: OutcomeOK for nil, the Code of the
+// usererr.Error in it (fedmeta's failures, and those sync code makes with
+// an outcome as their code), or OutcomeUnreachable for anything else.
 func OutcomeOf(err error) string {
 	if err == nil {
 		return OutcomeOK
 	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Outcome
+	if code := usererr.CodeOf(err); code != "" {
+		return code
 	}
 	return OutcomeUnreachable
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/fedmeta"
 	"github.com/ssogate/ssogate/sso/ssotest"
 )
@@ -40,11 +41,11 @@ func doc(t *testing.T, idp *ssotest.IdP, noOwn bool, extra ...*x509.Certificate)
 
 func wantOutcome(t *testing.T, err error, outcome string) {
 	t.Helper()
-	var e *fedmeta.Error
-	if !errors.As(err, &e) || e.Outcome != outcome {
+	e, ok := usererr.As(err)
+	if !ok || e.Code() != outcome || fedmeta.OutcomeOf(err) != outcome {
 		t.Fatalf("error %v, want outcome %q", err, outcome)
 	}
-	if e.Msg == "" {
+	if e.Message() == "" {
 		t.Fatalf("error %v has no message for the admin", err)
 	}
 }
@@ -208,6 +209,11 @@ func TestFetch(t *testing.T) {
 	untrusting := &fedmeta.Fetcher{ExtraHosts: f.ExtraHosts}
 	_, err = untrusting.Fetch(ctx, u, "", "")
 	wantOutcome(t, err, fedmeta.OutcomeUnreachable)
+	// The admin reads the message; the TLS detail is the cause, for the log.
+	var ue *usererr.Error
+	if !errors.As(err, &ue) || ue.Kind() != usererr.Unavailable || ue.Unwrap() == nil || strings.Contains(err.Error(), "x509") {
+		t.Fatalf("unreachable: %q, cause %v", err, errors.Unwrap(err))
+	}
 }
 
 func TestFetchFailures(t *testing.T) {

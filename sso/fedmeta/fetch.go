@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ssogate/ssogate/internal/usererr"
 )
 
 // MicrosoftHosts are the Entra login hosts an App Federation Metadata URL
@@ -208,7 +210,8 @@ func Public(ip netip.Addr) bool {
 }
 
 // Fetch gets the document at rawURL, sending etag and lastModified (when
-// not empty) as validators, and parses it. Every failure is an *Error.
+// not empty) as validators, and parses it. Every failure is a usererr.Error
+// (see fail).
 func (f *Fetcher) Fetch(ctx context.Context, rawURL, etag, lastModified string) (*Result, error) {
 	if err := f.CheckURL(rawURL); err != nil {
 		return nil, err
@@ -262,8 +265,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL, etag, lastModified string) 
 
 // transportError classifies a failed request or body read.
 func transportError(ctx context.Context, err error) error {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := usererr.As(err); ok {
 		return e
 	}
 	var ne net.Error

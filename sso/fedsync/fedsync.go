@@ -21,6 +21,7 @@ import (
 
 	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/certs"
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/fedmeta"
 )
@@ -136,9 +137,8 @@ func (s *Syncer) Refresh(ctx context.Context, c *directory.Company) (*Change, er
 	}
 	if err != nil {
 		ch.Outcome = fedmeta.OutcomeOf(err)
-		var fe *fedmeta.Error
-		if errors.As(err, &fe) {
-			ch.Message = fe.Msg
+		if fe, ok := usererr.As(err); ok {
+			ch.Message = fe.Message()
 		} else {
 			ch.Message = "the metadata could not be fetched"
 		}
@@ -174,16 +174,16 @@ func (s *Syncer) Refresh(ctx context.Context, c *directory.Company) (*Change, er
 // check refuses a document that must not change trust.
 func (s *Syncer) check(c *directory.Company, md *fedmeta.Metadata, now time.Time) error {
 	if !md.ValidUntil.IsZero() && now.After(md.ValidUntil) {
-		return &fedmeta.Error{Outcome: OutcomeExpired, Msg: fmt.Sprintf("the metadata expired on %s (validUntil)", md.ValidUntil.UTC().Format(time.RFC3339))}
+		return usererr.Errorf(usererr.Invalid, OutcomeExpired, "the metadata expired on %s (validUntil)", md.ValidUntil.UTC().Format(time.RFC3339))
 	}
 	want, what := c.EntraIdentifier, "the Microsoft Entra Identifier set in the SSO settings"
 	if want == "" {
 		want, what = c.PinnedIssuer, "the issuer pinned at the first sign-in"
 	}
 	if want != "" && want != md.EntityID {
-		return &fedmeta.Error{Outcome: OutcomeIdentifierMismatch, Msg: fmt.Sprintf(
+		return usererr.Errorf(usererr.Conflict, OutcomeIdentifierMismatch,
 			"the metadata is for %q, not %q (%s): check that the URL is this app's App Federation Metadata Url; its certificates were not trusted",
-			md.EntityID, want, what)}
+			md.EntityID, want, what)
 	}
 	var usable int
 	for _, x := range md.Signing {
@@ -192,7 +192,7 @@ func (s *Syncer) check(c *directory.Company, md *fedmeta.Metadata, now time.Time
 		}
 	}
 	if usable == 0 {
-		return &fedmeta.Error{Outcome: fedmeta.OutcomeNoCerts, Msg: "every signing certificate in the metadata has expired"}
+		return usererr.New(usererr.Invalid, fedmeta.OutcomeNoCerts, "every signing certificate in the metadata has expired")
 	}
 	return nil
 }
