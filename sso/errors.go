@@ -41,6 +41,12 @@ const (
 
 // Error is every refusal from ParseResponse. Error() carries the reason and
 // the detail, never the assertion or the NameID.
+//
+// It is a classification, not a user-safe message (that is usererr's): the
+// person whose sign-in failed must not read Detail (it names issuers,
+// audiences and thumbprints for the admin diagnostics page), and what they
+// see depends on who is asking, so web maps Reason to a fixed sign-in page
+// and a metric label, and stores Detail for the admin.
 type Error struct {
 	Reason Reason
 	// Detail is for the admin diagnostics page: what was expected and what

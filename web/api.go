@@ -98,7 +98,7 @@ func (s *Server) authenticateRequest(req *http.Request, t *tenant, otherSchemes 
 	return &principal{Session: sess, Employee: e}, nil
 }
 
-func unauthorized(cause error) *userError {
+func unauthorized(cause error) *errorPage {
 	return refuse(http.StatusUnauthorized, "unauthorized", "Not signed in",
 		"A valid session cookie or bearer token is required.", "", cause)
 }

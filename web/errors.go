@@ -9,15 +9,18 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/scim"
 	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
-// userError and refuse are the web layer's names for the shared user-safe
-// refusal (httpx), which the handler packages below web return too.
-type userError = httpx.UserError
+// errorPage and refuse are the web layer's names for the shared error page
+// (httpx), which the handler packages below web return too. A handler
+// returns a page when it wants its own status, title or action; it may also
+// return a service's *usererr.Error as it is (errorHandler).
+type errorPage = httpx.ErrorPage
 
-func refuse(status int, code, title, message, action string, cause error) *userError {
+func refuse(status int, code, title, message, action string, cause error) *errorPage {
 	return httpx.Refuse(status, code, title, message, action, cause)
 }
 
@@ -54,10 +57,10 @@ func isAPIPath(p string) bool {
 const retryAfter = 5
 
 // unavailable is the user-safe answer to an outage.
-func unavailable(cause error) *userError {
-	return &userError{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable",
-		Title: "Temporarily unavailable", Message: "The sign-in service is temporarily unavailable.",
-		Action: "Please try again in a minute. Nothing is wrong with your account or your company's set-up.", Err: cause}
+func unavailable(cause error) *errorPage {
+	return refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "Temporarily unavailable",
+		"The sign-in service is temporarily unavailable.",
+		"Please try again in a minute. Nothing is wrong with your account or your company's set-up.", cause)
 }
 
 // routeFamily names the kind of caller a path serves, for error bodies and
@@ -93,34 +96,46 @@ func (s *Server) noteOutage(c echo.Context, store string, cause error) {
 }
 
 // errorHandler renders every error returned by a handler: a page for
-// browsers, a JSON body for API clients. A 5xx is logged at error level with
-// its cause; a 4xx at info with its cause. Internal details never reach the
-// body.
+// browsers, a JSON body for API clients, a SCIM or OAuth error body on
+// those endpoints. An *errorPage is shown as it is; a *usererr.Error (a
+// service's refusal, admin's for instance) by its Kind (httpx.PageOf): its
+// message is the body, its code the JSON "error"; an echo.HTTPError by its
+// status; anything else is a 500 with a fixed message. A 5xx is logged at
+// error level with its cause; a 4xx at info with its cause. Internal
+// details never reach the body.
 func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	ue := &userError{}
+	var ue *errorPage
 	var he *echo.HTTPError
-	switch {
-	case errors.As(err, &ue):
-	case errors.As(err, &he):
-		ue = &userError{Status: he.Code, Code: strings.ToLower(strings.ReplaceAll(http.StatusText(he.Code), " ", "_")),
-			Title: http.StatusText(he.Code), Message: "The request could not be served.", Err: he.Internal}
-		if ue.Status == http.StatusNotFound {
-			ue.Message = "There is nothing at this address."
+	if !errors.As(err, &ue) {
+		if e, ok := usererr.As(err); ok {
+			ue = httpx.PageOf(e)
 		}
-		if ue.Status == http.StatusRequestEntityTooLarge {
-			ue.Message = "The request was too large."
-		}
-		if ue.Err == nil {
-			ue.Err = err
-		}
-	default:
-		ue = &userError{Status: http.StatusInternalServerError, Code: "internal", Title: "Something went wrong",
-			Message: "The gateway could not complete the request.", Action: "Try again in a moment. If it keeps happening, contact your IT department.", Err: err}
 	}
-	if store := httpx.OutageOf(err); store != "" {
+	switch {
+	case ue != nil:
+	case errors.As(err, &he):
+		msg := "The request could not be served."
+		switch he.Code {
+		case http.StatusNotFound:
+			msg = "There is nothing at this address."
+		case http.StatusRequestEntityTooLarge:
+			msg = "The request was too large."
+		}
+		cause := he.Internal
+		if cause == nil {
+			cause = err
+		}
+		ue = refuse(he.Code, strings.ToLower(strings.ReplaceAll(http.StatusText(he.Code), " ", "_")),
+			http.StatusText(he.Code), msg, "", cause)
+	default:
+		ue = refuse(http.StatusInternalServerError, "internal", "Something went wrong",
+			"The gateway could not complete the request.", "Try again in a moment. If it keeps happening, contact your IT department.", err)
+	}
+	store := httpx.OutageOf(err)
+	if store != "" {
 		ue = unavailable(err)
 		s.noteOutage(c, store, err)
 	} else {
@@ -130,7 +145,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		}
 		s.log.LogAttrs(c.Request().Context(), level, "request refused",
 			slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
-			slog.Int("status", ue.Status), slog.String("code", ue.Code), slog.Any("cause", ue.Err))
+			slog.Int("status", ue.Status), slog.String("code", ue.Code()), slog.Any("cause", ue.Cause()))
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(ue.Status)
@@ -142,14 +157,14 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	}
 	switch family {
 	case "scim":
-		detail := ue.Message
-		if ue.Status == http.StatusServiceUnavailable {
+		detail := ue.Message()
+		if store != "" {
 			detail = "the gateway's database is temporarily unavailable; retry later"
 		}
 		scim.WriteError(c.Response(), ue.Status, detail)
 		return
 	case "oauth":
-		code := ue.Code
+		code := ue.Code()
 		switch {
 		case ue.Status == http.StatusServiceUnavailable:
 		case ue.Status >= 500:
@@ -158,11 +173,11 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 			code = "invalid_request"
 		}
 		httpx.NoStore(c.Response())
-		_ = c.JSON(ue.Status, map[string]string{"error": code, "error_description": ue.Message})
+		_ = c.JSON(ue.Status, map[string]string{"error": code, "error_description": ue.Message()})
 		return
 	}
 	if wantsJSON(c) {
-		_ = c.JSON(ue.Status, map[string]string{"error": ue.Code, "error_description": ue.Message})
+		_ = c.JSON(ue.Status, map[string]string{"error": ue.Code(), "error_description": ue.Message()})
 		return
 	}
 	_ = s.render(c, ue.Status, "error.html", ue)

@@ -121,7 +121,7 @@ func forwardedURI(raw string) (*url.URL, string, error) {
 	return u, slug, nil
 }
 
-func forwardForbidden(cause error) *userError {
+func forwardForbidden(cause error) *errorPage {
 	return refuse(http.StatusForbidden, "forbidden", "Not allowed",
 		"This address is not behind a company's sign-in.", "", cause)
 }

@@ -313,7 +313,7 @@ func wwwAuthenticate(r *http.Request) string {
 	return `Bearer realm="ssogate"`
 }
 
-func identityUnavailable(err error) *userError {
+func identityUnavailable(err error) *errorPage {
 	return refuse(http.StatusServiceUnavailable, "identity_unavailable", "Sign-in service unavailable",
 		"The gateway cannot vouch for your identity right now.", "Try again in a moment. If it keeps happening, contact your IT department.", err)
 }

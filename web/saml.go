@@ -134,7 +134,7 @@ func (s *Server) login(c echo.Context) error {
 }
 
 // ssoAvailable refuses logins when SSO is off or not configured.
-func (s *Server) ssoAvailable(ctx context.Context, t *tenant, ip string) *userError {
+func (s *Server) ssoAvailable(ctx context.Context, t *tenant, ip string) *errorPage {
 	if !t.Company.SSOEnabled {
 		s.recordFailure(ctx, t.Company, "sso_disabled", "single sign-on is disabled for this company", "", ip)
 		return refuse(http.StatusForbidden, "sso_disabled", "Single sign-on is switched off",
@@ -215,7 +215,7 @@ func (s *Server) acsLogin(c echo.Context) error {
 		return s.refuseLogin(ctx, co, "malformed", "unreadable form body", "", ip, err)
 	}
 	if ue := s.ssoAvailable(ctx, t, ip); ue != nil {
-		s.metrics.logins.WithLabelValues("refused", ue.Code).Inc()
+		s.metrics.logins.WithLabelValues("refused", ue.Code()).Inc()
 		return ue
 	}
 	relay := r.PostForm.Get("RelayState")
@@ -399,7 +399,7 @@ func (s *Server) refuseLogin(ctx context.Context, co *directory.Company, reason,
 	case "too_large":
 		status = http.StatusRequestEntityTooLarge
 	}
-	return &userError{Status: status, Code: reason, Title: "Sign-in refused", Message: msg[0], Action: msg[1]}
+	return refuse(status, reason, "Sign-in refused", msg[0], msg[1], nil)
 }
 
 // logDetail lists the refusal reasons whose detail (and cause) may be

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -27,6 +28,12 @@ const (
 // Error is a SCIM protocol error: the HTTP status, the scimType (may be
 // empty) and a detail an Entra admin can act on. Internal causes are never
 // put into Detail; they are logged by the handler.
+//
+// It is the wire rendering of a refusal (RFC 7644 §3.12), as the OAuth
+// error body is for the token endpoint, not a second user-safe error type:
+// a refusal from below that a person may read is a *usererr.Error, and
+// storeError renders it as an Error (status from its Kind, detail its
+// message).
 type Error struct {
 	Status   int
 	SCIMType string
@@ -73,6 +80,9 @@ func storeError(err error) *Error {
 	if errors.As(err, &se) {
 		return se
 	}
+	if ue, ok := usererr.As(err); ok && !unavailable(err) {
+		return refusal(ue)
+	}
 	var ce *directory.ConflictError
 	switch {
 	case errors.As(err, &ce):
@@ -92,6 +102,26 @@ func storeError(err error) *Error {
 	}
 	return &Error{Status: http.StatusInternalServerError,
 		Detail: "internal error while storing the change; nothing was changed, retry later", cause: err}
+}
+
+// refusal renders a user-safe refusal from below: Invalid is SCIM's 400
+// invalidValue, Conflict 409, NotFound 404, Forbidden 403, Unavailable 503
+// (with Retry-After); the detail is its message, the cause stays for the log.
+func refusal(ue *usererr.Error) *Error {
+	e := &Error{Detail: ue.Message(), cause: ue}
+	switch ue.Kind() {
+	case usererr.Invalid:
+		e.Status, e.SCIMType = http.StatusBadRequest, typeInvalidValue
+	case usererr.Conflict:
+		e.Status = http.StatusConflict
+	case usererr.NotFound:
+		e.Status = http.StatusNotFound
+	case usererr.Forbidden:
+		e.Status = http.StatusForbidden
+	default:
+		e.Status = http.StatusServiceUnavailable
+	}
+	return e
 }
 
 // RetryAfter is the Retry-After, in seconds, of a 503 (the directory is

@@ -222,7 +222,7 @@ func serverErrorCode(err error) string {
 
 // badAuthorizePage is the error page for a request whose redirect URI
 // cannot be trusted.
-func badAuthorizePage(code, message string, cause error) *httpx.UserError {
+func badAuthorizePage(code, message string, cause error) *httpx.ErrorPage {
 	return httpx.Refuse(http.StatusBadRequest, code, "This app cannot sign you in", message,
 		"Update the app, or ask your IT department to check how it is registered with ssogate.", cause)
 }

@@ -76,7 +76,7 @@ type Options struct {
 	Now      func() time.Time // nil: time.Now
 
 	// Company resolves the request's :company. Its error is either a
-	// *httpx.UserError (an unknown company: the page error handler renders
+	// *httpx.ErrorPage (an unknown company: the page error handler renders
 	// it, and the token endpoints answer invalid_request with its status)
 	// or a failure.
 	Company func(c echo.Context) (*directory.Company, error)

@@ -116,7 +116,7 @@ func TestAuthorizeNeverRedirectsToAnUntrustedURI(t *testing.T) {
 		h.handled = nil
 		q.Set("response_type", "code")
 		w := h.do(http.MethodGet, "/c/acme/oauth/authorize?"+q.Encode(), "")
-		var ue *httpx.UserError
+		var ue *httpx.ErrorPage
 		if w.Code != 599 || w.Header().Get("Location") != "" || !errors.As(h.handled, &ue) || ue.Status != http.StatusBadRequest {
 			t.Errorf("%s: status %d, Location %q, error %v", name, w.Code, w.Header().Get("Location"), h.handled)
 		}

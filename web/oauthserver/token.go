@@ -450,7 +450,7 @@ func (s *Server) tokenError(c echo.Context, co *directory.Company, oe *oauthErr)
 
 // companyErr turns Options.Company's refusal into a token-endpoint error.
 func companyErr(err error) *oauthErr {
-	var ue *httpx.UserError
+	var ue *httpx.ErrorPage
 	if errors.As(err, &ue) {
 		return &oauthErr{status: ue.Status, code: "invalid_request", desc: "unknown company in the token endpoint URL", cause: err}
 	}

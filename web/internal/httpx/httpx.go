@@ -1,5 +1,5 @@
 // Package httpx holds what every handler package of the web layer shares:
-// the user-safe refusal its one error handler renders, the test that tells
+// the error page its one error handler renders (around a usererr.Error), the test that tells
 // an outage of a store from a refusal, the no-store headers of answers
 // that carry secrets, and the bounding of client-supplied strings before
 // they are stored or logged.
@@ -15,34 +15,79 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
-// UserError is a refusal with a fixed, user-safe message. The cause goes to
-// the log, never to the user: Error (what the log shows) names the code and
-// the cause, and the error handler renders only Title, Message and Action.
-type UserError struct {
-	Status  int
-	Title   string
-	Message string // what happened, in the user's words
-	Action  string // what to do / whom to ask
-	Code    string // machine code, for JSON bodies and logs
-	Err     error  // internal cause (logged)
+// ErrorPage is how the error handler presents a refusal: the HTTP status, a
+// title and what to do next, around the usererr.Error that carries the
+// message, the code and the hidden cause. It is presentation, not a second
+// user-safe error type: a handler returns one (Refuse) when it wants its
+// own status, title or action; a service's *usererr.Error gets one by its
+// Kind (PageOf). Error is the safe message; the cause is behind Unwrap and
+// goes to the log only.
+type ErrorPage struct {
+	Status int
+	Title  string
+	Action string // what to do / whom to ask
+	err    *usererr.Error
 }
 
-func (e *UserError) Error() string {
-	if e.Err != nil {
-		return e.Code + ": " + e.Err.Error()
+func (p *ErrorPage) Error() string { return p.err.Error() }
+
+// Unwrap returns the usererr.Error the page presents.
+func (p *ErrorPage) Unwrap() error { return p.err }
+
+// Message is what happened, in the user's words.
+func (p *ErrorPage) Message() string { return p.err.Message() }
+
+// Code is the machine code, for JSON bodies, metrics and logs.
+func (p *ErrorPage) Code() string { return p.err.Code() }
+
+// Cause is the internal cause, for the log line (nil when there is none).
+func (p *ErrorPage) Cause() error { return p.err.Unwrap() }
+
+// Refuse is a page with its own status, title and action; cause (may be
+// nil) goes to the log, never to the user.
+func Refuse(status int, code, title, message, action string, cause error) *ErrorPage {
+	return &ErrorPage{Status: status, Title: title, Action: action, err: usererr.Wrap(cause, kindOf(status), code, message)}
+}
+
+// PageOf presents a service's refusal: status and title by its Kind
+// (Invalid 422 and Conflict 409, as the console answers a refused form),
+// its message as the body, its code in JSON.
+func PageOf(e *usererr.Error) *ErrorPage {
+	p := &ErrorPage{err: e}
+	switch e.Kind() {
+	case usererr.Invalid:
+		p.Status, p.Title = http.StatusUnprocessableEntity, "Not accepted"
+	case usererr.Conflict:
+		p.Status, p.Title = http.StatusConflict, "Not possible now"
+	case usererr.NotFound:
+		p.Status, p.Title = http.StatusNotFound, "Not found"
+	case usererr.Forbidden:
+		p.Status, p.Title = http.StatusForbidden, "Not allowed"
+	default: // Unavailable, or a kind this presentation does not know
+		p.Status, p.Title, p.Action = http.StatusServiceUnavailable, "Temporarily unavailable", "Please try again in a minute."
 	}
-	return e.Code
+	return p
 }
 
-func (e *UserError) Unwrap() error { return e.Err }
-
-// Refuse builds a UserError.
-func Refuse(status int, code, title, message, action string, cause error) *UserError {
-	return &UserError{Status: status, Code: code, Title: title, Message: message, Action: action, Err: cause}
+// kindOf is the Kind of a page made with its own status: what a caller that
+// reads the usererr.Error (rather than the page) makes of it.
+func kindOf(status int) usererr.Kind {
+	switch status {
+	case http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge:
+		return usererr.Invalid
+	case http.StatusConflict:
+		return usererr.Conflict
+	case http.StatusNotFound, http.StatusMethodNotAllowed:
+		return usererr.NotFound
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return usererr.Forbidden
+	}
+	return usererr.Unavailable
 }
 
 // OutageOf names the store an error says is down ("sessions",

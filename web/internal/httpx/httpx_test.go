@@ -9,29 +9,53 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
-// The cause of a refusal is for the log: Error and Unwrap carry it, the
-// user-facing fields never do.
-func TestUserErrorKeepsTheCauseOutOfWhatUsersSee(t *testing.T) {
+// The cause of a refusal is for the log: Unwrap and Cause reach it, Error
+// and the user-facing fields never carry it.
+func TestErrorPageKeepsTheCauseOutOfWhatUsersSee(t *testing.T) {
 	cause := errors.New("pq: relation employees does not exist")
 	ue := Refuse(403, "not_allowed", "Not allowed", "You may not.", "Ask IT.", cause)
-	if ue.Error() != "not_allowed: "+cause.Error() || !errors.Is(ue, cause) {
+	if ue.Error() != "You may not." || !errors.Is(ue, cause) || ue.Cause() != cause {
 		t.Errorf("Error() = %q, errors.Is(cause) = %v", ue.Error(), errors.Is(ue, cause))
 	}
-	for _, f := range []string{ue.Title, ue.Message, ue.Action} {
+	for _, f := range []string{ue.Title, ue.Message(), ue.Action, ue.Code(), ue.Error()} {
 		if strings.Contains(f, "pq:") {
 			t.Errorf("a user-facing field carries the cause: %q", f)
 		}
 	}
-	if ue := Refuse(404, "unknown_company", "t", "m", "a", nil); ue.Error() != "unknown_company" || ue.Unwrap() != nil {
-		t.Errorf("without a cause: Error() = %q", ue.Error())
+	if ue := Refuse(404, "unknown_company", "t", "m", "a", nil); ue.Error() != "m" || ue.Code() != "unknown_company" || ue.Cause() != nil {
+		t.Errorf("without a cause: Error() = %q, cause %v", ue.Error(), ue.Cause())
 	}
-	var got *UserError
+	var got *ErrorPage
 	if !errors.As(fmt.Errorf("wrapped: %w", ue), &got) || got != ue {
-		t.Error("errors.As does not find a wrapped refusal")
+		t.Error("errors.As does not find a wrapped page")
+	}
+	// A page is also the usererr.Error it presents, for callers that look
+	// for one.
+	if e, ok := usererr.As(fmt.Errorf("wrapped: %w", ue)); !ok || e.Code() != "not_allowed" || e.Kind() != usererr.Forbidden {
+		t.Errorf("usererr.As = %v, %v", e, ok)
+	}
+}
+
+func TestPageOfFollowsTheKind(t *testing.T) {
+	for k, status := range map[usererr.Kind]int{
+		usererr.Invalid: 422, usererr.Conflict: 409, usererr.NotFound: 404, usererr.Forbidden: 403, usererr.Unavailable: 503,
+	} {
+		e := usererr.Wrap(errors.New("secret"), k, "c", "Safe.")
+		p := PageOf(e)
+		if p.Status != status || p.Title == "" || p.Message() != "Safe." || p.Code() != "c" || p.Cause() == nil || p.Unwrap() != e {
+			t.Errorf("%v: %+v", k, p)
+		}
+	}
+	for status, k := range map[int]usererr.Kind{400: usererr.Invalid, 413: usererr.Invalid, 422: usererr.Invalid, 409: usererr.Conflict,
+		404: usererr.NotFound, 401: usererr.Forbidden, 403: usererr.Forbidden, 429: usererr.Unavailable, 502: usererr.Unavailable, 503: usererr.Unavailable} {
+		if got := Refuse(status, "c", "t", "m", "", nil).err.Kind(); got != k {
+			t.Errorf("Refuse(%d) kind %v, want %v", status, got, k)
+		}
 	}
 }
 
