@@ -2,7 +2,10 @@
 // company's directory, whichever front-end asks: the CLI (cmd/ssogate) and
 // the console (web) parse input and present results; the rule, its audit
 // entry and its side effects (approver roles, ending sessions) live here
-// once.
+// once. What follows a change to an employee is directory.Settle inside
+// the transaction and Service.Settle after it, for every writer: SCIM
+// provisioning settles through Service.Settle too (web hands the service
+// to sso/scim as its Settler).
 //
 // It imports the directory and the session store; it knows no HTTP, no
 // flags and no SAML.
@@ -44,6 +47,10 @@ type Service struct {
 	// for the company, its private key sealed as the deployment seals them
 	// (web.MakeEncryptionKey). Nil: turning encryption on fails.
 	NewEncryptionKey func(co *directory.Company, now time.Time) (*directory.EncryptionKey, error)
+	// Changed hears, after the commit, of every employee a change settled
+	// through Settle wrote (web drops it from its per-instance cache, so
+	// this process sees the change at once). Nil: nobody listens.
+	Changed func(companyID int64, employeeID string)
 }
 
 func (s *Service) now() time.Time {
@@ -74,6 +81,29 @@ func clip(s string, n int) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// Settle carries out, once the transaction that wrote them has committed,
+// what changes to employees ask for (directory.Settle's Aftermath): every
+// session of an employee who lost access ends, the admin console sessions
+// of one who lost the admin role end, and Changed hears of each employee.
+// Every writer of employees settles here: the service's own operations and
+// SCIM provisioning (web hands the service to sso/scim). A failure wraps
+// ErrAfterCommit: the changes stand.
+func (s *Service) Settle(ctx context.Context, companyID int64, fx ...directory.Aftermath) error {
+	var off, deroled []string
+	for _, a := range fx {
+		if s.Changed != nil {
+			s.Changed(companyID, a.EmployeeID)
+		}
+		switch {
+		case a.EndSessions:
+			off = append(off, a.EmployeeID)
+		case a.EndAdminSessions:
+			deroled = append(deroled, a.EmployeeID)
+		}
+	}
+	return errors.Join(s.endSessions(ctx, companyID, off), s.endAdminSessions(ctx, companyID, deroled))
 }
 
 // endSessions ends every session of the given employees.

@@ -20,15 +20,20 @@ type Actor struct {
 	EmployeeID string
 }
 
-// update re-reads the employee in one transaction, applies fn, writes it
-// and its audit entry.
+// update re-reads the employee in one transaction, applies fn, writes it,
+// what follows from the change in the directory (directory.Settle) and its
+// audit entry; after the commit it settles the rest (Settle).
 func (s *Service) update(ctx context.Context, a Actor, companyID int64, id, action string, fn func(e *directory.Employee) (string, error)) (*directory.Employee, error) {
-	var out *directory.Employee
+	var (
+		out *directory.Employee
+		fx  []directory.Aftermath
+	)
 	err := s.Dir.InTx(ctx, func(tx directory.Store) error {
 		e, err := tx.GetEmployee(ctx, companyID, id)
 		if err != nil {
 			return err
 		}
+		before := *e
 		detail, err := fn(e)
 		if err != nil {
 			return err
@@ -36,10 +41,16 @@ func (s *Service) update(ctx context.Context, a Actor, companyID int64, id, acti
 		if err := tx.UpdateEmployee(ctx, e); err != nil {
 			return err
 		}
+		if fx, err = directory.Settle(ctx, tx, companyID, directory.Change{Before: &before, After: e}); err != nil {
+			return err
+		}
 		out = e
 		return s.audit(ctx, tx, companyID, a.Name, action, fmt.Sprintf("employee=%s (%s) %s", e.ID, e.UserName, detail))
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, s.Settle(ctx, companyID, fx...)
 }
 
 // ValidEmail is the shape a work email must have.
@@ -75,34 +86,27 @@ type Roles struct {
 }
 
 // SetRoles sets an employee's roles. Taking the admin role away ends the
-// employee's admin console sessions; nobody can take their own.
+// employee's admin console sessions (directory.Settle); nobody can take
+// their own.
 func (s *Service) SetRoles(ctx context.Context, a Actor, companyID int64, id string, r Roles) (*directory.Employee, error) {
-	wasAdmin := false
-	e, err := s.update(ctx, a, companyID, id, "employee.roles", func(cur *directory.Employee) (string, error) {
+	return s.update(ctx, a, companyID, id, "employee.roles", func(cur *directory.Employee) (string, error) {
 		switch {
 		case !cur.Visible():
 			return "", errDeleted
 		case a.EmployeeID == cur.ID && cur.IsAdmin && !r.Admin:
 			return "", usererr.New(usererr.Conflict, "own_admin_role", "You cannot remove your own admin role. Ask another setup admin.")
 		}
-		wasAdmin = cur.IsAdmin
 		cur.IsAdmin, cur.SelfApprover, cur.OnlySelectedApprover = r.Admin, r.SelfApprover, r.OnlySelectedApprover
 		return fmt.Sprintf("admin=%v self_approver=%v only_selected_approver=%v", r.Admin, r.SelfApprover, r.OnlySelectedApprover), nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if wasAdmin && !r.Admin {
-		return e, s.endAdminSessions(ctx, companyID, []string{id})
-	}
-	return e, nil
 }
 
 // Activate makes an inactive employee that Entra does not manage active
 // again (Entra would undo it: such employees come back by being assigned
-// to the app in Entra).
+// to the app in Entra). The manager's approver role is recomputed in the
+// same transaction.
 func (s *Service) Activate(ctx context.Context, a Actor, companyID int64, id string) (*directory.Employee, error) {
-	e, err := s.update(ctx, a, companyID, id, "employee.activate", func(cur *directory.Employee) (string, error) {
+	return s.update(ctx, a, companyID, id, "employee.activate", func(cur *directory.Employee) (string, error) {
 		switch {
 		case !cur.Visible():
 			return "", usererr.New(usererr.Conflict, "deleted", "Entra deleted this employee; the record is kept as history and cannot be activated. Create the person again in Entra (or import them).")
@@ -112,37 +116,29 @@ func (s *Service) Activate(ctx context.Context, a Actor, companyID int64, id str
 			return "", usererr.New(usererr.Conflict, "entra_managed", "Entra manages this employee: assign the user to the app in Entra to reactivate them, or detach them from Entra first (for someone who moved to another Entra tenant).")
 		}
 		d := "termination_date " + cur.TerminationDate + " cleared"
-		cur.Active, cur.TerminationDate = true, ""
+		cur.SetActive(true, s.now())
 		return d, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return e, s.afterActivity(ctx, companyID, e)
 }
 
 // Deactivate makes an employee that Entra does not manage inactive, with
-// today's termination date, and ends every session of theirs at once.
+// today's termination date, recomputes the manager's approver role in the
+// same transaction, and ends every session of theirs once it commits.
 // Nobody deactivates themselves.
 func (s *Service) Deactivate(ctx context.Context, a Actor, companyID int64, id string) (*directory.Employee, error) {
 	if a.EmployeeID == id {
 		return nil, usererr.New(usererr.Conflict, "deactivate_self", "You cannot deactivate yourself.")
 	}
-	e, err := s.update(ctx, a, companyID, id, "employee.deactivate", func(cur *directory.Employee) (string, error) {
+	return s.update(ctx, a, companyID, id, "employee.deactivate", func(cur *directory.Employee) (string, error) {
 		switch {
 		case !cur.Visible() || !cur.Active:
 			return "", usererr.New(usererr.Conflict, "already_inactive", "This employee is already inactive.")
 		case cur.EntraLinked:
 			return "", usererr.New(usererr.Conflict, "entra_managed", "Entra manages this employee: unassign the user from the app in Entra (provisioning then deactivates them), or detach them first.")
 		}
-		cur.Active = false
-		cur.TerminationDate = s.now().UTC().Format("2006-01-02")
+		cur.SetActive(false, s.now())
 		return "termination_date " + cur.TerminationDate, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return e, errors.Join(s.endSessions(ctx, companyID, []string{id}), s.afterActivity(ctx, companyID, e))
 }
 
 // Detach takes an employee out of Entra's hands (someone who moved to
@@ -166,18 +162,6 @@ func (s *Service) Detach(ctx context.Context, a Actor, companyID int64, id strin
 	})
 }
 
-// afterActivity recomputes the approver role of the manager of an employee
-// whose active flag changed.
-func (s *Service) afterActivity(ctx context.Context, companyID int64, e *directory.Employee) error {
-	if e.ManagerID == "" {
-		return nil
-	}
-	if err := directory.RecomputeApproverRole(ctx, s.Dir, companyID, e.ManagerID); err != nil {
-		return fmt.Errorf("%w: recomputing the manager's approver role: %w", ErrAfterCommit, err)
-	}
-	return nil
-}
-
 var errDeleted = usererr.New(usererr.Conflict, "deleted", "This employee was deleted by Entra and is kept as history only.")
 
 // objectIDRE is the shape of an Entra object id: a GUID.
@@ -198,12 +182,16 @@ func (s *Service) Link(ctx context.Context, a Actor, companyID int64, id, object
 	if !objectIDRE.MatchString(oid) {
 		return nil, usererr.New(usererr.Invalid, "bad_object_id", "An Entra Object ID looks like 8c1b3a4e-2f5d-4c7a-9e1b-0a2b3c4d5e6f: copy it from Entra (Users → the user → Overview → Object ID).")
 	}
-	var out *directory.Employee
+	var (
+		out *directory.Employee
+		fx  []directory.Aftermath
+	)
 	err := s.Dir.InTx(ctx, func(tx directory.Store) error {
 		e, err := tx.GetEmployee(ctx, companyID, id)
 		if err != nil {
 			return err
 		}
+		before := *e
 		local := e.Source == directory.SourceLocal && !e.EntraLinked
 		switch {
 		case !e.Visible():
@@ -230,11 +218,15 @@ func (s *Service) Link(ctx context.Context, a Actor, companyID int64, id, object
 		if err := tx.UpdateEmployee(ctx, e); err != nil {
 			return err
 		}
+		if fx, err = directory.Settle(ctx, tx, companyID, directory.Change{Before: &before, After: e}); err != nil {
+			return err
+		}
+		fx[0].EndSessions = true // the account behind them changed
 		out = e
 		return s.audit(ctx, tx, companyID, a.Name, "employee.link", fmt.Sprintf("employee=%s (%s) %s", e.ID, e.UserName, detail))
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out, s.endSessions(ctx, companyID, []string{id})
+	return out, s.Settle(ctx, companyID, fx...)
 }

@@ -152,3 +152,57 @@ func TestLink(t *testing.T) {
 		})
 	}
 }
+
+// failingRecompute is a directory whose RecomputeApprovers fails, inside
+// transactions too.
+type failingRecompute struct{ directory.Store }
+
+var errRecompute = errors.New("recompute failed")
+
+func (f failingRecompute) InTx(ctx context.Context, fn func(tx directory.Store) error) error {
+	return f.Store.InTx(ctx, func(tx directory.Store) error { return fn(failingRecompute{tx}) })
+}
+
+func (failingRecompute) RecomputeApprovers(context.Context, int64, ...string) error {
+	return errRecompute
+}
+
+// TestActivityIsAtomic: (de)activating an employee and recomputing their
+// manager's approver role are one transaction, as in SCIM and the import:
+// when the recomputation fails nothing is written (no half-done change
+// whose approver role nobody can fix by hand), and no session ends.
+func TestActivityIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	for _, b := range teststores.All() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := setup(t, b)
+			_, err := f.importCSV(t, header+"\nboss@a.example,boss@a.example,Bo,Ss\nolaf@a.example,olaf@a.example,Olaf,Berg\n", false)
+			testenv.Must(t, err, "import")
+			boss, olaf := f.get(t, "boss@a.example"), f.get(t, "olaf@a.example")
+			testenv.Must(t, directory.SetManager(ctx, f.dir, f.co.ID, olaf.ID, boss.ID), "set manager")
+			sid := f.session(t, olaf, session.KindBrowser)
+			broken := &admin.Service{Dir: failingRecompute{f.dir}, Sessions: f.ss}
+			me := admin.Actor{Name: "cli"}
+
+			_, err = broken.Deactivate(ctx, me, f.co.ID, olaf.ID)
+			if !errors.Is(err, errRecompute) || errors.Is(err, admin.ErrAfterCommit) {
+				t.Fatalf("Deactivate with a failing recomputation: %v, want the failure, nothing committed", err)
+			}
+			if got := f.get(t, "olaf@a.example"); !got.Active || got.TerminationDate != "" || !f.get(t, "boss@a.example").IsApprover || !f.alive(sid) {
+				t.Fatalf("a failed deactivation left %+v, boss approver %v, session alive %v", got, f.get(t, "boss@a.example").IsApprover, f.alive(sid))
+			}
+			if n := len(f.audits(t, "employee.deactivate")); n != 0 {
+				t.Fatalf("%d audit entries for a deactivation that did not happen", n)
+			}
+
+			_, err = f.svc.Deactivate(ctx, me, f.co.ID, olaf.ID)
+			testenv.Must(t, err, "deactivate")
+			if _, err := broken.Activate(ctx, me, f.co.ID, olaf.ID); !errors.Is(err, errRecompute) || errors.Is(err, admin.ErrAfterCommit) {
+				t.Fatalf("Activate with a failing recomputation: %v", err)
+			}
+			if got := f.get(t, "olaf@a.example"); got.Active || f.get(t, "boss@a.example").IsApprover {
+				t.Fatalf("a failed activation left %+v", got)
+			}
+		})
+	}
+}

@@ -240,20 +240,27 @@ var errDryRun = errors.New("admin: dry run")
 // is their source of truth). With dryRun nothing is written and the result
 // says what would change, conflicts included.
 //
-// Each changed employee gets an audit entry. After the commit, deactivated
-// employees' sessions and de-roled admins' console sessions end; a failure
+// Each changed employee gets an audit entry, and what follows from the
+// changes in the directory (approver roles) is written in the same
+// transaction (directory.Settle). After the commit, deactivated employees'
+// sessions and de-roled admins' console sessions end (Settle); a failure
 // there is returned wrapping ErrAfterCommit with the result.
 func (s *Service) ImportEmployees(ctx context.Context, actor string, co *directory.Company, im *Import, dryRun bool) (*ImportResult, error) {
-	var res *ImportResult
+	var (
+		res *ImportResult
+		fx  []directory.Aftermath
+	)
 	err := s.Dir.InTx(ctx, func(tx directory.Store) error {
 		res = &ImportResult{DryRun: dryRun}
-		var recompute []string
+		var changes []directory.Change
 		for _, row := range im.Rows {
-			ch, managers, err := s.importRow(ctx, tx, actor, co, im.Columns, row)
+			ch, change, err := s.importRow(ctx, tx, actor, co, im.Columns, row)
 			if err != nil {
 				return fmt.Errorf("line %d (%s): %w", row.Line, row.Values["userName"], err)
 			}
-			recompute = append(recompute, managers...)
+			if change != nil {
+				changes = append(changes, *change)
+			}
 			res.Changes = append(res.Changes, ch)
 			switch ch.Kind {
 			case "create":
@@ -272,10 +279,9 @@ func (s *Service) ImportEmployees(ctx context.Context, actor string, co *directo
 			res.Reactivated += b2i(ch.Reactivated)
 			res.AdminRemoved += b2i(ch.AdminRemoved)
 		}
-		if len(recompute) > 0 {
-			if err := directory.RecomputeApproverRole(ctx, tx, co.ID, recompute...); err != nil {
-				return err
-			}
+		var err error
+		if fx, err = directory.Settle(ctx, tx, co.ID, changes...); err != nil {
+			return err
 		}
 		if err := s.audit(ctx, tx, co.ID, actor, "employees.import", fmt.Sprintf("rows=%d created=%d updated=%d unchanged=%d deactivated=%d reactivated=%d admin_removed=%d",
 			len(im.Rows), res.Created, res.Updated, res.Unchanged, res.Deactivated, res.Reactivated, res.AdminRemoved)); err != nil {
@@ -292,15 +298,7 @@ func (s *Service) ImportEmployees(ctx context.Context, actor string, co *directo
 	if err != nil {
 		return nil, err
 	}
-	var off, deroled []string
-	for _, ch := range res.Changes {
-		if ch.Deactivated {
-			off = append(off, ch.EmployeeID)
-		} else if ch.AdminRemoved {
-			deroled = append(deroled, ch.EmployeeID)
-		}
-	}
-	return res, errors.Join(s.endSessions(ctx, co.ID, off), s.endAdminSessions(ctx, co.ID, deroled))
+	return res, s.Settle(ctx, co.ID, fx...)
 }
 
 func b2i(b bool) int {
@@ -310,9 +308,9 @@ func b2i(b bool) int {
 	return 0
 }
 
-// importRow applies one row in tx. It returns the change and the managers
-// whose approver role may have changed.
-func (s *Service) importRow(ctx context.Context, tx directory.Store, actor string, co *directory.Company, names []string, row ImportRow) (ImportChange, []string, error) {
+// importRow applies one row in tx. It returns the change for the result
+// and, when it wrote the employee, for directory.Settle.
+func (s *Service) importRow(ctx context.Context, tx directory.Store, actor string, co *directory.Company, names []string, row ImportRow) (ImportChange, *directory.Change, error) {
 	ch := ImportChange{Line: row.Line, UserName: row.Values["userName"]}
 	cur, err := tx.FindEmployeeByUserName(ctx, co.ID, row.Values["userName"])
 	switch {
@@ -330,7 +328,7 @@ func (s *Service) importRow(ctx context.Context, tx directory.Store, actor strin
 			return ch, nil, err
 		}
 		ch.Kind, ch.EmployeeID = "create", e.ID
-		return ch, nil, s.audit(ctx, tx, co.ID, actor, "employee.import.create",
+		return ch, &directory.Change{After: &e}, s.audit(ctx, tx, co.ID, actor, "employee.import.create",
 			fmt.Sprintf("employee=%s (%s) active=%v admin=%v", e.ID, e.UserName, e.Active, e.IsAdmin))
 	case err != nil:
 		return ch, nil, err
@@ -358,16 +356,10 @@ func (s *Service) importRow(ctx context.Context, tx directory.Store, actor strin
 		return ch, nil, nil
 	}
 	ch.Kind = "update"
-	var managers []string
 	if cur.Active != next.Active {
-		if next.Active {
-			ch.Reactivated = true
-			next.TerminationDate = ""
-		} else {
-			ch.Deactivated = true
-			next.TerminationDate = s.now().UTC().Format("2006-01-02")
-		}
-		managers = append(managers, cur.ManagerID)
+		ch.Reactivated, ch.Deactivated = next.Active, !next.Active
+		next.Active = cur.Active
+		next.SetActive(!cur.Active, s.now()) // dates or clears the termination date
 	}
 	ch.AdminRemoved = cur.IsAdmin && !next.IsAdmin
 	if err := tx.UpdateEmployee(ctx, &next); err != nil {
@@ -378,5 +370,5 @@ func (s *Service) importRow(ctx context.Context, tx directory.Store, actor strin
 	for _, f := range ch.Fields {
 		fmt.Fprintf(&b, " %s %q→%q", f.Field, f.Old, f.New)
 	}
-	return ch, managers, s.audit(ctx, tx, co.ID, actor, "employee.import.update", b.String())
+	return ch, &directory.Change{Before: cur, After: &next}, s.audit(ctx, tx, co.ID, actor, "employee.import.update", b.String())
 }

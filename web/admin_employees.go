@@ -290,7 +290,7 @@ func (s *Server) employeeResult(c echo.Context, e *directory.Employee, err error
 	case errors.Is(err, admin.ErrAfterCommit):
 		s.log.Error("employee change saved, follow-up failed", "employee", e.ID, "action", code, "err", err)
 		return s.employeePage(c, http.StatusServiceUnavailable, e,
-			"The change was saved, but ending the employee's sessions (or updating approver roles) failed. Use Revoke all sessions below, and try again if needed.", form)
+			"The change was saved, but ending the employee's sessions failed. Use Revoke all sessions below.", form)
 	case errors.As(err, &ce):
 		what := map[string]string{"userName": "sign-in name", "email": "work email", "entraObjectId": "Entra object id"}[ce.Field]
 		return s.employeePage(c, http.StatusConflict, e, "Another employee already has this "+firstNonEmpty(what, ce.Field)+".", form)
@@ -315,7 +315,6 @@ func (s *Server) adminEmployeeIdentity(c echo.Context) error {
 		return done(c, s.employeeURL(c, e), "identity")
 	}
 	_, err = s.admin.SetIdentity(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID, userName, email)
-	s.employees.forget(cacheKey(ac.t.Company.ID, e.ID))
 	return s.employeeResult(c, e, err, "identity", form)
 }
 
@@ -329,7 +328,6 @@ func (s *Server) adminEmployeeRoles(c echo.Context) error {
 	}
 	_, err = s.admin.SetRoles(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID, admin.Roles{
 		Admin: c.FormValue("admin") == "on", SelfApprover: c.FormValue("self_approver") == "on", OnlySelectedApprover: c.FormValue("only_selected") == "on"})
-	s.employees.forget(cacheKey(ac.t.Company.ID, e.ID))
 	return s.employeeResult(c, e, err, "roles", nil)
 }
 
@@ -381,7 +379,6 @@ func (s *Server) adminEmployeeActivate(c echo.Context) error {
 		return err
 	}
 	_, err = s.admin.Activate(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID)
-	s.employees.forget(cacheKey(ac.t.Company.ID, e.ID))
 	return s.employeeResult(c, e, err, "activated", nil)
 }
 
@@ -394,7 +391,6 @@ func (s *Server) adminEmployeeDeactivate(c echo.Context) error {
 		return err
 	}
 	_, err = s.admin.Deactivate(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID)
-	s.employees.forget(cacheKey(ac.t.Company.ID, e.ID))
 	return s.employeeResult(c, e, err, "deactivated", nil)
 }
 
@@ -429,7 +425,6 @@ func (s *Server) adminEmployeeDetach(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, s.employeeURL(c, e)+"/detach")
 	}
 	_, err = s.admin.Detach(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID)
-	s.employees.forget(cacheKey(ac.t.Company.ID, e.ID))
 	return s.employeeResult(c, e, err, "detached", nil)
 }
 
@@ -443,7 +438,6 @@ func (s *Server) adminEmployeeLink(c echo.Context) error {
 		return err
 	}
 	_, err = s.admin.Link(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID, c.FormValue("object_id"))
-	s.employees.forget(cacheKey(ac.t.Company.ID, e.ID))
 	return s.employeeResult(c, e, err, "linked", nil)
 }
 

@@ -145,7 +145,10 @@ func New(d Deps) (*Server, error) {
 		CheckLoginURL: func(u string) error { return sso.CheckLoginURL(u, d.Config.IDPLoginHosts) },
 		NewEncryptionKey: func(co *directory.Company, now time.Time) (*directory.EncryptionKey, error) {
 			return MakeEncryptionKey(co, d.Config.SigningKeySecret, now)
-		}}
+		},
+		// A change to an employee, from the console or SCIM, is seen at
+		// once by this process (others: within SettingsTTL).
+		Changed: func(companyID int64, id string) { s.employees.forget(cacheKey(companyID, id)) }}
 	s.limiter = newClientLimiter(d.Config.SigninRate, d.Config.SigninBurst)
 	s.sameOrigin = http.NewCrossOriginProtection()
 	if err := s.sameOrigin.AddTrustedOrigin(pub.Scheme + "://" + pub.Host); err != nil {
@@ -177,7 +180,7 @@ func New(d Deps) (*Server, error) {
 	if s.oauth, err = s.newOAuthServer(); err != nil {
 		return nil, err
 	}
-	s.scim = scim.New(scim.Options{Store: d.Dir, Revoker: d.Sessions, Throttle: d.Sessions, Logger: d.Logger.With("component", "scim"),
+	s.scim = scim.New(scim.Options{Store: d.Dir, Settler: s.admin, Throttle: d.Sessions, Logger: d.Logger.With("component", "scim"),
 		Now: d.Now, MaxBody: d.Config.SCIMMaxBody, TokenTTL: d.Config.SettingsTTL,
 		ClientIP: func(r *http.Request) string { return s.e.IPExtractor(r) }})
 

@@ -108,8 +108,8 @@ func noCycle(chain []string, employeeID, managerID string) error {
 
 // SetManager sets (or, with an empty managerRef, clears) an employee's
 // manager: resolved to ManagerID when that employee exists, otherwise kept in
-// ManagerRef until ResolvePending links it. The Approver role of the old and
-// new manager is recomputed.
+// ManagerRef until ResolvePending links it. What follows is settled
+// (Settle: the approver role of the old and new manager is recomputed).
 func SetManager(ctx context.Context, st Store, companyID int64, employeeID, managerRef string) error {
 	e, err := st.GetEmployee(ctx, companyID, employeeID)
 	if err != nil {
@@ -125,17 +125,19 @@ func SetManager(ctx context.Context, st Store, companyID int64, employeeID, mana
 	if e.ManagerID == mid && e.ManagerRef == pending {
 		return nil
 	}
-	old := e.ManagerID
+	before := *e
 	e.ManagerID, e.ManagerRef = mid, pending
 	if err := st.UpdateEmployee(ctx, e); err != nil {
 		return err
 	}
-	return RecomputeApproverRole(ctx, st, companyID, old, mid)
+	_, err = Settle(ctx, st, companyID, Change{Before: &before, After: e}) // a manager change ends no session
+	return err
 }
 
 // ResolvePending links the employees whose manager reference waits for
 // newEmployee (by its id or externalId). A link that would close a cycle
-// stays pending. newEmployee's Approver role is recomputed.
+// stays pending. What follows is settled (Settle: newEmployee's approver
+// role is recomputed).
 func ResolvePending(ctx context.Context, st Store, companyID int64, newEmployee *Employee) error {
 	_, err := ResolvePendingLinked(ctx, st, companyID, newEmployee)
 	return err
@@ -151,7 +153,7 @@ func ResolvePendingLinked(ctx context.Context, st Store, companyID int64, newEmp
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return false, err
 	}
-	linked := false
+	var changes []Change
 	for i := range rows {
 		r := &rows[i]
 		if r.ID == newEmployee.ID || r.ManagerID != "" || !r.Visible() {
@@ -163,16 +165,18 @@ func ResolvePendingLinked(ctx context.Context, st Store, companyID int64, newEmp
 			}
 			return false, err
 		}
+		before := *r
 		r.ManagerID, r.ManagerRef = newEmployee.ID, ""
 		if err := st.UpdateEmployee(ctx, r); err != nil {
 			return false, err
 		}
-		linked = true
+		changes = append(changes, Change{Before: &before, After: r})
 	}
-	if !linked {
+	if len(changes) == 0 {
 		return false, nil
 	}
-	return true, RecomputeApproverRole(ctx, st, companyID, newEmployee.ID)
+	_, err = Settle(ctx, st, companyID, changes...) // a manager change ends no session
+	return true, err
 }
 
 // RecomputeApproverRole sets IsApprover of each employee to whether they

@@ -11,14 +11,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/internal/testenv"
+	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/directory/sqlstore"
 )
 
 const testBase = "https://gw.example.com/c/acme/scim/v2"
 
-// revokes records RevokeEmployee calls.
+// revokes is the session store behind the admin.Service SCIM settles
+// through (as web wires it): it records RevokeEmployee calls.
 type revokes struct {
 	mu  sync.Mutex
 	ids []string
@@ -30,6 +33,12 @@ func (r *revokes) RevokeEmployee(_ context.Context, _ int64, id string) (int, er
 	r.ids = append(r.ids, id)
 	return 1, nil
 }
+
+func (r *revokes) ListEmployee(context.Context, int64, string) ([]session.Session, error) {
+	return nil, nil
+}
+
+func (r *revokes) Delete(context.Context, string) error { return nil }
 
 func (r *revokes) count(id string) int {
 	r.mu.Lock()
@@ -109,8 +118,13 @@ func newEnv(t testing.TB, st directory.Store) *env {
 	}
 	e := &env{t: t, st: st, c: c, token: tok, rev: &revokes{}, thr: &counter{},
 		now: time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)}
-	e.h = New(Options{Store: st, Revoker: e.rev, Throttle: e.thr, Now: func() time.Time { return e.now }})
+	e.h = New(Options{Store: st, Settler: e.settler(st), Throttle: e.thr, Now: func() time.Time { return e.now }})
 	return e
+}
+
+// settler is the admin service over st whose session store is e.rev.
+func (e *env) settler(st directory.Store) Settler {
+	return &admin.Service{Dir: st, Sessions: e.rev, Now: func() time.Time { return e.now }}
 }
 
 // each runs fn as a subtest on SQLite and on PostgreSQL.

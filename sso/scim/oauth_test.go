@@ -117,7 +117,7 @@ func TestTokenEndpointClientAuthentication(t *testing.T) {
 func TestAccessTokenCache(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		e.h = New(Options{Store: e.st, Revoker: e.rev, Throttle: e.thr, Now: func() time.Time { return e.now }, TokenTTL: time.Minute})
+		e.h = New(Options{Store: e.st, Settler: e.settler(e.st), Throttle: e.thr, Now: func() time.Time { return e.now }, TokenTTL: time.Minute})
 		cl, secret, err := CreateClient(ctx, e.st, e.c.ID, "", 1, e.now)
 		if err != nil {
 			t.Fatal(err)

@@ -28,7 +28,7 @@ func TestTokenCache(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		cs := &countingStore{Store: e.st}
-		e.h = New(Options{Store: cs, Revoker: e.rev, Throttle: e.thr, Now: func() time.Time { return e.now },
+		e.h = New(Options{Store: cs, Settler: e.settler(e.st), Throttle: e.thr, Now: func() time.Time { return e.now },
 			TokenTTL: 2 * time.Second})
 		e.do("GET", "/Users", "").must(t, 200)
 		e.do("GET", "/Users", "").must(t, 200)

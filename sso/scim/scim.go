@@ -10,6 +10,13 @@
 // mounts ServeCompany under /c/{slug}/scim/v2 and ServeToken at
 // /c/{slug}/scim/oauth/token, and passes the company.
 //
+// Entra's rules are its own (create or link, PATCH and PUT, soft delete by
+// active=false, hard delete, the manager reference); what follows a change
+// to an employee is the console's: directory.Settle in the write's
+// transaction (approver roles, the termination date through SetActive),
+// and the Settler (admin.Service, wired by web) once it commits (ending
+// sessions). Every write, refused or not, is in the provisioning log.
+//
 // Employees detached from Entra (Source local, EntraLinked false) are
 // read-only for SCIM: they stay visible (GET, filters, listings) but every
 // write to them answers 409 with a detail naming the detach, and a POST with
@@ -37,9 +44,13 @@ import (
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
-// Revoker ends every session (browser and mobile) of an employee.
-type Revoker interface {
-	RevokeEmployee(ctx context.Context, companyID int64, employeeID string) (int, error)
+// Settler carries out, once a write has committed, what its changes ask
+// for (directory.Settle's Aftermath): ending the sessions of an employee
+// who lost access. It is admin.Service.Settle, the one the console's and
+// the CLI's changes go through (web wires it); an error means the write
+// stands and only the follow-up failed.
+type Settler interface {
+	Settle(ctx context.Context, companyID int64, fx ...directory.Aftermath) error
 }
 
 // Throttle counts events per key in a fixed window.
@@ -50,7 +61,7 @@ type Throttle interface {
 // Options configure a Handler.
 type Options struct {
 	Store    directory.Store
-	Revoker  Revoker  // nil: no session revocation (tests only)
+	Settler  Settler  // nil: nothing follows a commit (tests only)
 	Throttle Throttle // nil: bad tokens are not throttled
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -69,7 +80,7 @@ type Options struct {
 // Handler serves SCIM for any company; the caller picks the company.
 type Handler struct {
 	st      directory.Store
-	revoker Revoker
+	settler Settler
 	thr     Throttle
 	log     *slog.Logger
 	now     func() time.Time
@@ -96,7 +107,7 @@ const (
 
 // New returns a Handler.
 func New(opt Options) *Handler {
-	h := &Handler{st: opt.Store, revoker: opt.Revoker, thr: opt.Throttle, log: opt.Logger,
+	h := &Handler{st: opt.Store, settler: opt.Settler, thr: opt.Throttle, log: opt.Logger,
 		now: opt.Now, maxBody: opt.MaxBody, touched: map[int64]time.Time{}, tokenTTL: max(opt.TokenTTL, 0)}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -222,12 +221,10 @@ type outcome struct {
 	op       string
 	emp      *directory.Employee
 	change   map[string]any
-	revoke   bool
+	after    []directory.Aftermath // for the Settler, once committed
 	status   int
 	userName string
 }
-
-func (rq *request) today() string { return rq.h.now().UTC().Format(time.DateOnly) }
 
 // isDetached: managed locally after an admin detached it from Entra.
 func isDetached(e *directory.Employee) bool {
@@ -242,8 +239,8 @@ var errDetached = errf(http.StatusConflict, typeMutability,
 	"this employee was detached from Entra by a setup admin and is managed locally; SCIM cannot change it (unassign the user in Entra, or ask the admin to re-link it)")
 
 // write runs fn in one transaction, logs the outcome (success inside the
-// transaction, failure best-effort afterwards), revokes sessions after the
-// commit when needed, and answers.
+// transaction, failure best-effort afterwards), settles what follows after
+// the commit (ending sessions: the Settler), and answers.
 func (rq *request) write(op, employeeID, userName string, fn func(tx directory.Store) (*outcome, *Error)) {
 	var out *outcome
 	err := rq.h.st.InTx(rq.ctx(), func(tx directory.Store) error {
@@ -278,9 +275,9 @@ func (rq *request) write(op, employeeID, userName string, fn func(tx directory.S
 		rq.fail(se)
 		return
 	}
-	if out.revoke && rq.h.revoker != nil && out.emp != nil {
-		if _, err := rq.h.revoker.RevokeEmployee(context.WithoutCancel(rq.ctx()), rq.c.ID, out.emp.ID); err != nil {
-			rq.h.log.ErrorContext(rq.ctx(), "scim: revoke sessions failed", "company", rq.c.ID,
+	if rq.h.settler != nil && len(out.after) > 0 {
+		if err := rq.h.settler.Settle(context.WithoutCancel(rq.ctx()), rq.c.ID, out.after...); err != nil {
+			rq.h.log.ErrorContext(rq.ctx(), "scim: ending sessions after the write failed", "company", rq.c.ID,
 				"employee", out.emp.ID, "err", err)
 		}
 	}
@@ -305,7 +302,7 @@ func changeJSON(m map[string]any) string {
 // applyFields writes the SCIM-owned columns of f onto e (local settings
 // such as SelfApprover, OnlySelectedApprover and IsAdmin are never touched)
 // and returns the normalised change.
-func (rq *request) applyFields(tx directory.Store, e *directory.Employee, f *fields) (map[string]any, bool, *Error) {
+func (rq *request) applyFields(tx directory.Store, e *directory.Employee, f *fields) (map[string]any, *Error) {
 	change := map[string]any{}
 	for _, name := range fieldNames {
 		old, nw := name.col(e), name.col(&f.emp)
@@ -318,29 +315,22 @@ func (rq *request) applyFields(tx directory.Store, e *directory.Employee, f *fie
 		change["additionalAttributes"] = true
 		e.SCIMExtra = f.residual
 	}
-	revoke := false
 	if f.active != nil && *f.active != e.Active {
 		change["active"] = map[string]bool{"from": e.Active, "to": *f.active}
-		e.Active = *f.active
-		if e.Active {
-			e.TerminationDate = ""
-		} else {
-			e.TerminationDate = rq.today()
-			revoke = true
-		}
+		e.SetActive(*f.active, rq.h.now())
 	}
 	if f.manager != managerRef(e) {
 		mid, pending, err := directory.ResolveManager(rq.ctx(), tx, rq.c.ID, e.ID, f.manager)
 		if err != nil {
 			if errors.Is(err, directory.ErrInvalid) {
-				return nil, false, badValue("manager refused: %s", invalidDetail(err))
+				return nil, badValue("manager refused: %s", invalidDetail(err))
 			}
-			return nil, false, storeError(err)
+			return nil, storeError(err)
 		}
 		change["manager"] = map[string]string{"from": managerRef(e), "to": f.manager}
 		e.ManagerID, e.ManagerRef = mid, pending
 	}
-	return change, revoke, nil
+	return change, nil
 }
 
 type fieldName struct {
@@ -366,39 +356,31 @@ var fieldNames = []fieldName{
 	{"groupCompanyName", func(e *directory.Employee) *string { return &e.GroupCompanyName }},
 }
 
-// finish writes e (when changed) and keeps approver roles right. It
-// returns e as stored: the write fills Version and the times, so e is read
-// again only when the approver recomputation may have rewritten it too, or
-// when stale says something else in the transaction did.
-func (rq *request) finish(tx directory.Store, e *directory.Employee, before *directory.Employee, changed, stale bool) (*directory.Employee, *Error) {
+// finish writes e (when changed) and what follows from the change in the
+// directory (directory.Settle: approver roles, the same rule as the
+// console's), and returns what must follow once the transaction commits.
+// e is then as stored: the write fills Version and the times, Settle reads
+// it again when it rewrote it, and stale says something else in the
+// transaction did (e is read again).
+func (rq *request) finish(tx directory.Store, e *directory.Employee, before *directory.Employee, changed, stale bool) ([]directory.Aftermath, *Error) {
 	ctx := rq.ctx()
 	if changed {
 		if err := tx.UpdateEmployee(ctx, e); err != nil {
 			return nil, storeError(err)
 		}
 	}
-	var ids []string
-	if before == nil || before.ManagerID != e.ManagerID || before.Active != e.Active || before.Visible() != e.Visible() {
-		ids = append(ids, e.ManagerID)
-		if before != nil {
-			ids = append(ids, before.ManagerID)
-		}
-	}
-	if before != nil && before.Visible() != e.Visible() {
-		ids = append(ids, e.ID)
-		stale = true
-	}
-	if err := directory.RecomputeApproverRole(ctx, tx, rq.c.ID, ids...); err != nil {
-		return nil, storeError(err)
-	}
-	if !stale {
-		return e, nil
-	}
-	fresh, err := tx.GetEmployee(ctx, rq.c.ID, e.ID)
+	fx, err := directory.Settle(ctx, tx, rq.c.ID, directory.Change{Before: before, After: e})
 	if err != nil {
 		return nil, storeError(err)
 	}
-	return fresh, nil
+	if stale {
+		fresh, err := tx.GetEmployee(ctx, rq.c.ID, e.ID)
+		if err != nil {
+			return nil, storeError(err)
+		}
+		*e = *fresh
+	}
+	return fx, nil
 }
 
 func (rq *request) create() {
@@ -445,30 +427,34 @@ func (rq *request) create() {
 			// Link the spreadsheet-imported employee: same id, updated from Entra.
 			before := *existing
 			e := existing
-			change, revoke, se := rq.applyFields(tx, e, &f)
+			change, se := rq.applyFields(tx, e, &f)
 			if se != nil {
 				return nil, se
 			}
 			e.Source, e.EntraLinked = directory.SourceSCIM, true
 			change["linked"] = true
-			fresh, se := rq.finish(tx, e, &before, true, false)
+			fx, se := rq.finish(tx, e, &before, true, false)
 			if se != nil {
 				return nil, se
 			}
-			linked, err := directory.ResolvePendingLinked(ctx, tx, rq.c.ID, fresh)
+			linked, err := directory.ResolvePendingLinked(ctx, tx, rq.c.ID, e)
 			if err != nil {
 				return nil, storeError(err)
 			}
+			fresh := e
 			if linked {
-				if fresh, err = tx.GetEmployee(ctx, rq.c.ID, fresh.ID); err != nil {
+				if fresh, err = tx.GetEmployee(ctx, rq.c.ID, e.ID); err != nil {
 					return nil, storeError(err)
 				}
 			}
-			return &outcome{op: "link", emp: fresh, change: change, revoke: revoke || !fresh.Active,
+			if !fresh.Active {
+				fx[0].EndSessions = true // an inactive record Entra takes over keeps no session
+			}
+			return &outcome{op: "link", emp: fresh, change: change, after: fx,
 				status: http.StatusCreated, userName: fresh.UserName}, nil
 		}
 		e := &directory.Employee{CompanyID: rq.c.ID, Source: directory.SourceSCIM, EntraLinked: true, Active: true}
-		change, _, se := rq.applyFields(tx, e, &f)
+		change, se := rq.applyFields(tx, e, &f)
 		if se != nil {
 			return nil, se
 		}
@@ -479,11 +465,11 @@ func (rq *request) create() {
 		if err != nil {
 			return nil, storeError(err)
 		}
-		fresh, se := rq.finish(tx, e, nil, false, linked)
+		fx, se := rq.finish(tx, e, nil, false, linked)
 		if se != nil {
 			return nil, se
 		}
-		return &outcome{op: "create", emp: fresh, change: change, status: http.StatusCreated, userName: fresh.UserName}, nil
+		return &outcome{op: "create", emp: e, change: change, after: fx, status: http.StatusCreated, userName: e.UserName}, nil
 	})
 }
 
@@ -537,7 +523,7 @@ func (rq *request) modify(id, op string, mutate func(cur doc) (doc, *Error)) {
 		if se := f.validate(); se != nil {
 			return nil, se
 		}
-		change, revoke, se := rq.applyFields(tx, e, &f)
+		change, se := rq.applyFields(tx, e, &f)
 		if se != nil {
 			return nil, se
 		}
@@ -553,11 +539,11 @@ func (rq *request) modify(id, op string, mutate func(cur doc) (doc, *Error)) {
 				opName = "deactivate"
 			}
 		}
-		fresh, se := rq.finish(tx, e, &before, len(change) > 0, false)
+		fx, se := rq.finish(tx, e, &before, len(change) > 0, false)
 		if se != nil {
 			return nil, se
 		}
-		return &outcome{op: opName, emp: fresh, change: change, revoke: revoke, status: http.StatusOK, userName: fresh.UserName}, nil
+		return &outcome{op: opName, emp: e, change: change, after: fx, status: http.StatusOK, userName: e.UserName}, nil
 	})
 }
 
@@ -611,16 +597,12 @@ func (rq *request) delete(id string) {
 			return nil, se
 		}
 		before := *e
-		now := rq.h.now().UTC()
-		e.Active = false
-		if e.TerminationDate == "" {
-			e.TerminationDate = rq.today()
-		}
-		e.DeletedAt = &now
-		if _, se := rq.finish(tx, e, &before, true, false); se != nil {
+		e.MarkDeleted(rq.h.now())
+		fx, se := rq.finish(tx, e, &before, true, false)
+		if se != nil {
 			return nil, se
 		}
 		return &outcome{op: "delete", emp: e, change: map[string]any{"deleted": true},
-			revoke: true, status: http.StatusNoContent, userName: e.UserName}, nil
+			after: fx, status: http.StatusNoContent, userName: e.UserName}, nil
 	})
 }
