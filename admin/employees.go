@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/ssogate/ssogate/internal/usererr"
@@ -229,4 +230,70 @@ func (s *Service) Link(ctx context.Context, a Actor, companyID int64, id, object
 		return nil, err
 	}
 	return out, s.Settle(ctx, companyID, fx...)
+}
+
+// maxDepartment bounds a department name (as the console's form does).
+const maxDepartment = 200
+
+// AddDepartmentApprover makes an employee an approver for a department
+// (matched case-insensitively against employees' departments). It is
+// added by hand and sync never touches it. Only an active employee can
+// approve; asking twice is refused.
+func (s *Service) AddDepartmentApprover(ctx context.Context, a Actor, companyID int64, id, department string) (*directory.Employee, error) {
+	return s.departmentApprover(ctx, a, companyID, id, department, true)
+}
+
+// RemoveDepartmentApprover ends an employee's approval for a department;
+// refused when they do not approve for it.
+func (s *Service) RemoveDepartmentApprover(ctx context.Context, a Actor, companyID int64, id, department string) (*directory.Employee, error) {
+	return s.departmentApprover(ctx, a, companyID, id, department, false)
+}
+
+// departmentApprover adds or removes a department approver and its audit
+// entry in one transaction.
+func (s *Service) departmentApprover(ctx context.Context, a Actor, companyID int64, id, department string, add bool) (*directory.Employee, error) {
+	dep := strings.TrimSpace(department)
+	if dep == "" || len(dep) > maxDepartment {
+		return nil, usererr.New(usererr.Invalid, "bad_department", "Enter the department's name as it appears on employees (e.g. Sales).")
+	}
+	action := "employee.department_approver.remove"
+	if add {
+		action = "employee.department_approver.add"
+	}
+	var out *directory.Employee
+	err := s.Dir.InTx(ctx, func(tx directory.Store) error {
+		e, err := tx.GetEmployee(ctx, companyID, id)
+		if err != nil {
+			return err
+		}
+		if add {
+			if !e.Visible() || !e.Active {
+				return usererr.New(usererr.Conflict, "inactive_approver", "Only active employees can approve for a department.")
+			}
+			ids, err := tx.ListDepartmentApprovers(ctx, companyID, dep)
+			if err != nil && !errors.Is(err, directory.ErrNotFound) {
+				return err
+			}
+			if slices.Contains(ids, e.ID) {
+				return usererr.Errorf(usererr.Conflict, "already_department_approver", "This employee already approves for %s.", dep)
+			}
+			if err := tx.AddDepartmentApprover(ctx, companyID, dep, e.ID); err != nil {
+				return err
+			}
+		} else {
+			err := tx.RemoveDepartmentApprover(ctx, companyID, dep, e.ID)
+			if errors.Is(err, directory.ErrNotFound) {
+				return usererr.Wrap(err, usererr.Conflict, "not_department_approver", "This employee does not approve for that department.")
+			}
+			if err != nil {
+				return err
+			}
+		}
+		out = e
+		return s.audit(ctx, tx, companyID, a.Name, action, fmt.Sprintf("employee=%s (%s) department=%q", e.ID, e.UserName, dep))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

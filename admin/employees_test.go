@@ -206,3 +206,59 @@ func TestActivityIsAtomic(t *testing.T) {
 		})
 	}
 }
+
+// TestDepartmentApprovers: adding and removing a department approver is a
+// service operation with its validation, refusals and audit entry.
+func TestDepartmentApprovers(t *testing.T) {
+	ctx := context.Background()
+	for _, b := range teststores.All() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := setup(t, b)
+			_, err := f.importCSV(t, header+",active\nlars@a.example,lars@a.example,Lars,J,true\nsofie@a.example,sofie@a.example,Sofie,B,false\n", false)
+			testenv.Must(t, err, "import")
+			lars, sofie := f.get(t, "lars@a.example"), f.get(t, "sofie@a.example")
+			me := admin.Actor{Name: "admin:it@a.example"}
+			approvers := func() []string {
+				t.Helper()
+				ids, err := f.dir.ListDepartmentApprovers(ctx, f.co.ID, "sales")
+				testenv.Must(t, err, "list")
+				return ids
+			}
+			var rf *usererr.Error
+			for _, bad := range []string{"", "   ", strings.Repeat("x", 201)} {
+				if _, err := f.svc.AddDepartmentApprover(ctx, me, f.co.ID, lars.ID, bad); !errors.As(err, &rf) || rf.Kind() != usererr.Invalid {
+					t.Fatalf("department %q: %v, want an invalid-value refusal", bad, err)
+				}
+			}
+			if _, err := f.svc.AddDepartmentApprover(ctx, me, f.co.ID, sofie.ID, "Sales"); !errors.As(err, &rf) || rf.Kind() != usererr.Conflict {
+				t.Fatalf("an inactive employee as approver: %v", err)
+			}
+			if _, err := f.svc.AddDepartmentApprover(ctx, me, f.co.ID, "no-such-id", "Sales"); !errors.Is(err, directory.ErrNotFound) {
+				t.Fatalf("an unknown employee: %v", err)
+			}
+			if _, err := f.svc.AddDepartmentApprover(ctx, me, f.co.ID, lars.ID, " Sales "); err != nil {
+				t.Fatal(err)
+			}
+			if ids := approvers(); len(ids) != 1 || ids[0] != lars.ID {
+				t.Fatalf("approvers of Sales: %v", ids)
+			}
+			if _, err := f.svc.AddDepartmentApprover(ctx, me, f.co.ID, lars.ID, "SALES"); !errors.As(err, &rf) || rf.Code() != "already_department_approver" {
+				t.Fatalf("adding twice: %v", err)
+			}
+			if _, err := f.svc.RemoveDepartmentApprover(ctx, me, f.co.ID, lars.ID, "sales"); err != nil {
+				t.Fatal(err)
+			}
+			if ids := approvers(); len(ids) != 0 {
+				t.Fatalf("approvers after removal: %v", ids)
+			}
+			if _, err := f.svc.RemoveDepartmentApprover(ctx, me, f.co.ID, lars.ID, "Sales"); !errors.As(err, &rf) || rf.Kind() != usererr.Conflict {
+				t.Fatalf("removing twice: %v", err)
+			}
+			add, rm := f.audits(t, "employee.department_approver.add"), f.audits(t, "employee.department_approver.remove")
+			want := "employee=" + lars.ID + " (lars@a.example) department="
+			if len(add) != 1 || len(rm) != 1 || add[0].Actor != me.Name || add[0].Detail != want+`"Sales"` || rm[0].Detail != want+`"sales"` {
+				t.Fatalf("audit: add %+v remove %+v", add, rm)
+			}
+		})
+	}
+}

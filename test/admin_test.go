@@ -730,9 +730,27 @@ func TestAdminEmployees(t *testing.T) {
 		if !strings.Contains(page, "Sales") || !strings.Contains(page, "lars.jensen@new.example") {
 			t.Fatal("employee page")
 		}
+		for _, c := range []struct {
+			path, dep string
+			code      int
+			msg       string
+		}{
+			{"/departments", "sales", http.StatusConflict, "already approves for sales"},
+			{"/departments", " ", http.StatusUnprocessableEntity, "Enter the department"},
+			{"/departments/remove", "Finance", http.StatusConflict, "does not approve for that department"},
+		} {
+			r := a.post(t, "/employees/"+lars.ID+c.path, url.Values{"department": {c.dep}})
+			if b := body(t, r); r.StatusCode != c.code || !strings.Contains(b, c.msg) {
+				t.Fatalf("%s %q: %d, want %d with %q", c.path, c.dep, r.StatusCode, c.code, c.msg)
+			}
+		}
 		expectDone(t, a.post(t, "/employees/"+lars.ID+"/departments/remove", url.Values{"department": {"Sales"}}), "department-gone")
-		// Activate an inactive (imported) employee.
 		sofie := g.employee(t, "sofie.berg@acme.example")
+		if r := a.post(t, "/employees/"+sofie.ID+"/departments", url.Values{"department": {"Sales"}}); r.StatusCode != http.StatusConflict ||
+			!strings.Contains(body(t, r), "Only active employees") {
+			t.Fatalf("an inactive employee as department approver: %d", r.StatusCode)
+		}
+		// Activate an inactive (imported) employee.
 		expectDone(t, a.post(t, "/employees/"+sofie.ID+"/activate", nil), "activated")
 		if s := g.employee(t, "sofie.berg@acme.example"); !s.Active || s.TerminationDate != "" {
 			t.Fatalf("activate: %+v", s)

@@ -19,10 +19,12 @@ import (
 
 // serviceOwned are the directory.Store write methods behind operations the
 // admin package owns (certificate add and retire, SSO configure, employee
-// create and update): the CLI and the console call admin.Service for them.
+// create and update, department approvers): the CLI and the console call
+// admin.Service for them.
 var serviceOwned = map[string]bool{
 	"AddCertificate": true, "RetireCertificate": true, "UpdateCompanySettings": true,
 	"CreateEmployee": true, "UpdateEmployee": true,
+	"AddDepartmentApprover": true, "RemoveDepartmentApprover": true,
 }
 
 // serviceWriteAllowed are the calls that remain, each with why it is not

@@ -335,39 +335,24 @@ func (s *Server) adminEmployeeRoles(c echo.Context) error {
 // (department=…): the employee approves for that department (added by
 // hand, never touched by sync).
 func (s *Server) adminEmployeeDepartmentAdd(c echo.Context) error {
-	ac := adminOf(c)
-	ctx := c.Request().Context()
-	e, err := s.employeeOf(c)
-	if err != nil {
-		return err
-	}
-	dep := strings.TrimSpace(c.FormValue("department"))
-	if dep == "" || len(dep) > 200 {
-		return s.employeePage(c, http.StatusUnprocessableEntity, e, "Enter the department's name as it appears on employees (e.g. Sales).", nil)
-	}
-	if !e.Visible() || !e.Active {
-		return s.employeePage(c, http.StatusConflict, e, "Only active employees can approve for a department.", nil)
-	}
-	err = s.change(ctx, ac, "employee.department_approver.add", fmt.Sprintf("employee=%s (%s) department=%q", e.ID, e.UserName, dep),
-		func(tx directory.Store) error { return tx.AddDepartmentApprover(ctx, ac.t.Company.ID, dep, e.ID) })
-	return s.employeeResult(c, e, err, "department-added", nil)
+	return s.employeeDepartment(c, s.admin.AddDepartmentApprover, "department-added")
 }
 
 // adminEmployeeDepartmentRemove: POST /admin/employees/{id}/departments/remove.
 func (s *Server) adminEmployeeDepartmentRemove(c echo.Context) error {
+	return s.employeeDepartment(c, s.admin.RemoveDepartmentApprover, "department-gone")
+}
+
+// employeeDepartment runs a department approver operation of admin.Service
+// (validation, refusals and audit are its) on the employee of the URL.
+func (s *Server) employeeDepartment(c echo.Context, op func(ctx context.Context, a admin.Actor, companyID int64, id, department string) (*directory.Employee, error), code string) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
 	e, err := s.employeeOf(c)
 	if err != nil {
 		return err
 	}
-	dep := strings.TrimSpace(c.FormValue("department"))
-	err = s.change(ctx, ac, "employee.department_approver.remove", fmt.Sprintf("employee=%s (%s) department=%q", e.ID, e.UserName, dep),
-		func(tx directory.Store) error { return tx.RemoveDepartmentApprover(ctx, ac.t.Company.ID, dep, e.ID) })
-	if errors.Is(err, directory.ErrNotFound) {
-		err = usererr.Wrap(err, usererr.Conflict, "not_department_approver", "This employee does not approve for that department.")
-	}
-	return s.employeeResult(c, e, err, "department-gone", nil)
+	_, err = op(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID, c.FormValue("department"))
+	return s.employeeResult(c, e, err, code, nil)
 }
 
 // adminEmployeeActivate: POST /admin/employees/{id}/activate. Only for
