@@ -1,6 +1,7 @@
 package test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,7 +12,9 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/config"
+	"github.com/ssogate/ssogate/internal/password"
 	"github.com/ssogate/ssogate/internal/testenv"
+	"github.com/ssogate/ssogate/sso/directory"
 )
 
 // passwordChecks reads ssogate_password_checks_total{outcome} from the
@@ -215,6 +218,83 @@ func TestPasswordAccountSlowdownNotLockout(t *testing.T) {
 		time.Sleep(time.Duration(1<<min(allowed, 4))*time.Second + 100*time.Millisecond)
 		if r := g.adminAttempt(t, "203.0.113.99", adminEmail, adminPassword); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("the admin at a new address after the delay: %d", r.StatusCode)
+		}
+	})
+}
+
+// employeeAttempt is one POST to the employees' password sign-in form from
+// a client address, with a fresh CSRF pair.
+func (g *gw) employeeAttempt(t *testing.T, addr, name, pw string) *http.Response {
+	t.Helper()
+	a := &adminClient{browser: newBrowser(), g: g, slug: "acme"}
+	_, page := a.get(t, "/login?method=password")
+	form := url.Values{"csrf": {csrfFrom(t, page)}, "username": {name}, "password": {pw}}
+	req, err := http.NewRequest(http.MethodPost, g.URL+"/c/acme/login", strings.NewReader(form.Encode()))
+	testenv.Must(t, err, "request")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", addr)
+	resp, err := a.Do(req)
+	testenv.Must(t, err, "POST login")
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// TestPasswordThrottleKeys: the per-(account, address) budget is one per
+// account, whichever of its names is typed (before, the userName and the
+// email of one employee each had their own), and one per network, however
+// many hosts of an IPv6 /64 take turns (before, each host had its own).
+func TestPasswordThrottleKeys(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		g := newGW(t, b, trustProxy, concurrency(64))
+		ctx := context.Background()
+		co := g.company
+		const kariPW = "kari's long password"
+		kari := &directory.Employee{CompanyID: co.ID, UserName: "kari.local@acme.example", Email: "kari@acme.example",
+			GivenName: "Kari", FamilyName: "Lokal", Source: directory.SourceLocal, Active: true}
+		testenv.Must(t, g.dir.CreateEmployee(ctx, kari), "create kari")
+		h, err := password.Hash(kariPW)
+		testenv.Must(t, err, "hash")
+		testenv.Must(t, g.dir.SetEmployeePassword(ctx, co.ID, kari.ID, h), "set password")
+		if r := g.employeeAttempt(t, "203.0.113.50", "KARI@acme.example", kariPW); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("Kari by email: %d\n%s", r.StatusCode, body(t, r))
+		}
+
+		// Five failures from one address, alternating her two names, use
+		// up the address's budget for Kari.
+		const attacker = "198.51.100.80"
+		for i, name := range []string{kari.UserName, kari.Email, kari.UserName, kari.Email, kari.UserName} {
+			if r := g.employeeAttempt(t, attacker, name, fmt.Sprintf("guess %d", i)); r.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("failure %d (%s): %d", i, name, r.StatusCode)
+			}
+		}
+		for _, name := range []string{kari.Email, kari.UserName} {
+			r := g.employeeAttempt(t, attacker, name, kariPW)
+			if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(body(t, r), "Too many failed sign-ins") {
+				t.Fatalf("6th attempt for Kari from one address, as %s: %d, want 429", name, r.StatusCode)
+			}
+			if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 || s > 900 {
+				t.Fatalf("429 with Retry-After %q", r.Header.Get("Retry-After"))
+			}
+		}
+		// Kari elsewhere is not locked out.
+		if r := g.employeeAttempt(t, "203.0.113.50", kari.Email, kariPW); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("Kari at her own address: %d", r.StatusCode)
+		}
+
+		// An IPv6 /64 is one address: five hosts of it fail for the
+		// admin, a sixth is refused even with the right password; another
+		// /64 is not.
+		g.addAdmin(t, co, adminEmail, adminPassword)
+		for i := range 5 {
+			if r := g.adminAttempt(t, fmt.Sprintf("2001:db8:5:5::%x", i+1), adminEmail, "wrong"); r.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("IPv6 failure %d: %d", i, r.StatusCode)
+			}
+		}
+		if r := g.adminAttempt(t, "2001:db8:5:5:abcd::1", adminEmail, adminPassword); r.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("another host of the /64 after five failures: %d, want 429", r.StatusCode)
+		}
+		if r := g.adminAttempt(t, "2001:db8:5:6::1", adminEmail, adminPassword); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("another /64: %d", r.StatusCode)
 		}
 	})
 }

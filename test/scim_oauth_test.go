@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -274,6 +275,17 @@ func TestSCIMTokenEndpointThrottlesTheRealClient(t *testing.T) {
 		if !strings.Contains(g.logText(), "203.0.113.9") {
 			t.Fatalf("the refused client's address is not logged")
 		}
+		// An IPv6 /64 is one client, however many of its hosts take turns;
+		// the wait is what is left of the window.
+		for i := range 30 {
+			from(fmt.Sprintf("2001:db8:9:9::%x", i+1), "guess")
+		}
+		r := from("2001:db8:9:9:1:2:3:4", secret)
+		wantOAuthError(t, r, http.StatusTooManyRequests, "slow_down")
+		if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
+			t.Fatalf("429 with Retry-After %q", r.header.Get("Retry-After"))
+		}
+		g.wantAccessToken(t, from("2001:db8:9:a::1", secret))
 	})
 }
 

@@ -100,8 +100,11 @@ func (s *Server) adminPasswordLogin(c echo.Context) error {
 		v.Error = "Enter your admin email and password."
 		return s.render(c, http.StatusBadRequest, "admin_login.html", v)
 	}
-	thr := s.loginThrottle("admin", t.Company.ID, email, c.RealIP())
-	wait, err := thr.admit(ctx)
+	thr := s.loginThrottle("admin", t.Company.ID, c.RealIP())
+	wait, err := thr.admitAddress(ctx)
+	if err == nil && wait == 0 {
+		wait, err = thr.admitAccount(ctx, nameAccount(email))
+	}
 	if err != nil {
 		return err
 	}
@@ -261,23 +264,36 @@ func (s *Server) passwordLogin(c echo.Context) error {
 		return s.render(c, http.StatusBadRequest, "admin_local_login.html", v)
 	}
 	ip := c.RealIP()
-	thr := s.loginThrottle("employee", co.ID, name, ip)
-	wait, err := thr.admit(ctx)
+	// The address is counted before the employee is looked up, the
+	// account (the employee the name resolves to, whichever name was
+	// typed) before the password is checked.
+	thr := s.loginThrottle("employee", co.ID, ip)
+	wait, err := thr.admitAddress(ctx)
 	if err != nil {
 		return err
+	}
+	var e *directory.Employee
+	if wait == 0 {
+		e, err = s.dir.FindEmployeeByUserName(ctx, co.ID, name)
+		if errors.Is(err, directory.ErrNotFound) {
+			e, err = s.dir.FindEmployeeByEmail(ctx, co.ID, name)
+		}
+		if err != nil && !errors.Is(err, directory.ErrNotFound) {
+			return fmt.Errorf("find employee: %w", err)
+		}
+		account := nameAccount(name)
+		if e != nil {
+			account = employeeAccount(e.ID)
+		}
+		if wait, err = thr.admitAccount(ctx, account); err != nil {
+			return err
+		}
 	}
 	if wait > 0 {
 		s.recordFailure(ctx, co, "local_password", "password sign-in throttled after repeated failures", name, ip)
 		setRetryAfter(c, wait)
 		v.Error = lockedMessage(wait)
 		return s.render(c, http.StatusTooManyRequests, "admin_local_login.html", v)
-	}
-	e, err := s.dir.FindEmployeeByUserName(ctx, co.ID, name)
-	if errors.Is(err, directory.ErrNotFound) {
-		e, err = s.dir.FindEmployeeByEmail(ctx, co.ID, name)
-	}
-	if err != nil && !errors.Is(err, directory.ErrNotFound) {
-		return fmt.Errorf("find employee: %w", err)
 	}
 	hash, why := "", ""
 	switch {

@@ -23,6 +23,7 @@ import (
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/identity"
 	"github.com/ssogate/ssogate/internal/password"
+	"github.com/ssogate/ssogate/internal/throttle"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso"
 	"github.com/ssogate/ssogate/sso/directory"
@@ -99,7 +100,7 @@ type Server struct {
 
 	// limiter bounds sign-in requests per client (nil = no limit);
 	// folded keeps identical refused sign-ins from being stored again.
-	limiter *clientLimiter
+	limiter *throttle.Local
 	folded  failureFolder
 }
 
@@ -149,7 +150,7 @@ func New(d Deps) (*Server, error) {
 		// A change to an employee, from the console or SCIM, is seen at
 		// once by this process (others: within SettingsTTL).
 		Changed: func(companyID int64, id string) { s.employees.forget(cacheKey(companyID, id)) }}
-	s.limiter = newClientLimiter(d.Config.SigninRate, d.Config.SigninBurst)
+	s.limiter = throttle.NewLocal(float64(d.Config.SigninRate), int(d.Config.SigninBurst), 0)
 	s.sameOrigin = http.NewCrossOriginProtection()
 	if err := s.sameOrigin.AddTrustedOrigin(pub.Scheme + "://" + pub.Host); err != nil {
 		return nil, fmt.Errorf("SSOGATE_PUBLIC_URL as a trusted origin: %w", err)

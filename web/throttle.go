@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,11 +11,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ssogate/ssogate/internal/password"
+	"github.com/ssogate/ssogate/internal/throttle"
 	"github.com/ssogate/ssogate/session"
 )
 
 // Password sign-in throttling (the console's break-glass admins and the
-// employees detached from Entra).
+// employees detached from Entra), over internal/throttle.
 //
 // Every attempt is counted in the session store BEFORE its password is
 // checked, with one atomic add-and-read (session.Store.Count: a Lua script
@@ -30,16 +30,21 @@ import (
 //     only themselves out, never the admin at their own address;
 //   - per address, all accounts: loginIPLimit attempts (password spraying);
 //   - per account, all addresses: after loginAccountFree attempts the
-//     account is not locked but slowed: each further check needs a slot
-//     (Consume, SET NX) that frees after a delay doubling from 1 s up to
-//     loginAccountMaxDelay with each such check. A distributed guesser gets at most one check
-//     per delay; the admin is never locked out for good. An address that
-//     signed in to the account successfully within knownAddressTTL skips
-//     the slowdown (still bound by its own per-address limits), so an
-//     admin at their usual address is not slowed by someone else's attack.
+//     account is not locked but slowed (throttle.Slowdown): each further
+//     check needs the account's slot, held for a delay doubling from 1 s
+//     up to loginAccountMaxDelay with each such check. A distributed
+//     guesser gets at most one check per delay; the admin is never locked
+//     out for good. An address that signed in to the account successfully
+//     within knownAddressTTL skips the slowdown (still bound by its own
+//     per-address limits), so an admin at their usual address is not
+//     slowed by someone else's attack.
 //
-// Account names are hashed into the keys (the store holds no emails), and
-// an unknown account is counted exactly like a known one.
+// An address is throttle.ClientKey's: an IPv4 address or an IPv6 /64 (a
+// host rotating through its /64 is one address). The account is the
+// employee the typed name resolves to, so a userName and an email of one
+// employee share one budget; a name that resolves to no one is counted
+// under its (hashed) name exactly like an account, and admins under their
+// (hashed) email. The store holds no emails or names.
 //
 // Behind a reverse proxy without SSOGATE_TRUST_PROXY_HEADERS every client
 // has the proxy's address: the per-address limits then apply to everyone
@@ -59,69 +64,67 @@ const (
 
 var errBusy = "Too many sign-ins are being checked right now. Wait a few seconds, then try again."
 
-// loginThrottle is one password attempt's counters.
+// loginThrottle is one password attempt's counters. admitAddress counts it
+// for its address (before the account is looked up), admitAccount for the
+// account (before the password is checked).
 type loginThrottle struct {
-	st                          session.Store
-	now                         func() time.Time
-	ip, pair, acct, known, slot string
-	slowed                      string
-	admitted                    bool
+	perIP, perPair throttle.Limit
+	account        throttle.Slowdown
+	known          throttle.Memo
+
+	prefix, ip, addr string // addr: the client key
+	pair, acct       string // set by admitAccount
+	admitted         bool
 }
 
-func (s *Server) loginThrottle(kind string, companyID int64, name, ip string) *loginThrottle {
-	acct := "throttle:" + kind + ":" + strconv.FormatInt(companyID, 10) + ":" + session.Key(strings.ToLower(strings.TrimSpace(name)))
-	return &loginThrottle{st: s.sessions, now: s.now,
-		ip: "throttle:" + kind + ":ip:" + ip, pair: acct + ":ip:" + ip, acct: acct,
-		known: acct + ":known:" + ip, slot: acct + ":slot", slowed: acct + ":slowed"}
-}
-
-// admit counts the attempt and reports how long the client must wait
-// (0: check the password now).
-func (t *loginThrottle) admit(ctx context.Context) (time.Duration, error) {
-	for _, l := range []struct {
-		key   string
-		limit int64
-	}{{t.ip, loginIPLimit}, {t.pair, loginPairLimit}} {
-		n, ttl, err := t.st.Count(ctx, l.key, 1, loginWindow)
-		if err != nil {
-			return 0, fmt.Errorf("throttle: %w", err)
-		}
-		if n > l.limit {
-			return max(ttl, time.Second), nil
-		}
+func (s *Server) loginThrottle(kind string, companyID int64, ip string) *loginThrottle {
+	addr := throttle.ClientKey(ip)
+	return &loginThrottle{
+		perIP:   throttle.Limit{Store: s.sessions, Max: loginIPLimit, Window: loginWindow},
+		perPair: throttle.Limit{Store: s.sessions, Max: loginPairLimit, Window: loginWindow},
+		account: throttle.Slowdown{Store: s.sessions, Free: loginAccountFree, Window: loginWindow,
+			Base: time.Second, Cap: loginAccountMaxDelay},
+		known:  throttle.Memo{Store: s.sessions, TTL: knownAddressTTL},
+		prefix: "throttle:" + kind + ":" + strconv.FormatInt(companyID, 10) + ":", ip: "throttle:" + kind + ":ip:" + addr, addr: addr,
 	}
-	n, _, err := t.st.Count(ctx, t.acct, 1, loginWindow)
+}
+
+// nameAccount is the account key of a typed name (an admin's email, or a
+// name no employee has).
+func nameAccount(name string) string {
+	return session.Key(strings.ToLower(strings.TrimSpace(name)))
+}
+
+// employeeAccount is the account key of an employee.
+func employeeAccount(id string) string { return "e:" + id }
+
+// admitAddress counts the attempt for its address and reports how long the
+// client must wait (0: go on).
+func (t *loginThrottle) admitAddress(ctx context.Context) (time.Duration, error) {
+	return t.perIP.Hit(ctx, t.ip)
+}
+
+// admitAccount counts the attempt for account (nameAccount or
+// employeeAccount) and reports how long the client must wait (0: check the
+// password now).
+func (t *loginThrottle) admitAccount(ctx context.Context, account string) (time.Duration, error) {
+	t.acct = t.prefix + account
+	t.pair = t.acct + ":ip:" + t.addr
+	if wait, err := t.perPair.Hit(ctx, t.pair); err != nil || wait > 0 {
+		return wait, err
+	}
+	slowed, err := t.account.Count(ctx, t.acct)
 	if err != nil {
-		return 0, fmt.Errorf("throttle: %w", err)
+		return 0, err
 	}
-	if n > loginAccountFree {
-		known, _, err := t.st.Count(ctx, t.known, 0, knownAddressTTL)
+	if slowed {
+		known, err := t.known.Has(ctx, t.acct+":known:"+t.addr)
 		if err != nil {
-			return 0, fmt.Errorf("throttle: %w", err)
+			return 0, err
 		}
-		if known <= 0 {
-			// The delay follows the slowed checks that ran (not the
-			// attempts refused meanwhile), so attempts racing for the
-			// slot all ask for the same delay.
-			slowed, _, err := t.st.Count(ctx, t.slowed, 0, loginWindow)
-			if err != nil {
-				return 0, fmt.Errorf("throttle: %w", err)
-			}
-			delay := accountDelay(slowed)
-			err = t.st.Consume(ctx, t.slot, t.now().Add(delay))
-			if errors.Is(err, session.ErrReplayed) {
-				// Another check holds the slot: this attempt is refused
-				// and, as it checks nothing, not counted for the account.
-				if _, _, err := t.st.Count(ctx, t.acct, -1, loginWindow); err != nil {
-					return 0, fmt.Errorf("throttle: %w", err)
-				}
-				return delay, nil
-			}
-			if err != nil {
-				return 0, fmt.Errorf("throttle: %w", err)
-			}
-			if _, _, err := t.st.Count(ctx, t.slowed, 1, loginWindow); err != nil {
-				return 0, fmt.Errorf("throttle: %w", err)
+		if !known {
+			if wait, err := t.account.Take(ctx, t.acct); err != nil || wait > 0 {
+				return wait, err
 			}
 		}
 	}
@@ -129,29 +132,21 @@ func (t *loginThrottle) admit(ctx context.Context) (time.Duration, error) {
 	return 0, nil
 }
 
-// accountDelay is the slot an account's check holds once its free
-// attempts are used, after slowed such checks in the window: 1 s, then
-// doubling up to loginAccountMaxDelay.
-func accountDelay(slowed int64) time.Duration {
-	return min(time.Second<<min(max(slowed, 0), 16), loginAccountMaxDelay)
-}
-
 // succeeded gives the attempt's counts back and remembers the address as
 // one this account signs in from.
 func (t *loginThrottle) succeeded(ctx context.Context) error {
-	keys := []string{t.ip, t.pair}
-	if t.admitted {
-		keys = append(keys, t.acct)
+	if err := t.perIP.Undo(ctx, t.ip); err != nil {
+		return err
 	}
-	for _, k := range keys {
-		if _, _, err := t.st.Count(ctx, k, -1, loginWindow); err != nil {
-			return fmt.Errorf("throttle: %w", err)
+	if err := t.perPair.Undo(ctx, t.pair); err != nil {
+		return err
+	}
+	if t.admitted {
+		if err := t.account.Undo(ctx, t.acct); err != nil {
+			return err
 		}
 	}
-	if _, _, err := t.st.Count(ctx, t.known, 1, knownAddressTTL); err != nil {
-		return fmt.Errorf("throttle: %w", err)
-	}
-	return nil
+	return t.known.Note(ctx, t.acct+":known:"+t.addr)
 }
 
 // lockedMessage tells the user how long to wait.
@@ -168,7 +163,7 @@ func lockedMessage(wait time.Duration) string {
 
 // setRetryAfter sets the Retry-After header in whole seconds (at least 1).
 func setRetryAfter(c echo.Context, wait time.Duration) {
-	c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
+	c.Response().Header().Set("Retry-After", strconv.Itoa(throttle.Seconds(wait)))
 }
 
 // verifyPassword checks pw against an encoded hash within the bound on

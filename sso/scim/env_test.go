@@ -52,20 +52,21 @@ func (r *revokes) count(id string) int {
 	return n
 }
 
-// counter is an in-process Throttle (fixed window ignored: tests are short).
+// counter is an in-process throttle.Counter (the window never ends: tests
+// are short; a counter lives on for its whole window).
 type counter struct {
 	mu sync.Mutex
 	m  map[string]int64
 }
 
-func (c *counter) Incr(_ context.Context, key string, _ time.Duration) (int64, error) {
+func (c *counter) Count(_ context.Context, key string, delta int64, window time.Duration) (int64, time.Duration, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = map[string]int64{}
 	}
-	c.m[key]++
-	return c.m[key], nil
+	c.m[key] += delta
+	return c.m[key], window, nil
 }
 
 type env struct {

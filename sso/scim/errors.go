@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
@@ -39,6 +40,8 @@ type Error struct {
 	SCIMType string
 	Detail   string
 	cause    error // logged, never shown
+	// retryAfter is the wait a 429 asks for.
+	retryAfter time.Duration
 }
 
 func (e *Error) Error() string {

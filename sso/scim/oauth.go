@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/internal/oauthsyntax"
+	"github.com/ssogate/ssogate/internal/throttle"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -186,13 +187,13 @@ func (h *Handler) ServeToken(w http.ResponseWriter, r *http.Request, c *director
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("Pragma", "no-cache")
 	if h.thr != nil {
-		key := "scim:oauth:" + strconv.FormatInt(c.ID, 10) + ":" + h.clientIP(r)
-		n, err := h.thr.Incr(ctx, key, tokenRequestWindow)
+		key := "scim:oauth:" + strconv.FormatInt(c.ID, 10) + ":" + throttle.ClientKey(h.clientIP(r))
+		wait, err := h.tokenRequests.Hit(ctx, key)
 		if err != nil {
 			h.log.WarnContext(ctx, "scim: throttle unavailable", "company", c.ID, "err", err)
-		} else if n > tokenRequestLimit {
+		} else if wait > 0 {
 			h.log.InfoContext(ctx, "scim: token requests throttled", "company", c.ID, "ip", h.clientIP(r))
-			hdr.Set("Retry-After", strconv.Itoa(int(tokenRequestWindow.Seconds())))
+			hdr.Set("Retry-After", strconv.Itoa(throttle.Seconds(wait)))
 			writeOAuthError(w, oauthErrf(http.StatusTooManyRequests, "slow_down", "too many token requests from this address; wait a minute"))
 			return
 		}

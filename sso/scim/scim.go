@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/internal/cache"
+	"github.com/ssogate/ssogate/internal/throttle"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -53,16 +54,14 @@ type Settler interface {
 	Settle(ctx context.Context, companyID int64, fx ...directory.Aftermath) error
 }
 
-// Throttle counts events per key in a fixed window.
-type Throttle interface {
-	Incr(ctx context.Context, key string, window time.Duration) (int64, error)
-}
-
 // Options configure a Handler.
 type Options struct {
-	Store    directory.Store
-	Settler  Settler  // nil: nothing follows a commit (tests only)
-	Throttle Throttle // nil: bad tokens are not throttled
+	Store   directory.Store
+	Settler Settler // nil: nothing follows a commit (tests only)
+	// Throttle counts bad tokens and token requests per company and
+	// client address, shared by every instance (the session store); nil:
+	// they are not throttled.
+	Throttle throttle.Counter
 	Logger   *slog.Logger
 	Now      func() time.Time
 	MaxBody  int64 // default 1 MiB
@@ -81,10 +80,12 @@ type Options struct {
 type Handler struct {
 	st      directory.Store
 	settler Settler
-	thr     Throttle
-	log     *slog.Logger
-	now     func() time.Time
-	maxBody int64
+	thr     throttle.Counter
+	// badTokens and tokenRequests count in thr (when it is not nil).
+	badTokens, tokenRequests throttle.Limit
+	log                      *slog.Logger
+	now                      func() time.Time
+	maxBody                  int64
 
 	touchMu sync.Mutex
 	touched map[int64]time.Time // token id → last TouchSCIMToken
@@ -118,6 +119,8 @@ func New(opt Options) *Handler {
 	if h.maxBody <= 0 {
 		h.maxBody = 1 << 20
 	}
+	h.badTokens = throttle.Limit{Store: h.thr, Max: badTokenLimit, Window: badTokenWindow}
+	h.tokenRequests = throttle.Limit{Store: h.thr, Max: tokenRequestLimit, Window: tokenRequestWindow}
 	h.tokens = cache.New[directory.SCIMToken](maxCachedTokens, h.tokenTTL, h.now)
 	h.access = cache.New[directory.SCIMAccessToken](maxCachedTokens, h.tokenTTL, h.now)
 	h.clientIP = opt.ClientIP
@@ -160,7 +163,7 @@ func (h *Handler) ServeCompany(w http.ResponseWriter, r *http.Request, c *direct
 			w.Header().Set("WWW-Authenticate", `Bearer realm="scim"`)
 		}
 		if err.Status == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", strconv.Itoa(int(badTokenWindow.Seconds())))
+			w.Header().Set("Retry-After", strconv.Itoa(throttle.Seconds(err.retryAfter)))
 		}
 		writeError(w, err)
 		return
@@ -263,12 +266,14 @@ func (h *Handler) authenticate(r *http.Request, c *directory.Company) *Error {
 		}
 	}
 	if h.thr != nil {
-		key := "scim:badtoken:" + strconv.FormatInt(c.ID, 10) + ":" + h.clientIP(r)
-		n, err := h.thr.Incr(ctx, key, badTokenWindow)
+		key := "scim:badtoken:" + strconv.FormatInt(c.ID, 10) + ":" + throttle.ClientKey(h.clientIP(r))
+		wait, err := h.badTokens.Hit(ctx, key)
 		if err != nil {
 			h.log.WarnContext(ctx, "scim: throttle unavailable", "company", c.ID, "err", err)
-		} else if n > badTokenLimit {
-			return errf(http.StatusTooManyRequests, "", "too many requests with an invalid token; wait a minute and check the Secret Token in Entra")
+		} else if wait > 0 {
+			e := errf(http.StatusTooManyRequests, "", "too many requests with an invalid token; wait a minute and check the Secret Token in Entra")
+			e.retryAfter = wait
+			return e
 		}
 	}
 	h.log.InfoContext(ctx, "scim: bad token", "company", c.ID, "ip", h.clientIP(r), "present", ok)
