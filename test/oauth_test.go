@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -800,5 +801,16 @@ func TestOAuthThrottlesBadCodes(t *testing.T) {
 		code := g.codeFor(t, br, "acme", p)
 		g.wantTokens(t, g.postToken(t, "acme", "token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
 			"code_verifier": {p.verifier}, "redirect_uri": {appRedirect}, "client_id": {appClientID}}, "X-Forwarded-For", "203.0.113.9"))
+		// An IPv6 /64 is one address, whichever of its hosts asks; the
+		// wait is what is left of the minute.
+		for i := 1; i <= 20; i++ {
+			wantOAuthError(t, g.postToken(t, "acme", "token", bad, "X-Forwarded-For", fmt.Sprintf("2001:db8:4:4::%x", i)), http.StatusBadRequest, "invalid_grant")
+		}
+		r = g.postToken(t, "acme", "token", bad, "X-Forwarded-For", "2001:db8:4:4:ffff::1")
+		wantOAuthError(t, r, http.StatusTooManyRequests, "slow_down")
+		if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
+			t.Fatalf("429 with Retry-After %q", r.header.Get("Retry-After"))
+		}
+		wantOAuthError(t, g.postToken(t, "acme", "token", bad, "X-Forwarded-For", "2001:db8:4:5::1"), http.StatusBadRequest, "invalid_grant")
 	})
 }

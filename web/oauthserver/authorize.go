@@ -45,11 +45,11 @@ const (
 	oauthRotatedPrefix = "oauth:rotated:"    // refresh session id → family, after rotation
 	oauthClaimPrefix   = "oauth:rt:"         // Consume key: one rotation per refresh token
 	oauthRevokedPrefix = "oauth:famrevoked:" // family → "1" once a reuse revoked it
-	oauthBadPrefix     = "oauth:bad:"        // {co}:{ip} → failed token requests (Incr)
+	oauthBadPrefix     = "oauth:bad:"        // {co}:{client} → failed token requests (throttle.Limit)
 )
 
 const (
-	// oauthBadLimit failed token requests per company and client IP in
+	// oauthBadLimit failed token requests per company and client address in
 	// oauthBadWindow, then 429. Codes and tokens carry 256 bits, so this is
 	// about cost and noise, not guessing; failures are counted after the
 	// request is judged, so an attacker behind an office's NAT cannot lock

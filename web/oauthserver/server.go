@@ -21,6 +21,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ssogate/ssogate/internal/throttle"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -33,7 +34,7 @@ import (
 var Templates embed.FS
 
 // Store is the part of the session store the server uses: one-shot values
-// and markers (Put, Take, Consume), the throttle counter (Incr), and the
+// and markers (Put, Take, Consume), the throttle counter (Count), and the
 // token records (Create, Get, Delete, RevokeFamily).
 type Store interface {
 	Create(ctx context.Context, s *session.Session) error
@@ -43,7 +44,7 @@ type Store interface {
 	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
 	Take(ctx context.Context, key string) ([]byte, error)
 	Consume(ctx context.Context, key string, until time.Time) error
-	Incr(ctx context.Context, key string, window time.Duration) (int64, error)
+	throttle.Counter
 }
 
 var _ Store = session.Store(nil)

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ssogate/ssogate/internal/oauthsyntax"
+	"github.com/ssogate/ssogate/internal/throttle"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/web/internal/httpx"
@@ -432,11 +433,12 @@ func (s *Server) tokenError(c echo.Context, co *directory.Company, oe *oauthErr)
 	s.logOAuth(c, level, "oauth request refused", slog.String("company", slug), slog.String("path", c.Request().URL.Path),
 		slog.String("error", oe.code), slog.String("why", oe.desc), slog.Any("cause", oe.cause))
 	if oe.count && co != nil {
-		n, err := s.sessions.Incr(c.Request().Context(), oauthBadPrefix+strconv.FormatInt(co.ID, 10)+":"+c.RealIP(), oauthBadWindow)
+		wait, err := throttle.Limit{Store: s.sessions, Max: oauthBadLimit, Window: oauthBadWindow}.Hit(c.Request().Context(),
+			oauthBadPrefix+strconv.FormatInt(co.ID, 10)+":"+throttle.ClientKey(c.RealIP()))
 		if err != nil {
 			s.log.Warn("oauth: throttle unavailable", "company", slug, "err", err)
-		} else if n > oauthBadLimit {
-			c.Response().Header().Set("Retry-After", strconv.Itoa(int(oauthBadWindow/time.Second)))
+		} else if wait > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(throttle.Seconds(wait)))
 			oe = &oauthErr{status: http.StatusTooManyRequests, code: "slow_down",
 				desc: "too many failed requests from this address; wait a minute"}
 		}
