@@ -114,11 +114,8 @@ type Store interface {
 	// Consume records key as used until until; ErrReplayed if it was already
 	// recorded (SET NX semantics, shared by every instance for redisstore).
 	Consume(ctx context.Context, key string, until time.Time) error
-	// Incr increments a counter that expires window after its first
-	// increment, and returns the new count (for throttling).
-	Incr(ctx context.Context, key string, window time.Duration) (int64, error)
-	// Count adds delta (which may be negative) to the counter Incr keeps
-	// under key, atomically: of concurrent callers each sees its own new
+	// Count adds delta (which may be negative) to the counter under key,
+	// atomically (every rate limit, internal/throttle, counts here): of concurrent callers each sees its own new
 	// value. It returns the new value and how long the counter lives on. A
 	// counter is created by its first non-zero delta and expires window
 	// later; later calls never extend it. delta 0 only reads: (0, 0) for a

@@ -1,6 +1,6 @@
 // Package memstore is the in-process session.Store: the embedded default
 // for a single instance. Everything lives in maps under one mutex, so Take,
-// Consume and Incr are atomic. There is no background goroutine: expired
+// Consume and Count are atomic. There is no background goroutine: expired
 // records are dropped when they are read, and a sweep runs on writes once
 // enough writes have happened since the last one, so memory stays bounded by
 // the live records plus a fraction of recent writes.
@@ -363,26 +363,6 @@ func (s *Store) Consume(_ context.Context, key string, until time.Time) error {
 	s.used[key] = until
 	s.wrote(now)
 	return nil
-}
-
-// Incr implements session.Store.
-func (s *Store) Incr(_ context.Context, key string, window time.Duration) (int64, error) {
-	if window <= 0 {
-		return 0, fmt.Errorf("%w: window %s is not positive", session.ErrInvalid, window)
-	}
-	if err := s.lock(); err != nil {
-		return 0, err
-	}
-	defer s.mu.Unlock()
-	now := s.now()
-	c, ok := s.counters[key]
-	if !ok || !now.Before(c.exp) {
-		c = counter{exp: now.Add(window)}
-	}
-	c.n++
-	s.counters[key] = c
-	s.wrote(now)
-	return c.n, nil
 }
 
 // Count implements session.Store.

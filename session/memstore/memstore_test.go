@@ -35,7 +35,7 @@ func TestSweepBoundsMemory(t *testing.T) {
 		if err := s.Consume(ctx, session.Key(sess.ID), now.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Incr(ctx, "n"+sess.ID, time.Minute); err != nil {
+		if _, _, err := s.Count(ctx, "n"+sess.ID, 1, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Put(ctx, "v"+sess.ID, []byte("x"), time.Minute); err != nil {

@@ -56,7 +56,7 @@ func TestUnreachableRedisIsUnavailableWithinTheDeadline(t *testing.T) {
 				"Create": func() error {
 					return s.Create(ctx, &session.Session{ID: "x", EmployeeID: "e", CompanyID: 1, ExpiresAt: time.Now().Add(time.Hour), LastSeen: time.Now()})
 				},
-				"Incr": func() error { _, err := s.Incr(ctx, "k", time.Minute); return err },
+				"Count": func() error { _, _, err := s.Count(ctx, "k", 1, time.Minute); return err },
 			}
 			for call, fn := range calls {
 				start := time.Now()

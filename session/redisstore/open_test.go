@@ -228,7 +228,7 @@ func TestOpenSentinel(t *testing.T) {
 	s, err := Open(ctx, url, Options{Prefix: "t:", Timeout: 2 * time.Second})
 	testenv.Must(t, err, "open %s", "Sentinel")
 	defer s.Close()
-	if _, err := s.Incr(ctx, "k", time.Minute); err != nil {
+	if _, _, err := s.Count(ctx, "k", 1, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	direct := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", master), Username: "app", Password: "m%pw", DB: 3})
@@ -271,8 +271,8 @@ func TestOpenCluster(t *testing.T) {
 	if _, ok := s.c.(*redis.ClusterClient); !ok {
 		t.Fatalf("client is a %T, want *redis.ClusterClient", s.c)
 	}
-	if n, err := s.Incr(ctx, "k", time.Minute); err != nil || n != 1 {
-		t.Fatalf("Incr: %d, %v", n, err)
+	if n, _, err := s.Count(ctx, "k", 1, time.Minute); err != nil || n != 1 {
+		t.Fatalf("Count: %d, %v", n, err)
 	}
 	if n, err := setup.Exists(ctx, "t:n:k").Result(); err != nil || n != 1 {
 		t.Fatalf("the counter is not on the node: %d, %v", n, err)

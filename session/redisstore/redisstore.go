@@ -10,7 +10,7 @@
 //	f:{family}                 SET of session ids of one token family
 //	v:{key}                    a one-shot value (Put/Take)
 //	u:{key}                    a replay record (Consume)
-//	n:{key}                    a counter (Incr)
+//	n:{key}                    a counter (Count)
 //
 // Every command touches one key, or is a pipeline of single-key commands,
 // so the same code runs on Redis Cluster. Liveness is also checked against
@@ -563,25 +563,6 @@ func (s *Store) Consume(ctx context.Context, key string, until time.Time) error 
 		return fmt.Errorf("redisstore: consume: %w", err)
 	}
 	return nil
-}
-
-// Incr implements session.Store: INCR and PEXPIRE NX in one MULTI, so the
-// window starts at the first increment and a counter never lacks a TTL.
-func (s *Store) Incr(ctx context.Context, key string, window time.Duration) (int64, error) {
-	if window <= 0 {
-		return 0, fmt.Errorf("%w: window %s is not positive", session.ErrInvalid, window)
-	}
-	k := s.countKey(key)
-	var incr *redis.IntCmd
-	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		incr = p.Incr(ctx, k)
-		p.Do(ctx, "pexpire", k, ms(window), "nx")
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("redisstore: incr: %w", err)
-	}
-	return incr.Val(), nil
 }
 
 // countScript is Count in one step on the server: INCRBY and, for a new

@@ -97,18 +97,18 @@ func TestServerTTLs(t *testing.T) {
 	testenv.Must(t, s.Touch(ctx, short.ID, now.Add(10*time.Minute)), "touch")
 	within(s.sessKey(short.ID), now.Add(40*time.Minute))
 
-	// Consume keeps its record until until; Incr's window starts at the first increment.
+	// Consume keeps its record until until; Count's window starts at the first add.
 	until := now.Add(3 * time.Minute)
 	testenv.Must(t, s.Consume(ctx, "a1", until), "consume")
 	within(s.usedKey("a1"), until)
-	_, err := s.Incr(ctx, "n", time.Minute)
-	testenv.Must(t, err, "incr")
+	_, _, err := s.Count(ctx, "n", 1, time.Minute)
+	testenv.Must(t, err, "count")
 	time.Sleep(20 * time.Millisecond)
-	_, err = s.Incr(ctx, "n", time.Minute)
-	testenv.Must(t, err, "incr")
+	_, _, err = s.Count(ctx, "n", 1, time.Minute)
+	testenv.Must(t, err, "count")
 	ttl, _ := s.c.PTTL(ctx, s.countKey("n")).Result()
 	if ttl > time.Minute-20*time.Millisecond || ttl < 50*time.Second {
-		t.Fatalf("counter TTL %v: the second Incr must not restart the window", ttl)
+		t.Fatalf("counter TTL %v: the second Count must not restart the window", ttl)
 	}
 }
 

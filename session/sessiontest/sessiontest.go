@@ -65,7 +65,6 @@ func Run(t *testing.T, newStore NewStore) {
 		{"TakeSingleUse", testTakeConcurrent},
 		{"Consume", testConsume},
 		{"ConsumeConcurrent", testConsumeConcurrent},
-		{"Incr", testIncr},
 		{"Count", testCount},
 		{"CountConcurrent", testCountConcurrent},
 		{"KeysAreExact", testKeysExact},
@@ -543,55 +542,16 @@ func testConsumeConcurrent(t *testing.T, s session.Store, clk *Clock) {
 	}
 }
 
-func testIncr(t *testing.T, s session.Store, _ *Clock) {
-	c := ctx()
-	for want := int64(1); want <= 3; want++ {
-		n, err := s.Incr(c, "ip:192.0.2.1", shortTTL)
-		must(t, err, "incr")
-		if n != want {
-			t.Fatalf("Incr = %d, want %d", n, want)
-		}
-	}
-	if n, err := s.Incr(c, "ip:192.0.2.2", time.Minute); err != nil || n != 1 {
-		t.Fatalf("Incr of another key = %d, %v; want 1", n, err)
-	}
-	if _, err := s.Incr(c, "bad", 0); !errors.Is(err, session.ErrInvalid) {
-		t.Fatalf("Incr with window 0: %v, want ErrInvalid", err)
-	}
-	time.Sleep(shortTTL + 100*time.Millisecond)
-	if n, err := s.Incr(c, "ip:192.0.2.1", shortTTL); err != nil || n != 1 {
-		t.Fatalf("Incr after the window = %d, %v; want a new window at 1", n, err)
-	}
-	if n, err := s.Incr(c, "ip:192.0.2.2", time.Minute); err != nil || n != 2 {
-		t.Fatalf("Incr of the long window = %d, %v; want 2", n, err)
-	}
-	// Concurrent increments are all counted.
-	wins, errs := race(16, func() error {
-		for range 10 {
-			if _, err := s.Incr(c, "burst", time.Minute); err != nil {
-				return err
-			}
-		}
-		return nil
-	}, nil)
-	if wins != 16 || len(errs) > 0 {
-		t.Fatalf("concurrent Incr: %d ok, errors %v", wins, errs)
-	}
-	if n, err := s.Incr(c, "burst", time.Minute); err != nil || n != 161 {
-		t.Fatalf("after 160 concurrent increments Incr = %d, %v; want 161", n, err)
-	}
-}
-
 func testCount(t *testing.T, s session.Store, _ *Clock) {
 	c := ctx()
 	// A read of a missing counter does not create it.
 	if n, ttl, err := s.Count(c, "acct", 0, time.Minute); err != nil || n != 0 || ttl != 0 {
 		t.Fatalf("Count(0) of a missing counter = %d, %s, %v; want 0, 0", n, ttl, err)
 	}
-	if n, err := s.Incr(c, "acct", time.Minute); err != nil || n != 1 {
-		t.Fatalf("Incr after a read = %d, %v; want 1 (the read must not create the counter)", n, err)
+	if n, _, err := s.Count(c, "acct", 1, time.Minute); err != nil || n != 1 {
+		t.Fatalf("Count(+1) after a read = %d, %v; want 1 (the read must not create the counter)", n, err)
 	}
-	// Count and Incr share the counter; the TTL is the rest of the window.
+	// Later calls never extend the window: the TTL is the rest of the first.
 	n, ttl, err := s.Count(c, "acct", 2, time.Hour)
 	must(t, err, "count +2")
 	if n != 3 || ttl <= 50*time.Second || ttl > time.Minute {
@@ -599,6 +559,9 @@ func testCount(t *testing.T, s session.Store, _ *Clock) {
 	}
 	if n, _, err := s.Count(c, "acct", -1, time.Minute); err != nil || n != 2 {
 		t.Fatalf("Count(-1) = %d, %v; want 2", n, err)
+	}
+	if n, _, err := s.Count(c, "acct2", 1, time.Minute); err != nil || n != 1 {
+		t.Fatalf("Count(+1) of another key = %d, %v; want 1", n, err)
 	}
 	if n, ttl, err := s.Count(c, "acct", 0, time.Minute); err != nil || n != 2 || ttl <= 0 {
 		t.Fatalf("Count(0) = %d, %s, %v; want 2 and a positive TTL", n, ttl, err)
@@ -676,8 +639,8 @@ func testKeysExact(t *testing.T, s session.Store, clk *Clock) {
 		t.Fatalf("Take of a prefix key: %v", err)
 	}
 	must(t, s.Consume(c, "req:abc", clk.Now().Add(time.Minute)), "consume shares no key space with put")
-	if n, err := s.Incr(c, "req:abc", time.Minute); err != nil || n != 1 {
-		t.Fatalf("Incr shares key space: %d, %v", n, err)
+	if n, _, err := s.Count(c, "req:abc", 1, time.Minute); err != nil || n != 1 {
+		t.Fatalf("Count shares key space: %d, %v", n, err)
 	}
 	if _, err := s.Take(c, a.ID); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("Take by a session id returned something: %v", err)
