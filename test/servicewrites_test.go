@@ -36,13 +36,13 @@ var serviceWriteAllowed = map[string]string{
 }
 
 // TestFrontEndsUseTheService keeps docs/architecture.md's "one home per
-// business rule": cmd/ssogate and web do not call the directory's write
-// methods for operations admin.Service owns. It type-checks both packages
-// against the compiler's export data, so a call on a directory.Store is
+// business rule": the front-ends (cmd/ssogate, web and the console,
+// web/console) do not call the directory's write methods for operations
+// admin.Service owns. It type-checks the three packages against the compiler's export data, so a call on a directory.Store is
 // told apart from the service method of the same name.
 func TestFrontEndsUseTheService(t *testing.T) {
 	root := moduleRoot(t)
-	found := serviceWrites(t, root, "./cmd/ssogate", "./web")
+	found := serviceWrites(t, root, "./cmd/ssogate", "./web", "./web/console")
 	if len(found) == 0 {
 		t.Fatal("the scan found no directory write at all: it is not looking")
 	}

@@ -24,7 +24,7 @@ func (s *Server) RunBackground(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		s.checkCertExpiry(ctx, lastLog)
-		if err := s.AutoRetireCertificates(ctx); err != nil && ctx.Err() == nil {
+		if err := s.console.AutoRetireCertificates(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("automatic certificate retirement", "err", err)
 		}
 		if _, err := s.PruneSignInLog(ctx); err != nil && ctx.Err() == nil {

@@ -65,3 +65,15 @@ func (s *Server) clientRegistered(ctx context.Context, companyID int64, clientID
 	}, func(ok bool) bool { return ok })
 	return ok, err
 }
+
+// consoleCaches are the caches a console change makes stale in this
+// process.
+type consoleCaches struct{ s *Server }
+
+func (cc consoleCaches) ForgetCompany(slug string) { cc.s.companies.Invalidate(slug) }
+
+func (cc consoleCaches) ForgetOAuthClient(companyID int64, clientID string) {
+	cc.s.clients.forget(cacheKey(companyID, clientID))
+}
+
+func (cc consoleCaches) ForgetSCIMTokens() { cc.s.scim.ForgetTokens() }

@@ -8,5 +8,8 @@
 //
 // Parts that have grown apart live in packages below it, which web wires
 // and which never import it: web/oauthserver (the mobile app's OAuth
-// server). What web shares with them is in web/internal/httpx.
+// server) and web/console (the setup admin console and its sign-in). web
+// keeps the browser session, company resolution, the SAML login and the
+// employees' password form, and hands the console what it needs of them.
+// What web shares with those packages is in web/internal/httpx.
 package web

@@ -3,23 +3,18 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
-	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
-	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/fedmeta"
 	"github.com/ssogate/ssogate/sso/fedsync"
 )
 
-// Federation metadata: the App Federation Metadata URL per company, the
+// Federation metadata: the App Federation Metadata URL per company and the
 // scheduled refresh (one instance per interval, through a lock in the
-// shared session store), and its console page section and banner.
+// shared session store). The console's SSO page section and banner are
+// web/console's; it checks and refreshes through consoleMetadata.
 
 func (s *Server) newSyncer(d Deps) *fedsync.Syncer {
 	return &fedsync.Syncer{
@@ -73,105 +68,15 @@ func (s *Server) runMetadata(ctx context.Context) {
 	}
 }
 
-// metadataView is the metadata section of the SSO page.
-type metadataView struct {
-	URL         string
-	Outcome     string
-	Message     string
-	Checked, OK string
-	Interval    string
-	Lines       []string // what the refresh just done changed
-	Hosts       string
-}
+// consoleMetadata is the console's view of the metadata follower: a
+// refresh it asks for is counted and reaches the settings cache like a
+// scheduled one.
+type consoleMetadata struct{ s *Server }
 
-func (s *Server) metadataViewOf(co *directory.Company) *metadataView {
-	return &metadataView{URL: co.MetadataURL, Outcome: co.Metadata.Outcome, Message: co.Metadata.Message,
-		Checked: fmtTimePtr(co.Metadata.CheckedAt), OK: fmtTimePtr(co.Metadata.OKAt), Interval: s.cfg.MetadataInterval.String(),
-		Hosts: strings.Join(fedmeta.MicrosoftHosts, ", ")}
-}
+func (m consoleMetadata) CheckURL(raw string) error { return m.s.syncer.Fetcher.CheckURL(raw) }
 
-// metadataWarning is the console banner while the company's metadata
-// cannot be used ("" when all is well).
-func metadataWarning(co *directory.Company) string {
-	m := co.Metadata
-	if co.MetadataURL == "" || m.Outcome == "" || m.Outcome == fedmeta.OutcomeOK || m.Outcome == fedmeta.OutcomeNotModified {
-		return ""
-	}
-	last := "it has never been read successfully"
-	if m.OKAt != nil {
-		last = "it was last read successfully " + fmtTime(*m.OKAt)
-	}
-	return fmt.Sprintf("The App Federation Metadata Url could not be used (%s): %s. The certificates trusted before are kept; %s.", m.Outcome, m.Message, last)
-}
-
-// adminMetadataSave: POST /admin/sso/metadata — set (and fetch at once) or
-// remove the App Federation Metadata Url.
-func (s *Server) adminMetadataSave(c echo.Context) error {
-	ac := adminOf(c)
-	ctx := c.Request().Context()
-	raw := strings.TrimSpace(c.FormValue("metadata_url"))
-	page := func(status int, v *metadataView, msg string) error {
-		sv := s.ssoViewOf(ac.t)
-		sv.Metadata = v
-		return s.adminPage(c, status, "admin_sso.html", "SSO settings", "sso", sv, msg)
-	}
-	if raw != "" {
-		if err := s.syncer.Fetcher.CheckURL(raw); err != nil {
-			v := s.metadataViewOf(ac.t.Company)
-			v.URL = raw
-			msg := "The metadata URL was refused."
-			if fe, ok := usererr.As(err); ok {
-				msg = "The metadata URL was refused: " + fe.Message() + "."
-			}
-			return page(http.StatusUnprocessableEntity, v, msg)
-		}
-	}
-	if raw == ac.t.Company.MetadataURL && raw == "" {
-		return done(c, ac.base()+"/sso", "sso")
-	}
-	if err := s.change(ctx, ac, "sso.metadata_url", fmt.Sprintf("metadata_url=%q", raw), func(tx directory.Store) error {
-		return tx.SetMetadataURL(ctx, ac.t.Company.ID, raw)
-	}); err != nil {
-		if errors.Is(err, directory.ErrInvalid) {
-			return page(http.StatusUnprocessableEntity, s.metadataViewOf(ac.t.Company), "The metadata URL was refused: "+err.Error())
-		}
-		return fmt.Errorf("save metadata URL: %w", err)
-	}
-	s.companies.Invalidate(ac.t.Company.Slug)
-	if raw == "" {
-		return done(c, ac.base()+"/sso", "metadata-off")
-	}
-	return s.adminMetadataRefresh(c)
-}
-
-// adminMetadataRefresh: POST /admin/sso/metadata/refresh — fetch now and
-// show what changed.
-func (s *Server) adminMetadataRefresh(c echo.Context) error {
-	ac := adminOf(c)
-	ctx := c.Request().Context()
-	co, err := s.dir.GetCompanyByID(ctx, ac.t.Company.ID)
-	if err != nil {
-		return fmt.Errorf("load company: %w", err)
-	}
-	if co.MetadataURL == "" {
-		return done(c, ac.base()+"/sso", "sso")
-	}
-	ch, rerr := s.syncer.Refresh(ctx, co)
-	s.observeMetadata(ch)
-	t, err := s.companies.get(ctx, co.Slug)
-	if err != nil {
-		return err
-	}
-	ac.t = t
-	v := s.metadataViewOf(t.Company)
-	v.Lines = ch.Describe()
-	sv := s.ssoViewOf(t)
-	sv.Metadata = v
-	msg, status := "", http.StatusOK
-	if rerr != nil {
-		msg, status = "The metadata could not be used: "+ch.Message+". The certificates trusted before are kept.", http.StatusOK
-	} else if len(v.Lines) == 0 {
-		v.Lines = []string{"Read the metadata: nothing changed."}
-	}
-	return s.adminPage(c, status, "admin_sso.html", "SSO settings", "sso", sv, msg)
+func (m consoleMetadata) Refresh(ctx context.Context, co *directory.Company) (*fedsync.Change, error) {
+	ch, err := m.s.syncer.Refresh(ctx, co)
+	m.s.observeMetadata(ch)
+	return ch, err
 }

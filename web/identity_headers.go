@@ -48,7 +48,7 @@ func (s *Server) identityHeaders(ctx context.Context, t *tenant, p *principal, a
 		roles = append(roles, "approver")
 	}
 	jwt, err := s.identity.Mint(ctx, aud, identity.Claims{Subject: e.ID, Company: t.Company.Slug, UserName: e.UserName,
-		Email: e.Email, Name: displayName(e), Roles: roles, SID: sessionHandle(p.Session.ID)})
+		Email: e.Email, Name: e.DisplayedName(), Roles: roles, SID: sessionHandle(p.Session.ID)})
 	if err != nil {
 		return nil, fmt.Errorf("mint identity assertion: %w", err)
 	}

@@ -29,6 +29,8 @@ import (
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/fedsync"
 	"github.com/ssogate/ssogate/sso/scim"
+	"github.com/ssogate/ssogate/web/console"
+	"github.com/ssogate/ssogate/web/internal/httpx"
 	"github.com/ssogate/ssogate/web/oauthserver"
 )
 
@@ -78,6 +80,7 @@ type Server struct {
 	metrics   *metrics
 	scim      *scim.Handler
 	oauth     *oauthserver.Server
+	console   *console.Console
 	logins    *loginLog
 	admin     *admin.Service
 	views     viewCache
@@ -88,6 +91,9 @@ type Server struct {
 	identity Identity
 	upstream *upstream // nil without SSOGATE_UPSTREAM
 
+	// csrf protects the forms of the console and the password sign-in
+	// (httpx.CSRF: one cookie for both).
+	csrf echo.MiddlewareFunc
 	// sameOrigin refuses cross-site browser POSTs where no CSRF token is
 	// carried (logout).
 	sameOrigin *http.CrossOriginProtection
@@ -124,8 +130,10 @@ func New(d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tmpl, err = tmpl.ParseFS(oauthserver.Templates, "templates/*.html"); err != nil {
-		return nil, err
+	for _, pkg := range []fs.FS{oauthserver.Templates, console.Templates} {
+		if tmpl, err = tmpl.ParseFS(pkg, "templates/*.html"); err != nil {
+			return nil, err
+		}
 	}
 	s := &Server{
 		cfg: d.Config, public: pub, dir: d.Dir, sessions: d.Sessions, log: d.Logger, now: d.Now, tmpl: tmpl,
@@ -151,6 +159,7 @@ func New(d Deps) (*Server, error) {
 		// once by this process (others: within SettingsTTL).
 		Changed: func(companyID int64, id string) { s.employees.forget(cacheKey(companyID, id)) }}
 	s.limiter = throttle.NewLocal(float64(d.Config.SigninRate), int(d.Config.SigninBurst), 0)
+	s.csrf = httpx.CSRF(d.Config.Secure(), console.SessionLifetime)
 	s.sameOrigin = http.NewCrossOriginProtection()
 	if err := s.sameOrigin.AddTrustedOrigin(pub.Scheme + "://" + pub.Host); err != nil {
 		return nil, fmt.Errorf("SSOGATE_PUBLIC_URL as a trusted origin: %w", err)
@@ -179,6 +188,9 @@ func New(d Deps) (*Server, error) {
 	}
 	s.syncer = s.newSyncer(d)
 	if s.oauth, err = s.newOAuthServer(); err != nil {
+		return nil, err
+	}
+	if s.console, err = s.newConsole(); err != nil {
 		return nil, err
 	}
 	s.scim = scim.New(scim.Options{Store: d.Dir, Settler: s.admin, Throttle: d.Sessions, Logger: d.Logger.With("component", "scim"),
@@ -263,8 +275,11 @@ func (s *Server) routes() {
 	} else {
 		c.GET("/", s.home)
 	}
-	// GET /login (SP-initiated SAML, or the password form when SSO is off)
-	// is registered with the password form in adminRoutes.
+	// GET /login starts SP-initiated SSO (s.login) unless SSO is off or the
+	// user asked for the password form (employees detached from Entra);
+	// POST /login is that password sign-in. Both carry the console's CSRF.
+	c.GET("/login", s.loginOrPassword, s.csrf)
+	c.POST("/login", s.passwordLogin, s.csrf)
 	c.POST("/logout", s.logout)
 	c.GET("/signed-out", s.signedOut)
 	c.GET("/saml/metadata", s.metadata)
@@ -276,7 +291,7 @@ func (s *Server) routes() {
 	c.Any("/scim/v2/*", s.scimHandler)
 	c.Any("/scim/oauth/token", s.scimToken)
 	s.oauth.Routes(c)
-	s.adminRoutes(c)
+	s.console.Routes(c)
 }
 
 // filesOnly serves files and nothing else: opening a directory fails as if
@@ -309,15 +324,41 @@ func (s *Server) newOAuthServer() (*oauthserver.Server, error) {
 			}
 			return t.Company, nil
 		},
-		Login: func(c echo.Context, co *directory.Company, returnTo string) error {
-			return c.Redirect(http.StatusFound, "/c/"+co.Slug+"/login?return_to="+url.QueryEscape(returnTo))
-		},
+		Login:      s.sendToLogin,
 		Render:     s.render,
 		NoteOutage: s.noteOutage,
 		CountToken: func(outcome string) { s.metrics.oauthTokens.WithLabelValues(outcome).Inc() },
 		CodeTTL:    s.cfg.OAuthCodeTTL, AccessTTL: s.cfg.OAuthAccessTTL, RefreshTTL: s.cfg.OAuthRefreshTTL,
 		ConsentTTL: s.cfg.SAMLRequestTTL,
 	})
+}
+
+// newConsole builds the setup admin console (/c/{company}/admin/...) over
+// this server's company cache, browser sessions, password checks, caches,
+// metadata follower and pages.
+func (s *Server) newConsole() (*console.Console, error) {
+	return console.New(console.Options{
+		Dir: s.dir, Sessions: s.sessions, Admin: s.admin, Browser: s.browser, Logger: s.log, Now: s.now,
+		Passwords: consolePasswords{s}, Caches: consoleCaches{s}, Metadata: consoleMetadata{s},
+		PublicURL: s.cfg.PublicURL, Secure: s.cfg.Secure(), AdminIdle: s.cfg.AdminIdle,
+		MetadataInterval: s.cfg.MetadataInterval, CSRF: s.csrf,
+		Tenant: func(c echo.Context) (*console.Tenant, error) {
+			t, err := s.tenantOf(c)
+			if err != nil {
+				return nil, err
+			}
+			return &console.Tenant{Company: t.Company, Certs: t.Certs, SSOReady: t.SP != nil,
+				DerivedLoginURL: derivedLoginURL(t.Company)}, nil
+		},
+		Login:  s.sendToLogin,
+		Render: s.render,
+	})
+}
+
+// sendToLogin sends a browser to the company's sign-in, which returns it
+// to returnTo once signed in.
+func (s *Server) sendToLogin(c echo.Context, co *directory.Company, returnTo string) error {
+	return c.Redirect(http.StatusFound, "/c/"+co.Slug+"/login?return_to="+url.QueryEscape(returnTo))
 }
 
 // render executes a template into the response.

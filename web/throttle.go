@@ -3,12 +3,9 @@ package web
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/ssogate/ssogate/internal/password"
 	"github.com/ssogate/ssogate/internal/throttle"
@@ -57,12 +54,7 @@ const (
 	loginAccountFree     = 10
 	loginAccountMaxDelay = 30 * time.Second
 	knownAddressTTL      = 30 * 24 * time.Hour
-	// busyRetry is the Retry-After of a sign-in refused because the
-	// password checks are all in use.
-	busyRetry = time.Second
 )
-
-var errBusy = "Too many sign-ins are being checked right now. Wait a few seconds, then try again."
 
 // loginThrottle is one password attempt's counters. admitAddress counts it
 // for its address (before the account is looked up), admitAccount for the
@@ -149,23 +141,6 @@ func (t *loginThrottle) succeeded(ctx context.Context) error {
 	return t.known.Note(ctx, t.acct+":known:"+t.addr)
 }
 
-// lockedMessage tells the user how long to wait.
-func lockedMessage(wait time.Duration) string {
-	when := "a minute"
-	switch {
-	case wait <= 90*time.Second:
-		when = strconv.Itoa(int((wait+time.Second-1)/time.Second)) + " seconds"
-	default:
-		when = strconv.Itoa(int((wait+time.Minute-1)/time.Minute)) + " minutes"
-	}
-	return "Too many failed sign-ins for this account or from this network. Try again in " + when + "."
-}
-
-// setRetryAfter sets the Retry-After header in whole seconds (at least 1).
-func setRetryAfter(c echo.Context, wait time.Duration) {
-	c.Response().Header().Set("Retry-After", strconv.Itoa(throttle.Seconds(wait)))
-}
-
 // verifyPassword checks pw against an encoded hash within the bound on
 // concurrent hashes; password.ErrBusy when it is reached. Every call is
 // counted in ssogate_password_checks_total.
@@ -194,7 +169,3 @@ func (s *Server) hashPassword(pw string) (string, error) {
 	}
 	return h, err
 }
-
-// busyStatus is how a sign-in refused for want of a free password check
-// is answered.
-const busyStatus = http.StatusServiceUnavailable

@@ -9,8 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/oauthsyntax"
 	"github.com/ssogate/ssogate/sso/directory"
-	"github.com/ssogate/ssogate/web"
 )
 
 // multiFlag is a repeatable string flag.
@@ -43,7 +43,7 @@ func (e *env) oauthCmd(ctx context.Context, args []string) error {
 			return errors.New("oauth client add: at least one --redirect-uri is required")
 		}
 		for _, u := range uris {
-			if err := web.CheckRedirectURI(u); err != nil {
+			if err := oauthsyntax.CheckRedirectURI(u); err != nil {
 				return err
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -57,6 +58,18 @@ func Hash(pw string) (string, error) {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, memoryKiB, passes, threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
+
+// Dummy is the hash of a random password nobody knows, made once: a
+// sign-in for an account that does not exist (or has no password) is
+// verified against it, so a wrong name costs the same time as a wrong
+// password.
+var Dummy = sync.OnceValue(func() string {
+	h, err := Hash(rand.Text())
+	if err != nil {
+		panic("password: hash the dummy password: " + err.Error())
+	}
+	return h
+})
 
 // Verify checks pw against an encoded hash in constant time.
 func Verify(encoded, pw string) error {

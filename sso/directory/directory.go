@@ -12,6 +12,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -272,6 +273,18 @@ type Employee struct {
 // Visible reports whether the employee still exists for SCIM and sign-in
 // (is not hard-deleted).
 func (e *Employee) Visible() bool { return e.DeletedAt == nil }
+
+// DisplayedName is how pages and the identity assertion name the employee:
+// given and family name, else the display name, else the sign-in name.
+func (e *Employee) DisplayedName() string {
+	if n := strings.TrimSpace(e.GivenName + " " + e.FamilyName); n != "" {
+		return n
+	}
+	if e.DisplayName != "" {
+		return e.DisplayName
+	}
+	return e.UserName
+}
 
 // EmployeeQuery lists employees of one company.
 type EmployeeQuery struct {

@@ -1,11 +1,15 @@
 // Package httpx holds what every handler package of the web layer shares:
-// the error page its one error handler renders (around a usererr.Error), the test that tells
-// an outage of a store from a refusal, the no-store headers of answers
-// that carry secrets, and the bounding of client-supplied strings before
-// they are stored or logged.
+// the error page its one error handler renders (around a usererr.Error),
+// the test that tells an outage of a store from a refusal, the no-store
+// headers of answers that carry secrets, the bounding of client-supplied
+// strings before they are stored or logged, the CSRF protection of the forms (the console's
+// and the employees' password sign-in), the check of redirect targets
+// taken from a request, and what a throttled or busy password sign-in
+// answers.
 //
 // It knows no route, template or company: web, and the handler packages
-// below it (web/oauthserver), build on it; it imports none of them.
+// below it (web/oauthserver, web/console), build on it; it imports none of
+// them.
 package httpx
 
 import (

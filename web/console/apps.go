@@ -1,16 +1,16 @@
-package web
+package console
 
 import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ssogate/ssogate/internal/oauthsyntax"
 	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
 // Mobile apps page: the company's registered OAuth clients (client id,
@@ -30,7 +30,7 @@ type appsView struct {
 	ClientID, Name, URIs string
 }
 
-func (s *Server) appsViewOf(c echo.Context) (*appsView, error) {
+func (s *Console) appsViewOf(c echo.Context) (*appsView, error) {
 	ac := adminOf(c)
 	list, err := s.dir.ListOAuthClients(c.Request().Context(), ac.t.Company.ID)
 	if err != nil {
@@ -44,7 +44,7 @@ func (s *Server) appsViewOf(c echo.Context) (*appsView, error) {
 }
 
 // adminAppsPage: GET /admin/apps.
-func (s *Server) adminAppsPage(c echo.Context) error {
+func (s *Console) adminAppsPage(c echo.Context) error {
 	v, err := s.appsViewOf(c)
 	if err != nil {
 		return err
@@ -53,7 +53,7 @@ func (s *Server) adminAppsPage(c echo.Context) error {
 }
 
 // adminAppAdd: POST /admin/apps (client_id, name, redirect_uris one per line).
-func (s *Server) adminAppAdd(c echo.Context) error {
+func (s *Console) adminAppAdd(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	id := strings.TrimSpace(c.FormValue("client_id"))
@@ -84,7 +84,7 @@ func (s *Server) adminAppAdd(c echo.Context) error {
 		return refused("At most 20 redirect URIs per app.")
 	}
 	for _, u := range uris {
-		if err := CheckRedirectURI(u); err != nil {
+		if err := oauthsyntax.CheckRedirectURI(u); err != nil {
 			return refused(err.Error())
 		}
 	}
@@ -100,12 +100,12 @@ func (s *Server) adminAppAdd(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("add OAuth client: %w", err)
 	}
-	s.clients.forget(cacheKey(ac.t.Company.ID, id))
+	s.caches.ForgetOAuthClient(ac.t.Company.ID, id)
 	return done(c, ac.base()+"/apps", "app-added")
 }
 
 // adminAppRemove: POST /admin/apps/{client}/remove.
-func (s *Server) adminAppRemove(c echo.Context) error {
+func (s *Console) adminAppRemove(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	id := c.Param("client")
@@ -113,40 +113,11 @@ func (s *Server) adminAppRemove(c echo.Context) error {
 		return tx.RemoveOAuthClient(ctx, ac.t.Company.ID, id)
 	})
 	if errors.Is(err, directory.ErrNotFound) {
-		return refuse(http.StatusNotFound, "not_found", "Not found", "This company has no such app.", "", err)
+		return httpx.Refuse(http.StatusNotFound, "not_found", "Not found", "This company has no such app.", "", err)
 	}
 	if err != nil {
 		return fmt.Errorf("remove OAuth client: %w", err)
 	}
-	s.clients.forget(cacheKey(ac.t.Company.ID, id))
+	s.caches.ForgetOAuthClient(ac.t.Company.ID, id)
 	return done(c, ac.base()+"/apps", "app-removed")
-}
-
-// CheckRedirectURI accepts what RFC 8252 allows a native app: a private-use
-// scheme with a reverse-DNS name (com.example.app:/oauth2redirect), an https
-// URL (universal/app link), or a loopback http URL. Never a fragment.
-func CheckRedirectURI(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" {
-		return fmt.Errorf("redirect URI %q is not an absolute URI", raw)
-	}
-	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return fmt.Errorf("redirect URI %q must not have a fragment", raw)
-	}
-	switch s := strings.ToLower(u.Scheme); {
-	case s == "https":
-		if u.Host == "" {
-			return fmt.Errorf("redirect URI %q has no host", raw)
-		}
-	case s == "http":
-		h := u.Hostname()
-		if h != "127.0.0.1" && h != "::1" && h != "localhost" {
-			return fmt.Errorf("redirect URI %q: plain http is allowed only on loopback (RFC 8252 §7.3)", raw)
-		}
-	case s == "javascript" || s == "data" || s == "file" || s == "vbscript":
-		return fmt.Errorf("redirect URI %q uses a forbidden scheme", raw)
-	case !strings.Contains(s, "."):
-		return fmt.Errorf("redirect URI %q: a custom scheme must be reverse-DNS, e.g. com.example.app:/oauth2redirect (RFC 8252 §7.1)", raw)
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/ssogate/ssogate/internal/password"
 	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
 // Employees pages: search and filter, edit sign-in name and email, roles
@@ -42,15 +43,8 @@ func managedBy(e *directory.Employee) string {
 	}
 }
 
-func displayName(e *directory.Employee) string {
-	if n := strings.TrimSpace(e.GivenName + " " + e.FamilyName); n != "" {
-		return n
-	}
-	return firstNonEmpty(e.DisplayName, e.UserName)
-}
-
 func rowOf(e *directory.Employee) employeeRow {
-	return employeeRow{ID: e.ID, Name: displayName(e), UserName: e.UserName, Email: e.Email, Department: e.Department,
+	return employeeRow{ID: e.ID, Name: e.DisplayedName(), UserName: e.UserName, Email: e.Email, Department: e.Department,
 		Title: e.Title, Active: e.Active, Deleted: !e.Visible(), Admin: e.IsAdmin, Approver: e.IsApprover, Managed: managedBy(e)}
 }
 
@@ -67,7 +61,7 @@ type employeesView struct {
 }
 
 // adminEmployeesPage: GET /admin/employees?q=…&status=active|inactive|all&page=N.
-func (s *Server) adminEmployeesPage(c echo.Context) error {
+func (s *Console) adminEmployeesPage(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	co := ac.t.Company
@@ -161,15 +155,15 @@ type adminEmployeeView struct {
 }
 
 // employeeOf loads the employee of the URL, of the admin's company only.
-func (s *Server) employeeOf(c echo.Context) (*directory.Employee, error) {
+func (s *Console) employeeOf(c echo.Context) (*directory.Employee, error) {
 	ac := adminOf(c)
 	id := c.Param("id")
 	if id == "" || len(id) > 100 {
-		return nil, refuse(http.StatusNotFound, "not_found", "Not found", "There is no such employee.", "", nil)
+		return nil, httpx.Refuse(http.StatusNotFound, "not_found", "Not found", "There is no such employee.", "", nil)
 	}
 	e, err := s.dir.GetEmployee(c.Request().Context(), ac.t.Company.ID, id)
 	if errors.Is(err, directory.ErrNotFound) {
-		return nil, refuse(http.StatusNotFound, "not_found", "Not found", "There is no such employee in "+ac.t.Company.Name+".", "", err)
+		return nil, httpx.Refuse(http.StatusNotFound, "not_found", "Not found", "There is no such employee in "+ac.t.Company.Name+".", "", err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load employee: %w", err)
@@ -177,7 +171,7 @@ func (s *Server) employeeOf(c echo.Context) (*directory.Employee, error) {
 	return e, nil
 }
 
-func (s *Server) employeeViewOf(ctx context.Context, ac *adminCtx, e *directory.Employee) (*adminEmployeeView, error) {
+func (s *Console) employeeViewOf(ctx context.Context, ac *adminCtx, e *directory.Employee) (*adminEmployeeView, error) {
 	co := ac.t.Company
 	v := &adminEmployeeView{E: e, Row: rowOf(e), LoginURL: s.companyURL(co.Slug, "/login?method=password")}
 	v.Form.UserName, v.Form.Email = e.UserName, e.Email
@@ -236,7 +230,7 @@ func (s *Server) employeeViewOf(ctx context.Context, ac *adminCtx, e *directory.
 	for _, ss := range sessions {
 		v.Sessions = append(v.Sessions, sessionRow{ID: ss.ID, Kind: string(ss.Kind), Via: ss.Via, Created: fmtTime(ss.CreatedAt),
 			LastSeen: fmtTime(ss.LastSeen), LastSeenAgo: ago(now, ss.LastSeen), Expires: fmtTime(ss.Expiry()), IP: ss.RemoteIP,
-			UserAgent: truncate(ss.UserAgent, 80)})
+			UserAgent: httpx.Truncate(ss.UserAgent, 80)})
 	}
 	hash, err := s.dir.GetEmployeePassword(ctx, co.ID, e.ID)
 	if err != nil && !errors.Is(err, directory.ErrNotFound) {
@@ -252,7 +246,7 @@ func (s *Server) employeeViewOf(ctx context.Context, ac *adminCtx, e *directory.
 	return v, nil
 }
 
-func (s *Server) employeePage(c echo.Context, status int, e *directory.Employee, errMsg string, form func(v *adminEmployeeView)) error {
+func (s *Console) employeePage(c echo.Context, status int, e *directory.Employee, errMsg string, form func(v *adminEmployeeView)) error {
 	ac := adminOf(c)
 	v, err := s.employeeViewOf(c.Request().Context(), ac, e)
 	if err != nil {
@@ -261,11 +255,11 @@ func (s *Server) employeePage(c echo.Context, status int, e *directory.Employee,
 	if form != nil {
 		form(v)
 	}
-	return s.adminPage(c, status, "admin_employee.html", displayName(e), "employees", v, errMsg)
+	return s.adminPage(c, status, "admin_employee.html", e.DisplayedName(), "employees", v, errMsg)
 }
 
 // adminEmployeePage: GET /admin/employees/{id}.
-func (s *Server) adminEmployeePage(c echo.Context) error {
+func (s *Console) adminEmployeePage(c echo.Context) error {
 	e, err := s.employeeOf(c)
 	if err != nil {
 		return err
@@ -273,11 +267,11 @@ func (s *Server) adminEmployeePage(c echo.Context) error {
 	return s.employeePage(c, http.StatusOK, e, "", nil)
 }
 
-func (s *Server) employeeURL(c echo.Context, e *directory.Employee) string {
+func (s *Console) employeeURL(c echo.Context, e *directory.Employee) string {
 	return adminOf(c).base() + "/employees/" + url.PathEscape(e.ID)
 }
 
-func (s *Server) employeeResult(c echo.Context, e *directory.Employee, err error, code string, form func(v *adminEmployeeView)) error {
+func (s *Console) employeeResult(c echo.Context, e *directory.Employee, err error, code string, form func(v *adminEmployeeView)) error {
 	ar, refused := usererr.As(err)
 	var ce *directory.ConflictError
 	switch {
@@ -302,7 +296,7 @@ func (s *Server) employeeResult(c echo.Context, e *directory.Employee, err error
 
 // adminEmployeeIdentity: POST /admin/employees/{id}/identity (sign-in name
 // and work email, after an e-mail or domain change).
-func (s *Server) adminEmployeeIdentity(c echo.Context) error {
+func (s *Console) adminEmployeeIdentity(c echo.Context) error {
 	ac := adminOf(c)
 	e, err := s.employeeOf(c)
 	if err != nil {
@@ -320,68 +314,64 @@ func (s *Server) adminEmployeeIdentity(c echo.Context) error {
 
 // adminEmployeeRoles: POST /admin/employees/{id}/roles (setup admin role,
 // self-approver, only the selected approver).
-func (s *Server) adminEmployeeRoles(c echo.Context) error {
-	ac := adminOf(c)
-	e, err := s.employeeOf(c)
-	if err != nil {
-		return err
-	}
-	_, err = s.admin.SetRoles(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID, admin.Roles{
-		Admin: c.FormValue("admin") == "on", SelfApprover: c.FormValue("self_approver") == "on", OnlySelectedApprover: c.FormValue("only_selected") == "on"})
-	return s.employeeResult(c, e, err, "roles", nil)
+func (s *Console) adminEmployeeRoles(c echo.Context) error {
+	roles := admin.Roles{Admin: c.FormValue("admin") == "on", SelfApprover: c.FormValue("self_approver") == "on",
+		OnlySelectedApprover: c.FormValue("only_selected") == "on"}
+	return s.employeeOp(c, "roles", func(ctx context.Context, a admin.Actor, companyID int64, id string) (*directory.Employee, error) {
+		return s.admin.SetRoles(ctx, a, companyID, id, roles)
+	})
 }
 
 // adminEmployeeDepartmentAdd: POST /admin/employees/{id}/departments
 // (department=…): the employee approves for that department (added by
 // hand, never touched by sync).
-func (s *Server) adminEmployeeDepartmentAdd(c echo.Context) error {
+func (s *Console) adminEmployeeDepartmentAdd(c echo.Context) error {
 	return s.employeeDepartment(c, s.admin.AddDepartmentApprover, "department-added")
 }
 
 // adminEmployeeDepartmentRemove: POST /admin/employees/{id}/departments/remove.
-func (s *Server) adminEmployeeDepartmentRemove(c echo.Context) error {
+func (s *Console) adminEmployeeDepartmentRemove(c echo.Context) error {
 	return s.employeeDepartment(c, s.admin.RemoveDepartmentApprover, "department-gone")
 }
 
 // employeeDepartment runs a department approver operation of admin.Service
-// (validation, refusals and audit are its) on the employee of the URL.
-func (s *Server) employeeDepartment(c echo.Context, op func(ctx context.Context, a admin.Actor, companyID int64, id, department string) (*directory.Employee, error), code string) error {
+// (validation, refusals and audit are its) with the form's department.
+func (s *Console) employeeDepartment(c echo.Context, op func(ctx context.Context, a admin.Actor, companyID int64, id, department string) (*directory.Employee, error), code string) error {
+	department := c.FormValue("department")
+	return s.employeeOp(c, code, func(ctx context.Context, a admin.Actor, companyID int64, id string) (*directory.Employee, error) {
+		return op(ctx, a, companyID, id, department)
+	})
+}
+
+// employeeOp runs an employee operation of admin.Service (its rules,
+// refusals, audit entry and what follows, such as ending sessions and
+// dropping the employee from web's cache) on the employee of the URL and
+// shows the result.
+func (s *Console) employeeOp(c echo.Context, code string, op func(ctx context.Context, a admin.Actor, companyID int64, id string) (*directory.Employee, error)) error {
 	ac := adminOf(c)
 	e, err := s.employeeOf(c)
 	if err != nil {
 		return err
 	}
-	_, err = op(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID, c.FormValue("department"))
+	_, err = op(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID)
 	return s.employeeResult(c, e, err, code, nil)
 }
 
 // adminEmployeeActivate: POST /admin/employees/{id}/activate. Only for
 // employees Entra does not manage (Entra would undo it): detach first.
-func (s *Server) adminEmployeeActivate(c echo.Context) error {
-	ac := adminOf(c)
-	e, err := s.employeeOf(c)
-	if err != nil {
-		return err
-	}
-	_, err = s.admin.Activate(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID)
-	return s.employeeResult(c, e, err, "activated", nil)
+func (s *Console) adminEmployeeActivate(c echo.Context) error {
+	return s.employeeOp(c, "activated", s.admin.Activate)
 }
 
 // adminEmployeeDeactivate: POST /admin/employees/{id}/deactivate (local
 // employees only): inactive, termination date today, signed out at once.
-func (s *Server) adminEmployeeDeactivate(c echo.Context) error {
-	ac := adminOf(c)
-	e, err := s.employeeOf(c)
-	if err != nil {
-		return err
-	}
-	_, err = s.admin.Deactivate(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID)
-	return s.employeeResult(c, e, err, "deactivated", nil)
+func (s *Console) adminEmployeeDeactivate(c echo.Context) error {
+	return s.employeeOp(c, "deactivated", s.admin.Deactivate)
 }
 
 // adminEmployeeDetachPage: GET /admin/employees/{id}/detach — the
 // confirmation that says what changes.
-func (s *Server) adminEmployeeDetachPage(c echo.Context) error {
+func (s *Console) adminEmployeeDetachPage(c echo.Context) error {
 	ac := adminOf(c)
 	e, err := s.employeeOf(c)
 	if err != nil {
@@ -394,41 +384,37 @@ func (s *Server) adminEmployeeDetachPage(c echo.Context) error {
 	if !v.CanDetach {
 		return s.employeePage(c, http.StatusConflict, e, "This employee is already managed locally (or was deleted by Entra).", nil)
 	}
-	return s.adminPage(c, http.StatusOK, "admin_detach.html", "Detach "+displayName(e)+" from Entra", "employees", v, "")
+	return s.adminPage(c, http.StatusOK, "admin_detach.html", "Detach "+e.DisplayedName()+" from Entra", "employees", v, "")
 }
 
 // adminEmployeeDetach: POST /admin/employees/{id}/detach. The employee
 // becomes Source local, EntraLinked false: SCIM can no longer change,
 // deactivate or delete them, and the Entra object id binding is removed.
-func (s *Server) adminEmployeeDetach(c echo.Context) error {
-	ac := adminOf(c)
-	e, err := s.employeeOf(c)
-	if err != nil {
-		return err
-	}
+// Without confirm=yes it shows the confirmation.
+func (s *Console) adminEmployeeDetach(c echo.Context) error {
 	if c.FormValue("confirm") != "yes" {
+		e, err := s.employeeOf(c)
+		if err != nil {
+			return err
+		}
 		return c.Redirect(http.StatusSeeOther, s.employeeURL(c, e)+"/detach")
 	}
-	_, err = s.admin.Detach(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID)
-	return s.employeeResult(c, e, err, "detached", nil)
+	return s.employeeOp(c, "detached", s.admin.Detach)
 }
 
 // adminEmployeeLink: POST /admin/employees/{id}/link — binds the employee
 // to the Entra account the admin names by its object id (admin.Link): the
 // only way a detached employee signs in with Microsoft again.
-func (s *Server) adminEmployeeLink(c echo.Context) error {
-	ac := adminOf(c)
-	e, err := s.employeeOf(c)
-	if err != nil {
-		return err
-	}
-	_, err = s.admin.Link(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID, c.FormValue("object_id"))
-	return s.employeeResult(c, e, err, "linked", nil)
+func (s *Console) adminEmployeeLink(c echo.Context) error {
+	objectID := c.FormValue("object_id")
+	return s.employeeOp(c, "linked", func(ctx context.Context, a admin.Actor, companyID int64, id string) (*directory.Employee, error) {
+		return s.admin.Link(ctx, a, companyID, id, objectID)
+	})
 }
 
 // adminEmployeePassword: POST /admin/employees/{id}/password — a local
 // password for an employee detached from Entra (argon2id, never shown).
-func (s *Server) adminEmployeePassword(c echo.Context) error {
+func (s *Console) adminEmployeePassword(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	e, err := s.employeeOf(c)
@@ -445,10 +431,10 @@ func (s *Server) adminEmployeePassword(c echo.Context) error {
 	if err := password.Check(pw); err != nil {
 		return s.employeePage(c, http.StatusUnprocessableEntity, e, "Password refused: "+err.Error()+".", nil)
 	}
-	hash, err := s.hashPassword(pw)
+	hash, err := s.passwords.Hash(pw)
 	if errors.Is(err, password.ErrBusy) {
-		setRetryAfter(c, busyRetry)
-		return s.employeePage(c, busyStatus, e, errBusy, nil)
+		httpx.SetRetryAfter(c.Response(), httpx.BusyRetry)
+		return s.employeePage(c, httpx.BusyStatus, e, httpx.BusyMessage, nil)
 	}
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
@@ -459,7 +445,7 @@ func (s *Server) adminEmployeePassword(c echo.Context) error {
 }
 
 // adminEmployeeRevokeSessions: POST /admin/employees/{id}/sessions/revoke.
-func (s *Server) adminEmployeeRevokeSessions(c echo.Context) error {
+func (s *Console) adminEmployeeRevokeSessions(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	e, err := s.employeeOf(c)
@@ -476,7 +462,7 @@ func (s *Server) adminEmployeeRevokeSessions(c echo.Context) error {
 
 // adminEmployeeRevokeSession: POST /admin/employees/{id}/sessions/{sid}/revoke
 // revokes one session, which must be one of this employee's.
-func (s *Server) adminEmployeeRevokeSession(c echo.Context) error {
+func (s *Console) adminEmployeeRevokeSession(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	e, err := s.employeeOf(c)

@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"errors"
@@ -11,8 +11,8 @@ import (
 
 	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/certs"
-	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
 // The console's Token encryption page (SSO settings → Token encryption):
@@ -37,7 +37,7 @@ type encryptionView struct {
 	Ready bool // a live key exists (what Entra needs before the policy is on)
 }
 
-func (s *Server) encryptionViewOf(c echo.Context, co *directory.Company) (*encryptionView, error) {
+func (s *Console) encryptionViewOf(c echo.Context, co *directory.Company) (*encryptionView, error) {
 	list, err := s.dir.ListEncryptionKeys(c.Request().Context(), co.ID, true)
 	if err != nil {
 		return nil, fmt.Errorf("list encryption keys: %w", err)
@@ -70,75 +70,51 @@ func (s *Server) encryptionViewOf(c echo.Context, co *directory.Company) (*encry
 }
 
 // adminEncryptionPage: GET /admin/sso/encryption.
-func (s *Server) adminEncryptionPage(c echo.Context) error {
+func (s *Console) adminEncryptionPage(c echo.Context) error {
+	return s.encryptionPage(c, http.StatusOK, "")
+}
+
+// encryptionPage shows the Token encryption page.
+func (s *Console) encryptionPage(c echo.Context, status int, errMsg string) error {
 	v, err := s.encryptionViewOf(c, adminOf(c).t.Company)
 	if err != nil {
 		return err
 	}
-	return s.adminPage(c, http.StatusOK, "admin_encryption.html", "Token encryption", "sso", v, "")
+	return s.adminPage(c, status, "admin_encryption.html", "Token encryption", "sso", v, errMsg)
 }
 
 // adminEncryptionSave: POST /admin/sso/encryption — the policy. Turning it
 // on makes the first key pair.
-func (s *Server) adminEncryptionSave(c echo.Context) error {
+func (s *Console) adminEncryptionSave(c echo.Context) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
-	co := ac.t.Company
-	_, err := s.admin.SetTokenEncryption(ctx, ac.who(), co.ID, c.FormValue("mode"))
-	var ar *usererr.Error
-	switch {
-	case errors.As(err, &ar):
-		v, verr := s.encryptionViewOf(c, co)
-		if verr != nil {
-			return verr
-		}
-		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_encryption.html", "Token encryption", "sso", v, ar.Message())
-	case err != nil:
-		return fmt.Errorf("save token encryption: %w", err)
-	}
-	s.companies.Invalidate(co.Slug)
-	return done(c, ac.base()+"/sso/encryption", "encryption")
+	_, err := s.admin.SetTokenEncryption(c.Request().Context(), ac.who(), ac.t.Company.ID, c.FormValue("mode"))
+	return s.settingsDone(c, err, "save token encryption", s.encryptionPage, http.StatusUnprocessableEntity, "/sso/encryption", "encryption")
 }
 
 // adminEncryptionRotate: POST /admin/sso/encryption/rotate — a new key
 // pair beside the live one (at most two at once).
-func (s *Server) adminEncryptionRotate(c echo.Context) error {
+func (s *Console) adminEncryptionRotate(c echo.Context) error {
 	ac := adminOf(c)
-	co := ac.t.Company
-	_, err := s.admin.RotateEncryptionKey(c.Request().Context(), ac.who(), co.ID)
-	var ar *usererr.Error
-	switch {
-	case errors.As(err, &ar):
-		v, verr := s.encryptionViewOf(c, co)
-		if verr != nil {
-			return verr
-		}
-		return s.adminPage(c, http.StatusConflict, "admin_encryption.html", "Token encryption", "sso", v, ar.Message())
-	case err != nil:
-		return fmt.Errorf("rotate encryption key: %w", err)
-	}
-	s.companies.Invalidate(co.Slug)
-	return done(c, ac.base()+"/sso/encryption", "encryption-rotated")
+	_, err := s.admin.RotateEncryptionKey(c.Request().Context(), ac.who(), ac.t.Company.ID)
+	return s.settingsDone(c, err, "rotate encryption key", s.encryptionPage, http.StatusConflict, "/sso/encryption", "encryption-rotated")
 }
 
 // adminEncryptionFinish: POST /admin/sso/encryption/finish — retire every
 // live key but the newest.
-func (s *Server) adminEncryptionFinish(c echo.Context) error {
+func (s *Console) adminEncryptionFinish(c echo.Context) error {
 	ac := adminOf(c)
-	co := ac.t.Company
-	_, _, err := s.admin.FinishEncryptionRollover(c.Request().Context(), ac.who(), co.ID)
-	if err != nil && !errors.Is(err, admin.ErrNoRollover) { // nothing to finish: the page shows the keys as they are
-		return fmt.Errorf("finish encryption rollover: %w", err)
+	_, _, err := s.admin.FinishEncryptionRollover(c.Request().Context(), ac.who(), ac.t.Company.ID)
+	if errors.Is(err, admin.ErrNoRollover) { // nothing to finish: the page shows the keys as they are
+		err = nil
 	}
-	s.companies.Invalidate(co.Slug)
-	return done(c, ac.base()+"/sso/encryption", "encryption-finished")
+	return s.settingsDone(c, err, "finish encryption rollover", s.encryptionPage, http.StatusConflict, "/sso/encryption", "encryption-finished")
 }
 
 var sha1RE = regexp.MustCompile(`^[0-9A-F]{40}$`)
 
 // adminEncryptionCert: GET /admin/sso/encryption/cert/{sha1} — the
 // certificate as Entra's Token encryption page imports it (.cer, Base64).
-func (s *Server) adminEncryptionCert(c echo.Context) error {
+func (s *Console) adminEncryptionCert(c echo.Context) error {
 	ac := adminOf(c)
 	sha := c.Param("sha1")
 	if sha1RE.MatchString(sha) {
@@ -154,5 +130,5 @@ func (s *Server) adminEncryptionCert(c echo.Context) error {
 			}
 		}
 	}
-	return refuse(http.StatusNotFound, "not_found", "Not found", "There is no such encryption certificate.", "", nil)
+	return httpx.Refuse(http.StatusNotFound, "not_found", "Not found", "There is no such encryption certificate.", "", nil)
 }

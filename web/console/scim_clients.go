@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"errors"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/scim"
+	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
 // Provisioning page, OAuth 2.0 client credentials: the clients Entra's
@@ -36,7 +37,7 @@ type scimClientRow struct {
 }
 
 // scimClientRows lists the company's clients for the provisioning page.
-func (s *Server) scimClientRows(c echo.Context) ([]scimClientRow, error) {
+func (s *Console) scimClientRows(c echo.Context) ([]scimClientRow, error) {
 	ac := adminOf(c)
 	list, err := s.dir.ListSCIMClients(c.Request().Context(), ac.t.Company.ID)
 	if err != nil {
@@ -69,7 +70,7 @@ type scimClientView struct {
 	Added                            bool // a second secret for an existing client
 }
 
-func (s *Server) provisioningError(c echo.Context, status int, msg string) error {
+func (s *Console) provisioningError(c echo.Context, status int, msg string) error {
 	v, err := s.provisioningViewOf(c)
 	if err != nil {
 		return err
@@ -83,7 +84,7 @@ func secretYears(c echo.Context) (int, bool) {
 }
 
 // adminSCIMClientAdd: POST /admin/provisioning/clients.
-func (s *Server) adminSCIMClientAdd(c echo.Context) error {
+func (s *Console) adminSCIMClientAdd(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	label := strings.TrimSpace(c.FormValue("label"))
@@ -113,11 +114,11 @@ func (s *Server) adminSCIMClientAdd(c echo.Context) error {
 }
 
 // scimClientOf loads the company's client named in the URL.
-func (s *Server) scimClientOf(c echo.Context) (*directory.SCIMClient, error) {
+func (s *Console) scimClientOf(c echo.Context) (*directory.SCIMClient, error) {
 	ac := adminOf(c)
 	cl, err := s.dir.GetSCIMClient(c.Request().Context(), ac.t.Company.ID, c.Param("client"))
 	if errors.Is(err, directory.ErrNotFound) {
-		return nil, refuse(http.StatusNotFound, "not_found", "Not found", "This company has no such SCIM client.", "", nil)
+		return nil, httpx.Refuse(http.StatusNotFound, "not_found", "Not found", "This company has no such SCIM client.", "", nil)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load SCIM client: %w", err)
@@ -127,7 +128,7 @@ func (s *Server) scimClientOf(c echo.Context) (*directory.SCIMClient, error) {
 
 // adminSCIMSecretAdd: POST /admin/provisioning/clients/{client}/secrets
 // adds a secret (rotation: the others stay valid until removed).
-func (s *Server) adminSCIMSecretAdd(c echo.Context) error {
+func (s *Console) adminSCIMSecretAdd(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	cl, err := s.scimClientOf(c)
@@ -157,7 +158,7 @@ func (s *Server) adminSCIMSecretAdd(c echo.Context) error {
 }
 
 // adminSCIMSecretRemove: POST /admin/provisioning/clients/{client}/secrets/{id}/remove.
-func (s *Server) adminSCIMSecretRemove(c echo.Context) error {
+func (s *Console) adminSCIMSecretRemove(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	cl, err := s.scimClientOf(c)
@@ -170,19 +171,19 @@ func (s *Server) adminSCIMSecretRemove(c echo.Context) error {
 		found = found || (err == nil && sec.ID == id)
 	}
 	if !found {
-		return refuse(http.StatusNotFound, "not_found", "Not found", "This SCIM client has no such secret.", "", nil)
+		return httpx.Refuse(http.StatusNotFound, "not_found", "Not found", "This SCIM client has no such secret.", "", nil)
 	}
 	if err := s.change(ctx, ac, "scim.client.secret.remove", fmt.Sprintf("client_id=%s secret=%d", cl.ClientID, id), func(tx directory.Store) error {
 		return tx.RemoveSCIMClientSecret(ctx, ac.t.Company.ID, id)
 	}); err != nil {
 		return fmt.Errorf("remove SCIM client secret: %w", err)
 	}
-	s.scim.ForgetTokens() // its access tokens stop here at once; elsewhere within SSOGATE_SETTINGS_TTL
+	s.caches.ForgetSCIMTokens() // its access tokens stop here at once; elsewhere within SSOGATE_SETTINGS_TTL
 	return done(c, ac.base()+"/provisioning", "secret-removed")
 }
 
 // adminSCIMClientRemove: POST /admin/provisioning/clients/{client}/remove.
-func (s *Server) adminSCIMClientRemove(c echo.Context) error {
+func (s *Console) adminSCIMClientRemove(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	cl, err := s.scimClientOf(c)
@@ -194,6 +195,6 @@ func (s *Server) adminSCIMClientRemove(c echo.Context) error {
 	}); err != nil {
 		return fmt.Errorf("remove SCIM client: %w", err)
 	}
-	s.scim.ForgetTokens()
+	s.caches.ForgetSCIMTokens()
 	return done(c, ac.base()+"/provisioning", "client-removed")
 }

@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/scim"
+	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
 // Provisioning page: SCIM tokens (minted, rotated, revoked; each shown
@@ -43,7 +44,7 @@ type provisioningView struct {
 	Filtered      bool
 }
 
-func (s *Server) provisioningViewOf(c echo.Context) (*provisioningView, error) {
+func (s *Console) provisioningViewOf(c echo.Context) (*provisioningView, error) {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	co := ac.t.Company
@@ -98,13 +99,13 @@ func (s *Server) provisioningViewOf(c echo.Context) (*provisioningView, error) {
 	}
 	for _, p := range entries {
 		v.Log = append(v.Log, provLogRow{At: fmtTime(p.At), Operation: p.Operation, EmployeeID: p.EmployeeID, UserName: p.UserName,
-			Outcome: p.Outcome, Change: truncate(p.Change, 600), Status: p.Status, OK: p.Outcome == "ok"})
+			Outcome: p.Outcome, Change: httpx.Truncate(p.Change, 600), Status: p.Status, OK: p.Outcome == "ok"})
 	}
 	return v, nil
 }
 
 // adminProvisioningPage: GET /admin/provisioning?employee=…&outcome=ok|error.
-func (s *Server) adminProvisioningPage(c echo.Context) error {
+func (s *Console) adminProvisioningPage(c echo.Context) error {
 	v, err := s.provisioningViewOf(c)
 	if err != nil {
 		return err
@@ -122,7 +123,7 @@ type tokenView struct {
 }
 
 // adminTokenMint: POST /admin/provisioning/tokens.
-func (s *Server) adminTokenMint(c echo.Context) error {
+func (s *Console) adminTokenMint(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	label := strings.TrimSpace(c.FormValue("label"))
@@ -150,7 +151,7 @@ func (s *Server) adminTokenMint(c echo.Context) error {
 		&tokenView{Token: tok, ID: id, Label: label, TenantURL: s.companyURL(ac.t.Company.Slug, "/scim/v2")}, "")
 }
 
-func (s *Server) tokenOf(c echo.Context) (*directory.SCIMToken, error) {
+func (s *Console) tokenOf(c echo.Context) (*directory.SCIMToken, error) {
 	ac := adminOf(c)
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err == nil {
@@ -164,12 +165,12 @@ func (s *Server) tokenOf(c echo.Context) (*directory.SCIMToken, error) {
 			}
 		}
 	}
-	return nil, refuse(http.StatusNotFound, "not_found", "Not found", "This company has no such active SCIM token.", "", nil)
+	return nil, httpx.Refuse(http.StatusNotFound, "not_found", "Not found", "This company has no such active SCIM token.", "", nil)
 }
 
 // adminTokenRotate: POST /admin/provisioning/tokens/{id}/rotate mints a
 // replacement with the same label and revokes the old token at once.
-func (s *Server) adminTokenRotate(c echo.Context) error {
+func (s *Console) adminTokenRotate(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	old, err := s.tokenOf(c)
@@ -192,13 +193,13 @@ func (s *Server) adminTokenRotate(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("rotate SCIM token: %w", err)
 	}
-	s.scim.ForgetTokens() // the old token stops here at once; elsewhere within SSOGATE_SETTINGS_TTL
+	s.caches.ForgetSCIMTokens() // the old token stops here at once; elsewhere within SSOGATE_SETTINGS_TTL
 	return s.adminPage(c, http.StatusOK, "admin_token.html", "New SCIM token", "provisioning",
 		&tokenView{Token: tok, ID: id, Label: old.Label, TenantURL: s.companyURL(ac.t.Company.Slug, "/scim/v2"), Rotated: old.ID}, "")
 }
 
 // adminTokenRevoke: POST /admin/provisioning/tokens/{id}/revoke.
-func (s *Server) adminTokenRevoke(c echo.Context) error {
+func (s *Console) adminTokenRevoke(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	old, err := s.tokenOf(c)
@@ -210,6 +211,6 @@ func (s *Server) adminTokenRevoke(c echo.Context) error {
 	}); err != nil {
 		return fmt.Errorf("revoke SCIM token: %w", err)
 	}
-	s.scim.ForgetTokens()
+	s.caches.ForgetSCIMTokens()
 	return done(c, ac.base()+"/provisioning", "token-revoked")
 }

@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"fmt"
@@ -23,7 +23,7 @@ type diagnosis struct {
 }
 
 // diagnoses covers every Reason of sso/errors.go and every reason web
-// records (saml.go, resolve.go, admin_auth.go).
+// records (web: saml.go, resolve.go, password.go).
 var diagnoses = map[string]diagnosis{
 	"unknown_certificate": {"Signed by a certificate that is not trusted",
 		"Paste the new certificate: in Entra open Single sign-on → SAML Certificates, download Certificate (Base64) of the active certificate (its thumbprint is shown below) and paste it under Certificates here."},
@@ -116,7 +116,7 @@ type diagRow struct {
 }
 
 // diagnose turns a stored sign-in event into a row with its fix.
-func (s *Server) diagnose(ev directory.SignInEvent, co *directory.Company, now time.Time, sha1Of map[string]string) diagRow {
+func (s *Console) diagnose(ev directory.SignInEvent, co *directory.Company, now time.Time, sha1Of map[string]string) diagRow {
 	r := diagRow{At: fmtTime(ev.At), Ago: ago(now, ev.At), Reason: ev.Reason, Detail: ev.Detail, NameID: ev.NameID,
 		EmployeeID: ev.EmployeeID, IP: ev.RemoteIP, Success: ev.Success, Cert: sha1Of[ev.CertSHA256]}
 	if ev.Success {
@@ -160,7 +160,7 @@ type diagView struct {
 }
 
 // adminDiagnostics: GET /admin/diagnostics?show=all.
-func (s *Server) adminDiagnostics(c echo.Context) error {
+func (s *Console) adminDiagnostics(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	co := ac.t.Company
@@ -182,7 +182,7 @@ func (s *Server) adminDiagnostics(c echo.Context) error {
 
 // sha1Index maps the SHA-256 of every certificate of the company (retired
 // ones too) to its SHA-1 thumbprint, the name admins know it by.
-func (s *Server) sha1Index(c echo.Context) (map[string]string, error) {
+func (s *Console) sha1Index(c echo.Context) (map[string]string, error) {
 	list, err := s.dir.ListCertificates(c.Request().Context(), adminOf(c).t.Company.ID, true)
 	if err != nil {
 		return nil, fmt.Errorf("list certificates: %w", err)
@@ -199,7 +199,7 @@ type auditRow struct {
 }
 
 // adminAudit: GET /admin/audit.
-func (s *Server) adminAudit(c echo.Context) error {
+func (s *Console) adminAudit(c echo.Context) error {
 	ac := adminOf(c)
 	list, err := s.dir.ListAudit(c.Request().Context(), ac.t.Company.ID, 300)
 	if err != nil {
@@ -229,12 +229,12 @@ type overviewView struct {
 }
 
 // adminOverview: GET /admin/.
-func (s *Server) adminOverview(c echo.Context) error {
+func (s *Console) adminOverview(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	co := ac.t.Company
 	now := s.now()
-	v := &overviewView{SSOEnabled: co.SSOEnabled, Configured: ac.t.SP != nil, Mode: string(co.NameIDMode)}
+	v := &overviewView{SSOEnabled: co.SSOEnabled, Configured: ac.t.SSOReady, Mode: string(co.NameIDMode)}
 	var latest *directory.Certificate
 	var soonest time.Time
 	for i := range ac.t.Certs {

@@ -1,46 +1,224 @@
-package web
+// Package console is the setup admin console under /c/{company}/admin:
+// its pages (overview, SSO settings and token encryption, certificates,
+// provisioning, employees, mobile apps, sign-in diagnostics, audit log) and
+// their sign-in, the console session (a second cookie, KindAdmin, the
+// shorter SSOGATE_ADMIN_IDLE lifetime), with the break-glass password
+// sign-in of setup admins and the SSO sign-in of employees with the admin
+// role.
+//
+// The boundary follows ownership. The console owns its pages, its sessions
+// and how a setup admin signs in to it. web keeps what the rest of the
+// gateway needs too: the browser session and the SAML login (the console's
+// SSO sign-in sends the browser there and reads the browser session back),
+// company resolution and its settings cache, the employees' password form
+// at /c/{company}/login (it makes a browser session), the password
+// throttle and the bounded password checks both sign-ins use, the metrics
+// and the error handler. web hands those in, through Options, as narrow
+// interfaces and functions. The business rules of every change are
+// admin.Service's; the console parses forms, calls it and presents the
+// result. What the console shares with web (the CSRF protection of both
+// password forms, the redirect target check, the sign-in refusals) is in
+// web/internal/httpx.
+//
+// It must not import web (web imports it), cmd, web/oauthserver, SAML or a
+// concrete store.
+package console
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/ssogate/ssogate/admin"
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/sso/fedsync"
+	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
-// The setup admin console lives under /c/{company}/admin. This file holds
-// its routes, the admin session (a second cookie, KindAdmin, the shorter
-// SSOGATE_ADMIN_IDLE lifetime), CSRF protection, the page frame and the
-// audit helper. The pages are in admin_*.go.
+// Templates holds the console's pages (templates/*.html). web parses them
+// into its own set, beside the "admin_head" block they use, and renders
+// them through Options.Render.
 //
+//go:embed templates/*.html
+var Templates embed.FS
+
 // Every handler behind requireAdmin acts on the company of the URL only and
 // only with an admin session of that company: an admin of company A can do
 // nothing at company B (Manager.CurrentFor refuses the session, and every
 // lookup below is keyed by the company's id).
 
 const (
-	// adminAbsolute is the absolute lifetime of an admin session.
-	adminAbsolute = 8 * time.Hour
-	// csrfField is the hidden form field carrying the CSRF token.
-	csrfField = "csrf"
-	// csrfCookie is the CSRF cookie's base name ("__Host-" on https).
-	csrfCookie = "ssogate_csrf"
-	ctxAdmin   = "ssogate.admin"
-	ctxCSRF    = "csrf"
+	// SessionLifetime is the absolute lifetime of a console session; the
+	// CSRF cookie of the console's forms lives as long.
+	SessionLifetime = 8 * time.Hour
+	ctxAdmin        = "ssogate.admin"
 )
+
+// Tenant is the company of a request as web's settings cache sees it.
+type Tenant struct {
+	Company *directory.Company
+	Certs   []directory.Certificate // trusted (not retired)
+	// SSOReady: a service provider could be built from the settings (a
+	// trusted certificate exists).
+	SSOReady bool
+	// DerivedLoginURL is the Login URL Entra derives from the Identifier
+	// ("" when none can be derived), shown while none is set.
+	DerivedLoginURL string
+}
+
+// BrowserSessions finds the browser's session at a company (the one the
+// SAML login made); session.ErrNotFound means there is none.
+type BrowserSessions interface {
+	CurrentFor(ctx context.Context, r *http.Request, companyID int64) (*session.Session, error)
+}
+
+var _ BrowserSessions = (*session.Manager)(nil)
+
+// Attempt is one password sign-in attempt's throttle counters.
+type Attempt interface {
+	// Admit counts the attempt before its password is checked and says how
+	// long the client must wait (0: check it now).
+	Admit(ctx context.Context) (time.Duration, error)
+	// Succeeded gives the counts of a successful sign-in back.
+	Succeeded(ctx context.Context) error
+}
+
+// Passwords is the password machinery web shares with the console: the
+// sign-in throttle and the bounded, counted argon2id checks. Verify and
+// Hash return password.ErrBusy when every check is in use.
+type Passwords interface {
+	AdminAttempt(companyID int64, email, ip string) Attempt
+	Verify(encoded, pw string) error
+	Hash(pw string) (string, error)
+}
+
+// Caches are web's per-instance caches that a change made in the console
+// makes stale in this process (other instances see it within
+// SSOGATE_SETTINGS_TTL). An employee changed through admin.Service is
+// dropped by the service itself (admin.Service.Changed).
+type Caches interface {
+	ForgetCompany(slug string)
+	ForgetOAuthClient(companyID int64, clientID string)
+	ForgetSCIMTokens()
+}
+
+// Metadata is web's federation metadata follower.
+type Metadata interface {
+	// CheckURL refuses a metadata URL that may not be fetched (a
+	// *usererr.Error says why).
+	CheckURL(raw string) error
+	// Refresh fetches the company's metadata now and applies it.
+	Refresh(ctx context.Context, co *directory.Company) (*fedsync.Change, error)
+}
+
+// Options is what web hands the console. Every field is required but
+// Logger and Now.
+type Options struct {
+	Dir       directory.Store
+	Sessions  session.Store
+	Admin     *admin.Service
+	Browser   BrowserSessions
+	Passwords Passwords
+	Caches    Caches
+	Metadata  Metadata
+	Logger    *slog.Logger     // nil: discard
+	Now       func() time.Time // nil: time.Now
+
+	// PublicURL is SSOGATE_PUBLIC_URL, normalized (no trailing slash).
+	PublicURL string
+	// Secure: the gateway is served over https (Secure, __Host- cookies).
+	Secure bool
+	// AdminIdle is a console session's idle lifetime (SSOGATE_ADMIN_IDLE).
+	AdminIdle time.Duration
+	// MetadataInterval is SSOGATE_METADATA_INTERVAL, shown on the SSO page.
+	MetadataInterval time.Duration
+	// CSRF is httpx.CSRF, the one protection of the console's forms and of
+	// web's password form (one cookie).
+	CSRF echo.MiddlewareFunc
+
+	// Tenant resolves the request's :company; its error is a
+	// *httpx.ErrorPage for an unknown company, or a failure.
+	Tenant func(c echo.Context) (*Tenant, error)
+	// Login sends a browser to the company's SAML sign-in, which returns
+	// it to returnTo (a path of the gateway) once signed in.
+	Login func(c echo.Context, co *directory.Company, returnTo string) error
+	// Render writes one of Templates with data.
+	Render func(c echo.Context, status int, name string, data any) error
+}
+
+// Console serves /c/{company}/admin.
+type Console struct {
+	dir       directory.Store
+	sessions  session.Store
+	admin     *admin.Service
+	browser   BrowserSessions
+	passwords Passwords
+	caches    Caches
+	metadata  Metadata
+	log       *slog.Logger
+	now       func() time.Time
+
+	public           *url.URL
+	publicURL        string
+	metadataInterval time.Duration
+	csrf             echo.MiddlewareFunc
+	adminSessions    *session.Manager
+
+	tenant func(echo.Context) (*Tenant, error)
+	login  func(echo.Context, *directory.Company, string) error
+	render func(echo.Context, int, string, any) error
+}
+
+// New checks o and builds the console.
+func New(o Options) (*Console, error) {
+	var missing []error
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{
+		{"Dir", o.Dir != nil}, {"Sessions", o.Sessions != nil}, {"Admin", o.Admin != nil}, {"Browser", o.Browser != nil},
+		{"Passwords", o.Passwords != nil}, {"Caches", o.Caches != nil}, {"Metadata", o.Metadata != nil},
+		{"PublicURL", o.PublicURL != ""}, {"AdminIdle", o.AdminIdle > 0}, {"MetadataInterval", o.MetadataInterval > 0},
+		{"CSRF", o.CSRF != nil}, {"Tenant", o.Tenant != nil}, {"Login", o.Login != nil}, {"Render", o.Render != nil},
+	} {
+		if !f.ok {
+			missing = append(missing, errors.New("console: Options."+f.name+" is required"))
+		}
+	}
+	if err := errors.Join(missing...); err != nil {
+		return nil, err
+	}
+	pub, err := url.Parse(o.PublicURL)
+	if err != nil {
+		return nil, fmt.Errorf("console: Options.PublicURL: %w", err)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Console{dir: o.Dir, sessions: o.Sessions, admin: o.Admin, browser: o.Browser, passwords: o.Passwords,
+		caches: o.Caches, metadata: o.Metadata, log: o.Logger, now: o.Now,
+		public: pub, publicURL: o.PublicURL, metadataInterval: o.MetadataInterval, csrf: o.CSRF,
+		adminSessions: newAdminSessions(o),
+		tenant:        o.Tenant, login: o.Login, render: o.Render}, nil
+}
 
 // adminCtx is the signed-in admin of one request.
 type adminCtx struct {
-	t     *tenant
+	t     *Tenant
 	sess  *session.Session
 	email string // what the audit log shows after "admin:"
 }
@@ -54,16 +232,14 @@ func (a *adminCtx) who() admin.Actor {
 
 func (a *adminCtx) base() string { return "/c/" + a.t.Company.Slug + "/admin" }
 
-func (s *Server) adminRoutes(g *echo.Group) {
-	csrf := s.csrfMiddleware()
+// companyURL returns the absolute URL of a path under /c/{slug}.
+func (s *Console) companyURL(slug, p string) string {
+	return s.publicURL + "/c/" + slug + p
+}
 
-	// GET /login starts SP-initiated SSO (s.login) unless SSO is off or the
-	// user asked for the password form (employees detached from Entra);
-	// POST /login is that password sign-in.
-	g.GET("/login", s.loginOrPassword, csrf)
-	g.POST("/login", s.passwordLogin, csrf)
-
-	a := g.Group("/admin", csrf)
+// Routes adds the console to a /c/:company group.
+func (s *Console) Routes(g *echo.Group) {
+	a := g.Group("/admin", s.csrf)
 	a.GET("", func(c echo.Context) error {
 		return c.Redirect(http.StatusFound, "/c/"+c.Param("company")+"/admin/")
 	})
@@ -116,52 +292,18 @@ func (s *Server) adminRoutes(g *echo.Group) {
 	p.GET("/audit", s.adminAudit)
 }
 
-// csrfMiddleware protects every form of the console and of the password
-// sign-in: a random token in a SameSite=Strict, HttpOnly cookie that the
-// form must echo in its hidden "csrf" field. Browsers that send
-// Sec-Fetch-Site are checked by it first (same-origin only for writes).
-// It is never applied to the ACS, SCIM or the OAuth token endpoint: none of
-// them is registered in this file.
-func (s *Server) csrfMiddleware() echo.MiddlewareFunc {
-	secure := s.cfg.Secure()
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "form:" + csrfField,
-		ContextKey:     ctxCSRF,
-		CookieName:     session.CookieName(csrfCookie, secure),
-		CookiePath:     "/",
-		CookieSecure:   secure,
-		CookieHTTPOnly: true,
-		CookieSameSite: http.SameSiteStrictMode,
-		CookieMaxAge:   int(adminAbsolute / time.Second),
-		ErrorHandler: func(err error, c echo.Context) error {
-			return refuse(http.StatusForbidden, "csrf", "Form expired",
-				"This form has expired or was not sent from this page.",
-				"Go back, reload the page and submit the form again.", err)
-		},
-	})
-}
-
-func csrfToken(c echo.Context) string {
-	v, _ := c.Get(ctxCSRF).(string)
-	return v
-}
-
-// adminSessions is the Manager of admin sessions: its own cookie (never
+// newAdminSessions is the Manager of admin sessions: its own cookie (never
 // named like the browser session cookie), KindAdmin so an employee's
 // browser session or bearer token is worth nothing here, and the admin idle
 // lifetime. Lax, not Strict: the SSO sign-in reaches the console through
 // Entra's cross-site POST and its redirects.
-func (s *Server) adminSessions() *session.Manager {
-	idle := s.cfg.AdminIdle
-	abs := adminAbsolute
-	if idle > abs {
-		abs = idle
-	}
+func newAdminSessions(o Options) *session.Manager {
+	abs := max(SessionLifetime, o.AdminIdle)
 	return &session.Manager{
-		Store: s.sessions,
-		Cookie: session.CookieConfig{Name: session.CookieName(session.AdminCookie, s.cfg.Secure()), Secure: s.cfg.Secure(),
+		Store: o.Sessions,
+		Cookie: session.CookieConfig{Name: session.CookieName(session.AdminCookie, o.Secure), Secure: o.Secure,
 			Path: "/", SameSite: http.SameSiteLaxMode},
-		Now: s.now, Idle: idle, Absolute: abs, Kind: session.KindAdmin,
+		Now: o.Now, Idle: o.AdminIdle, Absolute: abs, Kind: session.KindAdmin,
 	}
 }
 
@@ -169,9 +311,9 @@ func (s *Server) adminSessions() *session.Manager {
 // valid admin session for company t. An admin session whose admin was
 // removed, or whose employee lost the admin role or was deactivated, is
 // deleted on sight.
-func (s *Server) currentAdmin(c echo.Context, t *tenant) (*adminCtx, error) {
+func (s *Console) currentAdmin(c echo.Context, t *Tenant) (*adminCtx, error) {
 	ctx := c.Request().Context()
-	m := s.adminSessions()
+	m := s.adminSessions
 	sess, err := m.CurrentFor(ctx, c.Request(), t.Company.ID)
 	if errors.Is(err, session.ErrNotFound) {
 		return nil, nil
@@ -217,9 +359,9 @@ func (s *Server) currentAdmin(c echo.Context, t *tenant) (*adminCtx, error) {
 // URL's company; otherwise it sends the browser to the console's sign-in.
 // It also applies the company's automatic certificate retirement, so the
 // pages show the trusted set as it is now.
-func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *Console) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		t, err := s.tenantOf(c)
+		t, err := s.tenant(c)
 		if err != nil {
 			return err
 		}
@@ -237,8 +379,8 @@ func (s *Server) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 		if n, err := s.autoRetireCertificates(c.Request().Context(), t.Company); err != nil {
 			s.log.Warn("automatic certificate retirement", "company", t.Company.Slug, "err", err)
 		} else if n > 0 {
-			s.companies.Invalidate(t.Company.Slug)
-			if t, err = s.tenantOf(c); err != nil {
+			s.caches.ForgetCompany(t.Company.Slug)
+			if t, err = s.tenant(c); err != nil {
 				return err
 			}
 			ac.t = t
@@ -255,7 +397,7 @@ func adminOf(c echo.Context) *adminCtx {
 
 // change runs fn and the audit entry for it in one transaction: a change
 // is kept only together with its audit entry.
-func (s *Server) change(ctx context.Context, ac *adminCtx, action, detail string, fn func(tx directory.Store) error) error {
+func (s *Console) change(ctx context.Context, ac *adminCtx, action, detail string, fn func(tx directory.Store) error) error {
 	return s.dir.InTx(ctx, func(tx directory.Store) error {
 		if fn != nil {
 			if err := fn(tx); err != nil {
@@ -263,15 +405,15 @@ func (s *Server) change(ctx context.Context, ac *adminCtx, action, detail string
 			}
 		}
 		return tx.AppendAudit(ctx, &directory.AuditEntry{CompanyID: ac.t.Company.ID, At: s.now(), Actor: ac.actor(),
-			Action: action, Detail: truncate(detail, 1000)})
+			Action: action, Detail: httpx.Truncate(detail, 1000)})
 	})
 }
 
 // auditOnly records an event that changes nothing in the directory (a
 // session revocation, a sign-in).
-func (s *Server) auditOnly(ctx context.Context, companyID int64, actor, action, detail string) {
+func (s *Console) auditOnly(ctx context.Context, companyID int64, actor, action, detail string) {
 	if err := s.dir.AppendAudit(ctx, &directory.AuditEntry{CompanyID: companyID, At: s.now(), Actor: actor,
-		Action: action, Detail: truncate(detail, 1000)}); err != nil {
+		Action: action, Detail: httpx.Truncate(detail, 1000)}); err != nil {
 		s.log.Error("append audit", "action", action, "err", err)
 	}
 }
@@ -320,11 +462,29 @@ var notices = map[string]string{
 }
 
 // adminPage renders a console page inside the frame.
-func (s *Server) adminPage(c echo.Context, status int, tmpl, title, nav string, data any, errMsg string) error {
+func (s *Console) adminPage(c echo.Context, status int, tmpl, title, nav string, data any, errMsg string) error {
 	ac := adminOf(c)
-	v := &adminView{Title: title, Nav: nav, Company: ac.t.Company, Base: ac.base(), Actor: ac.email, CSRF: csrfToken(c),
+	v := &adminView{Title: title, Nav: nav, Company: ac.t.Company, Base: ac.base(), Actor: ac.email, CSRF: httpx.CSRFToken(c),
 		Banners: certBanners(ac.t.Certs, s.now()), MetadataWarning: metadataWarning(ac.t.Company), Notice: notices[c.QueryParam("done")], Error: errMsg, Data: data}
 	return s.render(c, status, tmpl, v)
+}
+
+// settingsDone finishes a change to the company's settings made from a
+// console page: a refusal of the service (a *usererr.Error) is shown on
+// that page again (page, with status refused); another error is a failure
+// (what failed); success drops the company from web's settings cache and
+// redirects to path under the console with the notice of code.
+func (s *Console) settingsDone(c echo.Context, err error, what string, page func(c echo.Context, status int, errMsg string) error,
+	refused int, path, code string) error {
+	if ue, ok := usererr.As(err); ok {
+		return page(c, refused, ue.Message())
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	ac := adminOf(c)
+	s.caches.ForgetCompany(ac.t.Company.Slug)
+	return done(c, ac.base()+path, code)
 }
 
 // done redirects after a successful change (POST → 303 → GET).

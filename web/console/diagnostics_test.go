@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"go/ast"
@@ -13,11 +13,12 @@ import (
 )
 
 // TestEveryReasonHasADiagnosis reads the reason codes sso declares and web
-// records, and checks the diagnostics page explains each with a fix.
+// records (the sign-ins are web's; their diagnosis is the console's), and
+// checks the diagnostics page explains each with a fix.
 func TestEveryReasonHasADiagnosis(t *testing.T) {
 	reasons := map[string]string{}
 	fs := token.NewFileSet()
-	f, err := parser.ParseFile(fs, filepath.Join("..", "sso", "errors.go"), nil, 0)
+	f, err := parser.ParseFile(fs, filepath.Join("..", "..", "sso", "errors.go"), nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestEveryReasonHasADiagnosis(t *testing.T) {
 	// Reasons web records itself: refuseLogin/recordFailure call sites and
 	// resolveEmployee's returns.
 	lit := regexp.MustCompile(`(?:refuseLogin|recordFailure)\(ctx, (?:co|t\.Company), "([a-z_]+)"|return nil, "([a-z_]+)", `)
-	files, _ := filepath.Glob("*.go")
+	files, _ := filepath.Glob(filepath.Join("..", "*.go"))
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue

@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
+	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
 // SSO settings and certificates pages of the console.
@@ -27,7 +28,7 @@ type entraValue struct {
 
 // entraValues are the values for Entra's "Basic SAML Configuration" and
 // provisioning, exactly as the gateway checks them.
-func (s *Server) entraValues(slug string) []entraValue {
+func (s *Console) entraValues(slug string) []entraValue {
 	return []entraValue{
 		{"Identifier (Entity ID)", "identifier", s.companyURL(slug, "/saml/metadata"), "Basic SAML Configuration → Identifier. Must match exactly."},
 		{"Reply URL (Assertion Consumer Service URL)", "reply-url", s.companyURL(slug, "/saml/acs"), "Basic SAML Configuration → Reply URL. Must match exactly."},
@@ -53,13 +54,13 @@ type ssoView struct {
 	Encryption   string
 }
 
-func (s *Server) ssoViewOf(t *tenant) *ssoView {
+func (s *Console) ssoViewOf(t *Tenant) *ssoView {
 	co := t.Company
 	v := &ssoView{Values: s.entraValues(co.Slug), Enabled: co.SSOEnabled, Mode: string(co.NameIDMode), Identifier: co.EntraIdentifier,
-		LoginURL: co.IDPLoginURL, PinnedIssuer: co.PinnedIssuer, Name: co.Name, Configured: t.SP != nil, SLO: co.SLOEnabled,
+		LoginURL: co.IDPLoginURL, PinnedIssuer: co.PinnedIssuer, Name: co.Name, Configured: t.SSOReady, SLO: co.SLOEnabled,
 		Metadata: s.metadataViewOf(co)}
 	if co.IDPLoginURL == "" {
-		v.DerivedLogin = loginURL(co)
+		v.DerivedLogin = t.DerivedLoginURL
 	}
 	if v.Mode == "" {
 		v.Mode = string(directory.NameIDUPN)
@@ -71,13 +72,13 @@ func (s *Server) ssoViewOf(t *tenant) *ssoView {
 }
 
 // adminSSOPage: GET /admin/sso.
-func (s *Server) adminSSOPage(c echo.Context) error {
+func (s *Console) adminSSOPage(c echo.Context) error {
 	return s.adminPage(c, http.StatusOK, "admin_sso.html", "SSO settings", "sso", s.ssoViewOf(adminOf(c).t), "")
 }
 
 // adminSSOSave: POST /admin/sso. The rules and the audit entry are
 // admin.ConfigureSSO's.
-func (s *Server) adminSSOSave(c echo.Context) error {
+func (s *Console) adminSSOSave(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	enabled, slo := c.FormValue("enabled") == "on", c.FormValue("slo") == "on"
@@ -108,7 +109,7 @@ func (s *Server) adminSSOSave(c echo.Context) error {
 		return fmt.Errorf("save SSO settings: %w", err)
 	}
 	if len(changes) > 0 {
-		s.companies.Invalidate(co.Slug)
+		s.caches.ForgetCompany(co.Slug)
 	}
 	return done(c, ac.base()+"/sso", "sso")
 }
@@ -178,7 +179,7 @@ type certsView struct {
 	PasteError  string // its message, shown at the paste box
 }
 
-func (s *Server) certsViewOf(ctx context.Context, co *directory.Company) (*certsView, error) {
+func (s *Console) certsViewOf(ctx context.Context, co *directory.Company) (*certsView, error) {
 	list, err := s.dir.ListCertificates(ctx, co.ID, true)
 	if err != nil {
 		return nil, fmt.Errorf("list certificates: %w", err)
@@ -229,20 +230,24 @@ func certRowBefore(a, b certRow) bool {
 }
 
 // adminCertsPage: GET /admin/certificates.
-func (s *Server) adminCertsPage(c echo.Context) error {
-	ac := adminOf(c)
-	v, err := s.certsViewOf(c.Request().Context(), ac.t.Company)
+func (s *Console) adminCertsPage(c echo.Context) error {
+	return s.certsPage(c, http.StatusOK, "")
+}
+
+// certsPage shows the Certificates page.
+func (s *Console) certsPage(c echo.Context, status int, errMsg string) error {
+	v, err := s.certsViewOf(c.Request().Context(), adminOf(c).t.Company)
 	if err != nil {
 		return err
 	}
-	return s.adminPage(c, http.StatusOK, "admin_certs.html", "Certificates", "certs", v, "")
+	return s.adminPage(c, status, "admin_certs.html", "Certificates", "certs", v, errMsg)
 }
 
 // adminCertAdd: POST /admin/certificates — paste Entra's Certificate
 // (Base64). A refused paste is shown inline with certs' message (what was
 // pasted and what to paste instead); the pasted text is never echoed back
 // (it may be a private key).
-func (s *Server) adminCertAdd(c echo.Context) error {
+func (s *Console) adminCertAdd(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
 	paste := c.FormValue("certificate")
@@ -262,66 +267,41 @@ func (s *Server) adminCertAdd(c echo.Context) error {
 	if res.Readded {
 		code = "cert-readded"
 	}
-	s.companies.Invalidate(ac.t.Company.Slug)
+	s.caches.ForgetCompany(ac.t.Company.Slug)
 	return done(c, ac.base()+"/certificates", code)
 }
 
 // adminCertRetire: POST /admin/certificates/{sha256}/retire. The rule
 // (never the last trusted certificate while SSO is on) is admin's.
-func (s *Server) adminCertRetire(c echo.Context) error {
+func (s *Console) adminCertRetire(c echo.Context) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
 	sha := c.Param("sha256")
 	if !sha256RE.MatchString(sha) {
-		return refuse(http.StatusNotFound, "not_found", "Not found", "There is no such certificate.", "", nil)
+		return httpx.Refuse(http.StatusNotFound, "not_found", "Not found", "There is no such certificate.", "", nil)
 	}
-	_, err := s.admin.RetireCertificate(ctx, ac.who(), ac.t.Company.ID, sha)
-	var ar *usererr.Error
-	switch {
-	case errors.Is(err, admin.ErrNoSuchCertificate):
-		return refuse(http.StatusNotFound, "not_found", "Not found", admin.ErrNoSuchCertificate.Message(), "", nil)
-	case errors.As(err, &ar):
-		v, verr := s.certsViewOf(ctx, ac.t.Company)
-		if verr != nil {
-			return verr
-		}
-		return s.adminPage(c, http.StatusConflict, "admin_certs.html", "Certificates", "certs", v, ar.Message())
-	case err != nil:
-		return fmt.Errorf("retire certificate: %w", err)
+	_, err := s.admin.RetireCertificate(c.Request().Context(), ac.who(), ac.t.Company.ID, sha)
+	if errors.Is(err, admin.ErrNoSuchCertificate) {
+		return httpx.Refuse(http.StatusNotFound, "not_found", "Not found", admin.ErrNoSuchCertificate.Message(), "", nil)
 	}
-	s.companies.Invalidate(ac.t.Company.Slug)
-	return done(c, ac.base()+"/certificates", "cert-retired")
+	return s.settingsDone(c, err, "retire certificate", s.certsPage, http.StatusConflict, "/certificates", "cert-retired")
 }
 
 var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // adminCertAutoRetire: POST /admin/certificates/auto-retire (days, 0 = off).
-func (s *Server) adminCertAutoRetire(c echo.Context) error {
+func (s *Console) adminCertAutoRetire(c echo.Context) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
 	days, err := strconv.Atoi(strings.TrimSpace(c.FormValue("days")))
 	if err != nil {
 		days = -1 // not a number: the service's refusal says what to enter
 	}
-	err = s.admin.SetCertAutoRetire(ctx, ac.who(), ac.t.Company.ID, days)
-	var ar *usererr.Error
-	switch {
-	case errors.As(err, &ar):
-		v, verr := s.certsViewOf(ctx, ac.t.Company)
-		if verr != nil {
-			return verr
-		}
-		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_certs.html", "Certificates", "certs", v, ar.Message())
-	case err != nil:
-		return fmt.Errorf("save automatic retirement: %w", err)
-	}
-	s.companies.Invalidate(ac.t.Company.Slug)
-	return done(c, ac.base()+"/certificates", "auto-retire")
+	err = s.admin.SetCertAutoRetire(c.Request().Context(), ac.who(), ac.t.Company.ID, days)
+	return s.settingsDone(c, err, "save automatic retirement", s.certsPage, http.StatusUnprocessableEntity, "/certificates", "auto-retire")
 }
 
 // autoRetireCertificates applies a company's automatic retirement rule
 // (admin.AutoRetireCertificates) and returns how many it retired.
-func (s *Server) autoRetireCertificates(ctx context.Context, co *directory.Company) (int, error) {
+func (s *Console) autoRetireCertificates(ctx context.Context, co *directory.Company) (int, error) {
 	retired, err := s.admin.AutoRetireCertificates(ctx, co)
 	for _, r := range retired {
 		s.log.Info("certificate retired automatically", "company", co.Slug, "sha1", r.Cert.SHA1, "signing", r.Signing.SHA1)
@@ -330,9 +310,10 @@ func (s *Server) autoRetireCertificates(ctx context.Context, co *directory.Compa
 }
 
 // AutoRetireCertificates applies every company's automatic certificate
-// retirement rule; RunBackground may call it periodically. The console
-// also applies it to a company whenever one of its pages is opened.
-func (s *Server) AutoRetireCertificates(ctx context.Context) error {
+// retirement rule; web's background work calls it periodically. The
+// console also applies it to a company whenever one of its pages is
+// opened.
+func (s *Console) AutoRetireCertificates(ctx context.Context) error {
 	list, err := s.dir.ListCompanies(ctx)
 	if err != nil {
 		return err
@@ -344,7 +325,7 @@ func (s *Server) AutoRetireCertificates(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("company %s: %w", list[i].Slug, err))
 		}
 		if n > 0 {
-			s.companies.Invalidate(list[i].Slug)
+			s.caches.ForgetCompany(list[i].Slug)
 		}
 	}
 	return errors.Join(errs...)
