@@ -134,7 +134,7 @@ func Keys() []Key {
 		{"SSOGATE_METRICS_ADDR", d.MetricsAddr, "listen address of /metrics (Prometheus); on SSOGATE_ADDR it answers only a loopback peer with no forwarding header; off = no metrics listener"},
 		{"SSOGATE_PUBLIC_URL", "http:// + SSOGATE_ADDR", "external base URL used in SAML metadata, redirects and cookie security (https ⇒ Secure, __Host- cookies); scheme and host are lower-cased"},
 		{"SSOGATE_DATABASE_URL", d.DatabaseURL, "directory database: sqlite:PATH or postgres://…"},
-		{"SSOGATE_REDIS_URL", "(empty)", "session store: redis://, rediss://, redis+sentinel://h1:26379,h2:26379/MASTER, redis+cluster://h1:6379,h2:6379; empty = in-process store (one instance only)"},
+		{"SSOGATE_REDIS_URL", "(empty)", "session store: redis://, rediss://, redis+sentinel://h1:26379,h2:26379/MASTER, redis+cluster://h1:6379,h2:6379 (rediss+… over TLS; sentinel_username/sentinel_password options for the sentinels' own login); empty = in-process store (one instance only)"},
 		{"SSOGATE_SESSION_IDLE", d.SessionIdle.String(), "browser session idle lifetime"},
 		{"SSOGATE_SESSION_ABSOLUTE", d.SessionAbsolute.String(), "browser session absolute lifetime"},
 		{"SSOGATE_ADMIN_IDLE", d.AdminIdle.String(), "admin console session idle lifetime"},

@@ -44,21 +44,34 @@ func (g *gw) passwordChecks(t *testing.T, outcome string) int {
 }
 
 // adminAttempt is one POST to the console's sign-in form from a client
-// address (X-Forwarded-For; the gateway trusts it in these tests), with a
-// fresh CSRF pair.
+// address (X-Forwarded-For; the gateway trusts it in these tests).
 func (g *gw) adminAttempt(t *testing.T, addr, email, pw string) *http.Response {
 	t.Helper()
+	return g.formAttempt(t, addr, "/admin/login", "/admin/login", url.Values{"email": {email}, "password": {pw}})
+}
+
+// employeeAttempt is one POST to the employees' password sign-in form from
+// a client address.
+func (g *gw) employeeAttempt(t *testing.T, addr, name, pw string) *http.Response {
+	t.Helper()
+	return g.formAttempt(t, addr, "/login?method=password", "/login", url.Values{"username": {name}, "password": {pw}})
+}
+
+// formAttempt opens page in a new browser for acme, then posts form with
+// that page's CSRF token to action, from addr when it is not empty.
+func (g *gw) formAttempt(t *testing.T, addr, page, action string, form url.Values) *http.Response {
+	t.Helper()
 	a := &adminClient{browser: newBrowser(), g: g, slug: "acme"}
-	_, page := a.get(t, "/admin/login")
-	form := url.Values{"csrf": {csrfFrom(t, page)}, "email": {email}, "password": {pw}}
-	req, err := http.NewRequest(http.MethodPost, g.URL+"/c/acme/admin/login", strings.NewReader(form.Encode()))
+	_, body := a.get(t, page)
+	form.Set("csrf", csrfFrom(t, body))
+	req, err := http.NewRequest(http.MethodPost, g.URL+"/c/acme"+action, strings.NewReader(form.Encode()))
 	testenv.Must(t, err, "request")
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if addr != "" {
 		req.Header.Set("X-Forwarded-For", addr)
 	}
 	resp, err := a.Do(req)
-	testenv.Must(t, err, "POST admin login")
+	testenv.Must(t, err, "POST %s", action)
 	t.Cleanup(func() { resp.Body.Close() })
 	return resp
 }
@@ -220,23 +233,6 @@ func TestPasswordAccountSlowdownNotLockout(t *testing.T) {
 			t.Fatalf("the admin at a new address after the delay: %d", r.StatusCode)
 		}
 	})
-}
-
-// employeeAttempt is one POST to the employees' password sign-in form from
-// a client address, with a fresh CSRF pair.
-func (g *gw) employeeAttempt(t *testing.T, addr, name, pw string) *http.Response {
-	t.Helper()
-	a := &adminClient{browser: newBrowser(), g: g, slug: "acme"}
-	_, page := a.get(t, "/login?method=password")
-	form := url.Values{"csrf": {csrfFrom(t, page)}, "username": {name}, "password": {pw}}
-	req, err := http.NewRequest(http.MethodPost, g.URL+"/c/acme/login", strings.NewReader(form.Encode()))
-	testenv.Must(t, err, "request")
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Forwarded-For", addr)
-	resp, err := a.Do(req)
-	testenv.Must(t, err, "POST login")
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
 }
 
 // TestPasswordThrottleKeys: the per-(account, address) budget is one per
