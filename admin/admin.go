@@ -2,7 +2,9 @@
 // company's directory, whichever front-end asks: the CLI (cmd/ssogate) and
 // the console (web) parse input and present results; the rule, its audit
 // entry and its side effects (approver roles, ending sessions) live here
-// once. What follows a change to an employee is directory.Settle inside
+// once: employees, the import, certificates, SSO settings and token
+// encryption, and the credentials a company hands out (SCIM tokens and
+// clients, the mobile app's OAuth clients). What follows a change to an employee is directory.Settle inside
 // the transaction and Service.Settle after it, for every writer: SCIM
 // provisioning settles through Service.Settle too (web hands the service
 // to sso/scim as its Settler).

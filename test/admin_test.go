@@ -24,7 +24,6 @@ import (
 	"github.com/ssogate/ssogate/internal/testenv"
 	"github.com/ssogate/ssogate/session"
 	"github.com/ssogate/ssogate/sso/directory"
-	"github.com/ssogate/ssogate/sso/scim"
 	"github.com/ssogate/ssogate/sso/ssotest"
 )
 
@@ -902,7 +901,7 @@ func TestAdminDetachThenLocalLogin(t *testing.T) {
 // mintToken makes a SCIM token straight in the directory.
 func mintToken(t *testing.T, g *gw) string {
 	t.Helper()
-	tok, _, err := scim.MintToken(context.Background(), g.dir, g.company.ID, "test")
+	tok, _, err := mintSCIMToken(context.Background(), g.dir, g.company.ID, "test")
 	testenv.Must(t, err, "mint")
 	return tok
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/ssogate/ssogate/session/redisstore"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/directory/sqlstore"
-	"github.com/ssogate/ssogate/sso/scim"
 	"github.com/ssogate/ssogate/sso/ssotest"
 )
 
@@ -60,7 +59,7 @@ func TestFaultsWithRealRedisAndPostgres(t *testing.T) {
 	a := newGWOn(t, dirA, sessA, nil)
 	dirB, sessB := open()
 	b := newGWOn(t, dirB, sessB, a, func(c *configT) { c.PublicURL = a.URL }) // one public URL, two instances
-	tok, _, err := scim.MintToken(ctx, dirA, a.company.ID, "entra")
+	tok, _, err := mintSCIMToken(ctx, dirA, a.company.ID, "entra")
 	testenv.Must(t, err, "mint SCIM token")
 	maja := a.signedInBrowser(t, "maja.holm@acme.example")
 	if st, _ := b.me(maja, "acme"); st != http.StatusOK {

@@ -47,6 +47,7 @@ func TestImportRules(t *testing.T) {
 		{mod + "/certs", []string{"net/http", mod + "/sso", mod + "/web", mod + "/session", "database/sql"}},
 		{mod + "/config", []string{mod + "/"}},
 		{mod + "/internal/throttle", []string{mod + "/", "net/http"}},
+		{mod + "/internal/scimcred", []string{mod + "/", "net/http"}},
 		{mod + "/admin", []string{"github.com/labstack/echo", "github.com/crewjam/saml", mod + "/web", mod + "/cmd",
 			mod + "/sso/scim", mod + "/sso/directory/sqlstore", mod + "/session/redisstore", mod + "/session/memstore"}},
 		{mod + "/identity", []string{"net/http", "database/sql", "github.com/labstack/echo", mod + "/web", mod + "/session", mod + "/sso/directory/sqlstore", mod + "/sso/scim"}},
@@ -56,7 +57,7 @@ func TestImportRules(t *testing.T) {
 		// other lives in web/internal/..., the one part of web they reach.
 		{mod + "/web/oauthserver", append([]string{mod + "/web", mod + "/cmd", mod + "/admin", mod + "/sso/scim", mod + "/sso/ssotest",
 			"github.com/crewjam/saml", "database/sql", "github.com/jackc/pgx", "modernc.org/sqlite", "github.com/redis/go-redis"}, concrete...)},
-		{mod + "/web/console", append([]string{mod + "/web", mod + "/cmd", mod + "/web/oauthserver", mod + "/sso/ssotest",
+		{mod + "/web/console", append([]string{mod + "/web", mod + "/cmd", mod + "/web/oauthserver", mod + "/sso/ssotest", mod + "/sso/scim",
 			"github.com/crewjam/saml", "database/sql", "github.com/jackc/pgx", "modernc.org/sqlite", "github.com/redis/go-redis"}, concrete...)},
 		{mod + "/web/internal/...", append([]string{mod + "/web", mod + "/cmd", mod + "/admin", mod + "/sso/ssotest",
 			"github.com/crewjam/saml", "database/sql"}, concrete...)},

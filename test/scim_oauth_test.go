@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/scimcred"
 	"github.com/ssogate/ssogate/internal/testenv"
 	"github.com/ssogate/ssogate/session/memstore"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/directory/sqlstore"
-	"github.com/ssogate/ssogate/sso/scim"
 )
 
 // ccToken asks a company's SCIM token endpoint for an access token like
@@ -54,7 +54,7 @@ func (g *gw) wantAccessToken(t *testing.T, r tokenReply) string {
 		t.Fatalf("token answer headers: %v", r.header)
 	}
 	tok := r.str("access_token")
-	if r.str("token_type") != "Bearer" || !strings.HasPrefix(tok, scim.AccessTokenPrefix) || len(tok) < 43 || r.body["refresh_token"] != nil {
+	if r.str("token_type") != "Bearer" || !strings.HasPrefix(tok, scimcred.AccessTokenPrefix) || len(tok) < 43 || r.body["refresh_token"] != nil {
 		t.Fatalf("token answer %v", r.body)
 	}
 	if exp, _ := r.body["expires_in"].(float64); exp != 3600 {
@@ -87,9 +87,9 @@ func TestSCIMClientCredentials(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		g := newGW(t, b)
 		ctx := context.Background()
-		cl, secret, err := scim.CreateClient(ctx, g.dir, g.company.ID, "entra", scim.DefaultSecretYears, time.Now())
+		cl, secret, err := createSCIMClient(ctx, g.dir, g.company.ID, "entra", scimcred.DefaultSecretYears, time.Now())
 		testenv.Must(t, err, "create client")
-		if !strings.HasPrefix(cl.ClientID, scim.ClientIDPrefix) || !strings.HasPrefix(secret, scim.ClientSecretPrefix) ||
+		if !strings.HasPrefix(cl.ClientID, scimcred.ClientIDPrefix) || !strings.HasPrefix(secret, scimcred.ClientSecretPrefix) ||
 			len(cl.Secrets) != 1 || cl.Secrets[0].ExpiresAt.Before(time.Now().AddDate(1, 0, -1)) {
 			t.Fatalf("client %+v secret %q", cl, secret)
 		}
@@ -156,7 +156,7 @@ func TestSCIMClientCredentials(t *testing.T) {
 
 		// Company A's client and token are useless at B, and the reverse.
 		beta := g.createCompany("beta", "Beta ApS", g.idp)
-		bcl, bsecret, err := scim.CreateClient(ctx, g.dir, beta.ID, "", 2, time.Now())
+		bcl, bsecret, err := createSCIMClient(ctx, g.dir, beta.ID, "", 2, time.Now())
 		testenv.Must(t, err, "beta client")
 		wantOAuthError(t, g.ccToken(t, "beta", ccGrant, cl.ClientID, secret), http.StatusUnauthorized, "invalid_client")
 		wantOAuthError(t, g.ccToken(t, "acme", ccGrant, bcl.ClientID, bsecret), http.StatusUnauthorized, "invalid_client")
@@ -172,7 +172,7 @@ func TestSCIMClientCredentials(t *testing.T) {
 		}
 
 		// An expired access token.
-		expired := scim.AccessTokenPrefix + "expired-token-of-this-test-0123456789abcdef"
+		expired := scimcred.AccessTokenPrefix + "expired-token-of-this-test-0123456789abcdef"
 		esum := sha256.Sum256([]byte(expired))
 		testenv.Must(t, g.dir.AddSCIMAccessToken(ctx, &directory.SCIMAccessToken{Hash: esum[:], CompanyID: g.company.ID,
 			Client: cl.ID, Secret: cl.Secrets[0].ID, IssuedAt: time.Now().Add(-2 * time.Hour), ExpiresAt: time.Now().Add(-time.Hour)}), "expired token")
@@ -180,7 +180,7 @@ func TestSCIMClientCredentials(t *testing.T) {
 			t.Fatalf("expired access token: %d", code)
 		}
 		// An expired secret buys nothing (and says why).
-		old, oldSecret, err := scim.CreateClient(ctx, g.dir, g.company.ID, "old", 1, time.Now().AddDate(-1, 0, -1))
+		old, oldSecret, err := createSCIMClient(ctx, g.dir, g.company.ID, "old", 1, time.Now().AddDate(-1, 0, -1))
 		testenv.Must(t, err, "client with an expired secret")
 		r = g.ccToken(t, "acme", ccGrant, old.ClientID, oldSecret)
 		wantOAuthError(t, r, http.StatusUnauthorized, "invalid_client")
@@ -190,7 +190,7 @@ func TestSCIMClientCredentials(t *testing.T) {
 
 		// Rotation: a second secret; both work; removing the first ends it
 		// and its access tokens, not the second's.
-		sec2, secret2, err := scim.AddClientSecret(ctx, g.dir, g.company.ID, cl.ClientID, 3, time.Now())
+		sec2, secret2, err := addSCIMClientSecret(ctx, g.dir, g.company.ID, cl.ClientID, 3, time.Now())
 		testenv.Must(t, err, "second secret")
 		if sec2.ExpiresAt.Before(time.Now().AddDate(3, 0, -1)) {
 			t.Fatalf("second secret expires %v", sec2.ExpiresAt)
@@ -206,7 +206,7 @@ func TestSCIMClientCredentials(t *testing.T) {
 			t.Fatalf("token of the remaining secret: %d", code)
 		}
 		// The long-lived token works beside the access tokens.
-		long, _, err := scim.MintToken(ctx, g.dir, g.company.ID, "entra")
+		long, _, err := mintSCIMToken(ctx, g.dir, g.company.ID, "entra")
 		testenv.Must(t, err, "mint")
 		if code := g.scimAt(t, "acme", long, "GET", "/Users", ""); code != http.StatusOK {
 			t.Fatalf("long-lived token beside client credentials: %d", code)
@@ -232,7 +232,7 @@ func TestSCIMTokenEndpointThrottles(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		g := newGW(t, b)
 		ctx := context.Background()
-		cl, secret, err := scim.CreateClient(ctx, g.dir, g.company.ID, "", 1, time.Now())
+		cl, secret, err := createSCIMClient(ctx, g.dir, g.company.ID, "", 1, time.Now())
 		testenv.Must(t, err, "create client")
 		for i := range 30 {
 			if r := g.ccToken(t, "acme", ccGrant, cl.ClientID, "guess"); r.status != http.StatusUnauthorized {
@@ -245,7 +245,7 @@ func TestSCIMTokenEndpointThrottles(t *testing.T) {
 			t.Fatal("429 without Retry-After")
 		}
 		beta := g.createCompany("beta", "Beta ApS", g.idp)
-		bcl, bsecret, err := scim.CreateClient(ctx, g.dir, beta.ID, "", 1, time.Now())
+		bcl, bsecret, err := createSCIMClient(ctx, g.dir, beta.ID, "", 1, time.Now())
 		testenv.Must(t, err, "beta client")
 		g.wantAccessToken(t, g.ccToken(t, "beta", ccGrant, bcl.ClientID, bsecret))
 	})
@@ -258,7 +258,7 @@ func TestSCIMTokenEndpointThrottles(t *testing.T) {
 func TestSCIMTokenEndpointThrottlesTheRealClient(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		g := newGW(t, b, trustXFF)
-		cl, secret, err := scim.CreateClient(context.Background(), g.dir, g.company.ID, "", 1, time.Now())
+		cl, secret, err := createSCIMClient(context.Background(), g.dir, g.company.ID, "", 1, time.Now())
 		testenv.Must(t, err, "create client")
 		from := func(ip, pass string) tokenReply {
 			req, _ := http.NewRequest(http.MethodPost, g.URL+"/c/acme/scim/oauth/token", strings.NewReader(ccGrant.Encode()))
@@ -354,9 +354,9 @@ func TestAdminSCIMClients(t *testing.T) {
 			t.Fatalf("token of the remaining secret: %d", code)
 		}
 		// A secret near its end is flagged; a client without a valid one too.
-		soon, _, err := scim.CreateClient(ctx, g.dir, g.company.ID, "soon", 1, time.Now().AddDate(-1, 0, 10))
+		soon, _, err := createSCIMClient(ctx, g.dir, g.company.ID, "soon", 1, time.Now().AddDate(-1, 0, 10))
 		testenv.Must(t, err, "client expiring soon")
-		dead, _, err := scim.CreateClient(ctx, g.dir, g.company.ID, "dead", 1, time.Now().AddDate(-1, 0, -1))
+		dead, _, err := createSCIMClient(ctx, g.dir, g.company.ID, "dead", 1, time.Now().AddDate(-1, 0, -1))
 		testenv.Must(t, err, "client with only an expired secret")
 		_, list = a.get(t, "/admin/provisioning")
 		if !regexp.MustCompile(`expires in (9|10) days`).MatchString(list) || !strings.Contains(list, dead.ClientID+"</code> has no valid secret") ||
@@ -365,7 +365,7 @@ func TestAdminSCIMClients(t *testing.T) {
 		}
 		// Another company's client cannot be touched through this console.
 		beta := g.createCompany("beta", "Beta ApS", g.idp)
-		bcl, bsecret, err := scim.CreateClient(ctx, g.dir, beta.ID, "", 1, time.Now())
+		bcl, bsecret, err := createSCIMClient(ctx, g.dir, beta.ID, "", 1, time.Now())
 		testenv.Must(t, err, "beta client")
 		if r := a.post(t, "/provisioning/clients/"+bcl.ClientID+"/remove", nil); r.StatusCode != http.StatusNotFound {
 			t.Fatalf("beta's client through acme's console: %d", r.StatusCode)
@@ -408,7 +408,7 @@ func TestSCIMTokenEndpointDuringAnOutage(t *testing.T) {
 	testenv.Must(t, err, "open sqlite")
 	t.Cleanup(func() { dir.Close() })
 	g := newGWOn(t, dir, memstore.New(memstore.Options{}), nil)
-	cl, secret, err := scim.CreateClient(ctx, g.dir, g.company.ID, "", 1, time.Now())
+	cl, secret, err := createSCIMClient(ctx, g.dir, g.company.ID, "", 1, time.Now())
 	testenv.Must(t, err, "create client")
 	tok := g.wantAccessToken(t, g.ccToken(t, "acme", ccGrant, cl.ClientID, secret))
 

@@ -11,7 +11,6 @@ import (
 	"github.com/ssogate/ssogate/config"
 	"github.com/ssogate/ssogate/internal/testenv"
 	"github.com/ssogate/ssogate/session"
-	"github.com/ssogate/ssogate/sso/scim"
 )
 
 // revokeFails is a session store that cannot revoke an employee's
@@ -31,7 +30,7 @@ func TestSCIMSettlesLikeTheConsole(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		g := newGWOn(t, b.dir(t), revokeFails{b.sess(t)}, nil, func(c *config.Config) { c.SettingsTTL = time.Minute })
 		ctx := context.Background()
-		tok, _, err := scim.MintToken(ctx, g.dir, g.company.ID, "entra")
+		tok, _, err := mintSCIMToken(ctx, g.dir, g.company.ID, "entra")
 		testenv.Must(t, err, "mint")
 		patch := func(id, op string) {
 			t.Helper()

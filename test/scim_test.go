@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/ssogate/ssogate/internal/testenv"
-	"github.com/ssogate/ssogate/sso/scim"
 )
 
 // scimCall sends one SCIM request like Entra's provisioning service.
@@ -52,7 +51,7 @@ func TestSCIMThroughTheGatewayRevokesAccessAndFeedsApprovers(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		g := newGW(t, b)
 		ctx := context.Background()
-		tok, _, err := scim.MintToken(ctx, g.dir, g.company.ID, "entra")
+		tok, _, err := mintSCIMToken(ctx, g.dir, g.company.ID, "entra")
 		testenv.Must(t, err, "mint")
 
 		// Test Connection, with Entra's raw quotes and + for spaces.

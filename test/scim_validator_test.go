@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/ssogate/ssogate/internal/testenv"
-	"github.com/ssogate/ssogate/sso/scim"
 )
 
 // TestSCIMAnswersAreSCIMJSON: "the header for all the responses should be
@@ -17,7 +16,7 @@ import (
 func TestSCIMAnswersAreSCIMJSON(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		g := newGW(t, b)
-		tok, _, err := scim.MintToken(context.Background(), g.dir, g.company.ID, "entra")
+		tok, _, err := mintSCIMToken(context.Background(), g.dir, g.company.ID, "entra")
 		testenv.Must(t, err, "mint")
 		user := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ct@acme.example","name":{"givenName":"C","familyName":"T"}}`
 		for _, c := range []struct {

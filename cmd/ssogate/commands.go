@@ -18,7 +18,6 @@ import (
 	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso"
 	"github.com/ssogate/ssogate/sso/directory"
-	"github.com/ssogate/ssogate/sso/scim"
 )
 
 // withCompany opens the directory and loads a company by slug.
@@ -331,24 +330,20 @@ func (e *env) scimCmd(ctx context.Context, args []string) error {
 			return err
 		}
 		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
+			svc := &admin.Service{Dir: st}
 			if *revoke != 0 {
-				if err := st.RevokeSCIMToken(ctx, c.ID, *revoke, time.Now()); err != nil {
-					if errors.Is(err, directory.ErrNotFound) {
-						return fmt.Errorf("no SCIM token %d at %s", *revoke, slug)
-					}
+				if err := svc.RevokeSCIMToken(ctx, cliActor, c.ID, *revoke); err != nil {
 					return err
 				}
-				_ = audit(ctx, st, c, "scim.token.revoke", fmt.Sprintf("id=%d", *revoke))
 				fmt.Fprintf(e.stderr, "revoked SCIM token %d (running instances refuse it within SSOGATE_SETTINGS_TTL)\n", *revoke)
 				return nil
 			}
-			tok, id, err := scim.MintToken(ctx, st, c.ID, *label)
+			tok, rec, err := svc.MintSCIMToken(ctx, cliActor, c.ID, *label)
 			if err != nil {
 				return err
 			}
-			_ = audit(ctx, st, c, "scim.token.mint", fmt.Sprintf("id=%d label=%s", id, *label))
 			fmt.Fprintln(e.stdout, tok)
-			fmt.Fprintf(e.stderr, "SCIM token %d minted for %s. It is shown once: paste it into Entra's Secret Token now.\nTenant URL: %s/c/%s/scim/v2\n", id, slug, e.cfg.PublicURL, slug)
+			fmt.Fprintf(e.stderr, "SCIM token %d minted for %s. It is shown once: paste it into Entra's Secret Token now.\nTenant URL: %s/c/%s/scim/v2\n", rec.ID, slug, e.cfg.PublicURL, slug)
 			return nil
 		})
 	case "tokens":

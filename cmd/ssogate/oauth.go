@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
-	"time"
 
-	"github.com/ssogate/ssogate/internal/oauthsyntax"
+	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -36,26 +35,10 @@ func (e *env) oauthCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if *id == "" || len(*id) > 128 || strings.ContainsAny(*id, " \t\r\n") {
-			return errors.New("oauth client add: --client-id is required (no spaces, at most 128 characters)")
-		}
-		if len(uris) == 0 {
-			return errors.New("oauth client add: at least one --redirect-uri is required")
-		}
-		for _, u := range uris {
-			if err := oauthsyntax.CheckRedirectURI(u); err != nil {
-				return err
-			}
-		}
 		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
-			cl := &directory.OAuthClient{CompanyID: c.ID, ClientID: *id, Name: *name, RedirectURIs: uris, CreatedAt: time.Now()}
-			if err := st.AddOAuthClient(ctx, cl); err != nil {
-				if errors.Is(err, directory.ErrConflict) {
-					return fmt.Errorf("client %q already exists at %s", *id, slug)
-				}
+			if _, err := (&admin.Service{Dir: st}).AddOAuthClient(ctx, cliActor, c.ID, *id, *name, uris); err != nil {
 				return err
 			}
-			_ = audit(ctx, st, c, "oauth.client.add", "client_id="+*id+" redirect_uris="+strings.Join(uris, " "))
 			fmt.Fprintf(e.stdout, "registered client %s at %s\n  authorize: %s/c/%s/oauth/authorize\n  token:     %s/c/%s/oauth/token\n",
 				*id, slug, e.cfg.PublicURL, slug, e.cfg.PublicURL, slug)
 			return nil
@@ -85,13 +68,9 @@ func (e *env) oauthCmd(ctx context.Context, args []string) error {
 			return err
 		}
 		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
-			if err := st.RemoveOAuthClient(ctx, c.ID, *id); err != nil {
-				if errors.Is(err, directory.ErrNotFound) {
-					return fmt.Errorf("no client %q at %s", *id, slug)
-				}
+			if err := (&admin.Service{Dir: st}).RemoveOAuthClient(ctx, cliActor, c.ID, *id); err != nil {
 				return err
 			}
-			_ = audit(ctx, st, c, "oauth.client.remove", "client_id="+*id)
 			fmt.Fprintf(e.stdout, "removed client %s\n", *id)
 			return nil
 		})

@@ -106,6 +106,22 @@ func TestAdminCommandsConnectAnEntraTenant(t *testing.T) {
 	if out := mustCLI(t, env, "", "oauth", "client", "list", "acme"); !strings.Contains(out, "com.example.app:/oauth2redirect") {
 		t.Fatalf("oauth client list: %s", out)
 	}
+	// The CLI refuses what the console refuses (admin.Service checks both):
+	// before, it registered a client id the authorize endpoint can never
+	// match (outside RFC 6749's VSCHAR) and took labels of any length.
+	for _, args := range [][]string{
+		{"oauth", "client", "add", "acme", "--client-id", "mobile-äpp", "--redirect-uri", "com.example.app:/cb"},
+		{"oauth", "client", "add", "acme", "--client-id", "mobile2", "--name", strings.Repeat("n", 101), "--redirect-uri", "com.example.app:/cb"},
+		{"scim", "token", "acme", "--label", strings.Repeat("l", 101)},
+		{"scim", "client", "add", "acme", "--label", "two\nlines"},
+	} {
+		if _, _, err := cli(t, env, "", args...); err == nil {
+			t.Errorf("ssogate %s: accepted", strings.Join(args[:3], " "))
+		}
+	}
+	if _, _, err := cli(t, env, "", "oauth", "client", "add", "acme", "--client-id", "mobile", "--redirect-uri", "com.example.app:/x"); err == nil || !strings.Contains(err.Error(), "already registered") {
+		t.Fatalf("a second client mobile: %v", err)
+	}
 	if _, _, err := cli(t, env, "", "sso", "show", "nosuch"); err == nil || !strings.Contains(err.Error(), "unknown company") {
 		t.Fatalf("unknown company: %v", err)
 	}

@@ -9,8 +9,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ssogate/ssogate/admin"
+	"github.com/ssogate/ssogate/internal/scimcred"
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
-	"github.com/ssogate/ssogate/sso/scim"
 )
 
 // scimClientCmd: ssogate scim client add|list|remove SLUG …, the OAuth 2.0
@@ -31,31 +33,26 @@ func (e *env) scimClientCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		years, err := scim.ParseSecretYears(*expires)
+		years, err := scimcred.ParseSecretYears(*expires)
 		if err != nil {
 			return fmt.Errorf("scim client add: --expires: %w", err)
 		}
 		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
-			now := time.Now()
+			svc := &admin.Service{Dir: st}
 			if *clientID != "" {
-				sec, secret, err := scim.AddClientSecret(ctx, st, c.ID, *clientID, years, now)
-				if errors.Is(err, directory.ErrNotFound) {
-					return fmt.Errorf("no SCIM client %q at %s (ssogate scim client list %s)", *clientID, slug, slug)
-				}
+				sec, secret, err := svc.AddSCIMClientSecret(ctx, cliActor, c.ID, *clientID, years)
 				if err != nil {
-					return err
+					return clientHint(err, slug)
 				}
-				_ = audit(ctx, st, c, "scim.client.secret.add", fmt.Sprintf("client_id=%s secret=%d expires=%s", *clientID, sec.ID, sec.ExpiresAt.Format("2006-01-02")))
 				e.printClientCredentials(e.stdout, c.Slug, *clientID, secret, sec.ExpiresAt)
 				fmt.Fprintf(e.stderr, "Secret %d added to client %s; the client's other secrets stay valid until you remove them (ssogate scim client remove %s %s --secret ID). It is shown once.\n",
 					sec.ID, *clientID, slug, *clientID)
 				return nil
 			}
-			cl, secret, err := scim.CreateClient(ctx, st, c.ID, *label, years, now)
+			cl, secret, err := svc.AddSCIMClient(ctx, cliActor, c.ID, *label, years)
 			if err != nil {
 				return err
 			}
-			_ = audit(ctx, st, c, "scim.client.add", fmt.Sprintf("client_id=%s label=%q expires=%s", cl.ClientID, *label, cl.Secrets[0].ExpiresAt.Format("2006-01-02")))
 			e.printClientCredentials(e.stdout, c.Slug, cl.ClientID, secret, cl.Secrets[0].ExpiresAt)
 			fmt.Fprintln(e.stderr, "The client secret is shown once: paste it into Entra now (Provisioning → Admin Credentials → OAuth2 Client Credentials Grant).")
 			return nil
@@ -105,37 +102,32 @@ func (e *env) scimClientCmd(ctx context.Context, args []string) error {
 		}
 		slug, clientID := strings.TrimSpace(pos[0]), strings.TrimSpace(pos[1])
 		return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
-			cl, err := st.GetSCIMClient(ctx, c.ID, clientID)
-			if errors.Is(err, directory.ErrNotFound) {
-				return fmt.Errorf("no SCIM client %q at %s (ssogate scim client list %s)", clientID, slug, slug)
-			}
-			if err != nil {
-				return err
-			}
+			svc := &admin.Service{Dir: st}
 			if *secretID != 0 {
-				found := false
-				for _, sec := range cl.Secrets {
-					found = found || sec.ID == *secretID
+				if err := svc.RemoveSCIMClientSecret(ctx, cliActor, c.ID, clientID, *secretID); err != nil {
+					return clientHint(err, slug)
 				}
-				if !found {
-					return fmt.Errorf("client %s at %s has no secret %d (ssogate scim client list %s)", clientID, slug, *secretID, slug)
-				}
-				if err := st.RemoveSCIMClientSecret(ctx, c.ID, *secretID); err != nil {
-					return err
-				}
-				_ = audit(ctx, st, c, "scim.client.secret.remove", fmt.Sprintf("client_id=%s secret=%d", clientID, *secretID))
 				fmt.Fprintf(e.stdout, "removed secret %d of client %s (its access tokens stop within SSOGATE_SETTINGS_TTL)\n", *secretID, clientID)
 				return nil
 			}
-			if err := st.RemoveSCIMClient(ctx, c.ID, clientID); err != nil {
-				return err
+			if err := svc.RemoveSCIMClient(ctx, cliActor, c.ID, clientID); err != nil {
+				return clientHint(err, slug)
 			}
-			_ = audit(ctx, st, c, "scim.client.remove", "client_id="+clientID)
 			fmt.Fprintf(e.stdout, "removed client %s with its secrets (its access tokens stop within SSOGATE_SETTINGS_TTL)\n", clientID)
 			return nil
 		})
 	}
 	return fmt.Errorf("unknown scim client command %q; %s", args[0], usage)
+}
+
+// clientHint tells where to look when the company has no such client or
+// secret.
+func clientHint(err error, slug string) error {
+	switch usererr.CodeOf(err) {
+	case "no_such_client", "no_such_secret":
+		return fmt.Errorf("%w (ssogate scim client list %s)", err, slug)
+	}
+	return err
 }
 
 // printClientCredentials prints what to paste into Entra's Admin

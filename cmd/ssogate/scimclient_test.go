@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/sso/directory/sqlstore"
-	"github.com/ssogate/ssogate/sso/scim"
 )
 
 // TestSCIMClientCommands: `scim client add` prints what to paste into
@@ -95,11 +95,13 @@ func TestSCIMClientCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	soon, _, err := scim.CreateClient(ctx, st, c.ID, "soon", 1, time.Now().AddDate(-1, 0, 10))
+	// Clients made in the past: the service on a clock set back.
+	back := func(t time.Time) *admin.Service { return &admin.Service{Dir: st, Now: func() time.Time { return t }} }
+	soon, _, err := back(time.Now().AddDate(-1, 0, 10)).AddSCIMClient(ctx, cliActor, c.ID, "soon", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	old, _, err := scim.CreateClient(ctx, st, c.ID, "old", 1, time.Now().AddDate(-2, 0, 0))
+	old, _, err := back(time.Now().AddDate(-2, 0, 0)).AddSCIMClient(ctx, cliActor, c.ID, "old", 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/scimcred"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
 func TestTokens(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		if !strings.HasPrefix(e.token, TokenPrefix) || len(e.token) < 40 {
+		if !strings.HasPrefix(e.token, scimcred.TokenPrefix) || len(e.token) < 40 {
 			t.Fatalf("token %q", e.token)
 		}
 		toks, err := e.st.ListSCIMTokens(ctx, e.c.ID)
@@ -35,7 +36,7 @@ func TestTokens(t *testing.T) {
 		if err := e.st.CreateCompany(ctx, other); err != nil {
 			t.Fatal(err)
 		}
-		otherTok, _, err := MintToken(ctx, e.st, other.ID, "b")
+		otherTok, _, err := mintToken(ctx, e.st, other.ID, "b")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +45,7 @@ func TestTokens(t *testing.T) {
 		e.doAs(other, otherTok, "GET", "/Users", "").must(t, 200)
 
 		// Rotation: two valid tokens; revoking one leaves the other.
-		tok2, id2, err := MintToken(ctx, e.st, e.c.ID, "rotation")
+		tok2, id2, err := mintToken(ctx, e.st, e.c.ID, "rotation")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -113,7 +113,7 @@ func newEnv(t testing.TB, st directory.Store) *env {
 	if err := st.CreateCompany(ctx, c); err != nil {
 		t.Fatalf("create company: %v", err)
 	}
-	tok, _, err := MintToken(ctx, st, c.ID, "entra")
+	tok, _, err := mintToken(ctx, st, c.ID, "entra")
 	if err != nil {
 		t.Fatalf("mint: %v", err)
 	}
@@ -281,4 +281,20 @@ func user(upn, given, family string, extra ...string) string {
 
 func patchBody(ops ...string) string {
 	return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[` + strings.Join(ops, ",") + `]}`
+}
+
+// The credentials of these tests are issued as the CLI and the console
+// issue them: by admin.Service, on the given clock.
+
+func mintToken(ctx context.Context, st directory.Store, companyID int64, label string) (string, int64, error) {
+	tok, rec, err := (&admin.Service{Dir: st}).MintSCIMToken(ctx, admin.Actor{Name: "test"}, companyID, label)
+	if err != nil {
+		return "", 0, err
+	}
+	return tok, rec.ID, nil
+}
+
+func createClient(ctx context.Context, st directory.Store, companyID int64, label string, years int, now time.Time) (*directory.SCIMClient, string, error) {
+	svc := &admin.Service{Dir: st, Now: func() time.Time { return now }}
+	return svc.AddSCIMClient(ctx, admin.Actor{Name: "test"}, companyID, label, years)
 }

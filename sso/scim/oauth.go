@@ -8,7 +8,9 @@ package scim
 // that as the bearer on every SCIM request.
 //
 // Secrets and access tokens are 256-bit random values stored as SHA-256
-// hashes only (like the long-lived tokens). Access tokens live in the
+// hashes only (like the long-lived tokens; internal/scimcred is their
+// format). admin.Service issues clients and secrets for the CLI and the
+// console; this file verifies them and issues access tokens. Access tokens live in the
 // directory, not the session store: every instance and every CLI process
 // reaches the directory, so a client or secret removed with the CLI ends
 // its access tokens on every instance (within TokenTTL, the same bound as a
@@ -16,11 +18,8 @@ package scim
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,33 +27,18 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ssogate/ssogate/internal/oauthsyntax"
+	"github.com/ssogate/ssogate/internal/scimcred"
 	"github.com/ssogate/ssogate/internal/throttle"
 	"github.com/ssogate/ssogate/sso/directory"
-)
-
-// Prefixes of what the client credentials flow hands out (they help secret
-// scanners, and tell an access token from a long-lived token at a glance).
-const (
-	ClientIDPrefix     = "scim-"
-	ClientSecretPrefix = "ssg_scimsecret_"
-	AccessTokenPrefix  = "ssg_scimat_"
 )
 
 // AccessTokenTTL is the lifetime of an access token (Microsoft asks for
 // 60 minutes to six hours). A token never outlives the secret it was
 // issued with.
 const AccessTokenTTL = time.Hour
-
-// Secret lifetimes an admin may choose (Microsoft: one to three years).
-const (
-	MinSecretYears     = 1
-	MaxSecretYears     = 3
-	DefaultSecretYears = 1
-)
 
 // Throttling of the token endpoint: every request counts, per company and
 // client IP, so past the limit nothing is learned from the answers.
@@ -64,80 +48,6 @@ const (
 	tokenRequestWindow = time.Minute
 	tokenMaxBody       = 64 << 10
 )
-
-// ParseSecretYears reads a secret lifetime: "1y", "2y" or "3y" ("" is the
-// default, one year).
-func ParseSecretYears(s string) (int, error) {
-	s = strings.TrimSpace(strings.ToLower(s))
-	if s == "" {
-		return DefaultSecretYears, nil
-	}
-	n, err := strconv.Atoi(strings.TrimSuffix(s, "y"))
-	if err != nil || !strings.HasSuffix(s, "y") || n < MinSecretYears || n > MaxSecretYears {
-		return 0, fmt.Errorf("secret lifetime %q: give 1y, 2y or 3y", s)
-	}
-	return n, nil
-}
-
-func random(prefix string) (string, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("scim: random: %w", err)
-	}
-	return prefix + base64.RawURLEncoding.EncodeToString(b[:]), nil
-}
-
-func newSecret(companyID int64, years int, now time.Time) (string, directory.SCIMClientSecret, error) {
-	if years < MinSecretYears || years > MaxSecretYears {
-		return "", directory.SCIMClientSecret{}, fmt.Errorf("scim: a client secret lives %d to %d years, not %d", MinSecretYears, MaxSecretYears, years)
-	}
-	secret, err := random(ClientSecretPrefix)
-	if err != nil {
-		return "", directory.SCIMClientSecret{}, err
-	}
-	sum := sha256.Sum256([]byte(secret))
-	return secret, directory.SCIMClientSecret{CompanyID: companyID, Hash: sum[:], ExpiresAt: now.AddDate(years, 0, 0).UTC()}, nil
-}
-
-// CreateClient creates a client with one secret valid for years (1–3) from
-// now, stores only the secret's hash, and returns the client (with its
-// ClientID) and the secret, once. The CLI and the console both call it.
-func CreateClient(ctx context.Context, st directory.Store, companyID int64, label string, years int, now time.Time) (*directory.SCIMClient, string, error) {
-	var b [10]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, "", fmt.Errorf("scim: client id: %w", err)
-	}
-	secret, sec, err := newSecret(companyID, years, now)
-	if err != nil {
-		return nil, "", err
-	}
-	cl := &directory.SCIMClient{CompanyID: companyID, ClientID: ClientIDPrefix + hex.EncodeToString(b[:]), Label: label,
-		Secrets: []directory.SCIMClientSecret{sec}}
-	if err := st.AddSCIMClient(ctx, cl); err != nil {
-		return nil, "", fmt.Errorf("scim: store client: %w", err)
-	}
-	return cl, secret, nil
-}
-
-// AddClientSecret adds a secret valid for years (1–3) from now to the
-// company's client (for rotation: both secrets work until the old one is
-// removed or expires) and returns it, once. ErrNotFound when the company
-// has no such client.
-func AddClientSecret(ctx context.Context, st directory.Store, companyID int64, clientID string, years int, now time.Time) (*directory.SCIMClientSecret, string, error) {
-	cl, err := st.GetSCIMClient(ctx, companyID, clientID)
-	if err != nil {
-		return nil, "", err
-	}
-	secret, sec, err := newSecret(companyID, years, now)
-	if err != nil {
-		return nil, "", err
-	}
-	sec.Client = cl.ID
-	if err := st.AddSCIMClientSecret(ctx, &sec); err != nil {
-		return nil, "", fmt.Errorf("scim: store client secret: %w", err)
-	}
-	return &sec, secret, nil
-}
 
 // oauthError is an RFC 6749 §5.2 error: a fixed description for the
 // client, the cause for the log.
@@ -294,12 +204,11 @@ func (h *Handler) token(w http.ResponseWriter, r *http.Request, c *directory.Com
 	case !now.Before(match.ExpiresAt):
 		return nil, errExpiredSecret
 	}
-	tok, err := random(AccessTokenPrefix)
+	tok, hash, err := scimcred.New(scimcred.AccessTokenPrefix)
 	if err != nil {
 		return nil, serverError("internal error; retry later", err)
 	}
-	tsum := sha256.Sum256([]byte(tok))
-	at := &directory.SCIMAccessToken{Hash: tsum[:], CompanyID: c.ID, Client: cl.ID, Secret: match.ID,
+	at := &directory.SCIMAccessToken{Hash: hash, CompanyID: c.ID, Client: cl.ID, Secret: match.ID,
 		IssuedAt: now, ExpiresAt: now.Add(AccessTokenTTL)}
 	if at.ExpiresAt.After(match.ExpiresAt) {
 		at.ExpiresAt = match.ExpiresAt

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssogate/ssogate/internal/scimcred"
 	"github.com/ssogate/ssogate/sso/directory"
 )
 
@@ -35,25 +36,12 @@ func basic(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
 
-func TestParseSecretYears(t *testing.T) {
-	for in, want := range map[string]int{"": 1, "1y": 1, "2y": 2, " 3Y ": 3} {
-		if got, err := ParseSecretYears(in); err != nil || got != want {
-			t.Errorf("ParseSecretYears(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"0y", "4y", "1", "y", "12m", "-1y", "1.5y", "1yy"} {
-		if _, err := ParseSecretYears(in); err == nil {
-			t.Errorf("ParseSecretYears(%q) accepted", in)
-		}
-	}
-}
-
 // TestTokenEndpointClientAuthentication: RFC 6749 §2.3.1 Basic (with its
 // form-urlencoding), body credentials, and every malformed variant.
 func TestTokenEndpointClientAuthentication(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		cl, secret, err := CreateClient(ctx, e.st, e.c.ID, "", 1, e.now)
+		cl, secret, err := createClient(ctx, e.st, e.c.ID, "", 1, e.now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +50,7 @@ func TestTokenEndpointClientAuthentication(t *testing.T) {
 			t.Helper()
 			code, h, out := e.tokenReq(e.c, body, hdr...)
 			tok, _ := out["access_token"].(string)
-			if code != 200 || out["token_type"] != "Bearer" || out["expires_in"] != float64(3600) || !strings.HasPrefix(tok, AccessTokenPrefix) ||
+			if code != 200 || out["token_type"] != "Bearer" || out["expires_in"] != float64(3600) || !strings.HasPrefix(tok, scimcred.AccessTokenPrefix) ||
 				h.Get("Cache-Control") != "no-store" {
 				t.Fatalf("%s: %d %v %v", name, code, out, h)
 			}
@@ -118,7 +106,7 @@ func TestAccessTokenCache(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		e.h = New(Options{Store: e.st, Settler: e.settler(e.st), Throttle: e.thr, Now: func() time.Time { return e.now }, TokenTTL: time.Minute})
-		cl, secret, err := CreateClient(ctx, e.st, e.c.ID, "", 1, e.now)
+		cl, secret, err := createClient(ctx, e.st, e.c.ID, "", 1, e.now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +144,7 @@ func TestAccessTokenCache(t *testing.T) {
 		e.doAs(e.c, tok, "GET", "/Users", "").scimErr(t, 401, "")
 
 		// ForgetTokens: a removal is immediate in this instance.
-		cl, secret, err = CreateClient(ctx, e.st, e.c.ID, "", 1, e.now)
+		cl, secret, err = createClient(ctx, e.st, e.c.ID, "", 1, e.now)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -58,7 +58,7 @@ func TestTokenCache(t *testing.T) {
 		e.do("GET", "/Users", "").scimErr(t, 401, "") // never cached while revoked
 
 		// ForgetTokens makes a revocation immediate in this instance.
-		tok2, id2, err := MintToken(ctx, e.st, e.c.ID, "second")
+		tok2, id2, err := mintToken(ctx, e.st, e.c.ID, "second")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -26,10 +26,8 @@ package scim
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +39,7 @@ import (
 	"time"
 
 	"github.com/ssogate/ssogate/internal/cache"
+	"github.com/ssogate/ssogate/internal/scimcred"
 	"github.com/ssogate/ssogate/internal/throttle"
 	"github.com/ssogate/ssogate/sso/directory"
 )
@@ -128,25 +127,6 @@ func New(opt Options) *Handler {
 		h.clientIP = remoteIP
 	}
 	return h
-}
-
-// TokenPrefix starts every minted token (helps secret scanners).
-const TokenPrefix = "ssg_scim_"
-
-// MintToken creates a high-entropy token for the company, stores only its
-// SHA-256, and returns the token once.
-func MintToken(ctx context.Context, st directory.Store, companyID int64, label string) (token string, id int64, err error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", 0, fmt.Errorf("scim: mint token: %w", err)
-	}
-	token = TokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	sum := sha256.Sum256([]byte(token))
-	t := &directory.SCIMToken{CompanyID: companyID, Hash: sum[:], Label: label, CreatedAt: time.Now().UTC()}
-	if err := st.AddSCIMToken(ctx, t); err != nil {
-		return "", 0, fmt.Errorf("scim: store token: %w", err)
-	}
-	return token, t.ID, nil
 }
 
 // ServeCompany serves one SCIM request for company c. subpath is what
@@ -237,7 +217,7 @@ var errUnauthorized = &Error{Status: http.StatusUnauthorized,
 func (h *Handler) authenticate(r *http.Request, c *directory.Company) *Error {
 	ctx := r.Context()
 	tok, ok := bearer(r.Header.Get("Authorization"))
-	if ok && strings.HasPrefix(tok, AccessTokenPrefix) {
+	if ok && strings.HasPrefix(tok, scimcred.AccessTokenPrefix) {
 		switch err := h.checkAccessToken(ctx, c, tok); {
 		case err == nil:
 			return nil

@@ -21,7 +21,6 @@ import (
 	"github.com/ssogate/ssogate/certs"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/directory/sqlstore"
-	"github.com/ssogate/ssogate/sso/scim"
 	"github.com/ssogate/ssogate/sso/ssotest"
 )
 
@@ -158,7 +157,7 @@ func seedCmd(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	tok, _, err := scim.MintToken(ctx, st, c.ID, "load driver")
+	tok, _, err := (&admin.Service{Dir: st}).MintSCIMToken(ctx, admin.Actor{Name: "load driver"}, c.ID, "load driver")
 	if err != nil {
 		return err
 	}

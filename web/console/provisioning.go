@@ -9,8 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
-	"github.com/ssogate/ssogate/sso/scim"
 	"github.com/ssogate/ssogate/web/internal/httpx"
 )
 
@@ -125,91 +125,53 @@ type tokenView struct {
 // adminTokenMint: POST /admin/provisioning/tokens.
 func (s *Console) adminTokenMint(c echo.Context) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
-	label := strings.TrimSpace(c.FormValue("label"))
-	if len(label) > 100 {
-		v, err := s.provisioningViewOf(c)
-		if err != nil {
-			return err
-		}
-		return s.adminPage(c, http.StatusUnprocessableEntity, "admin_provisioning.html", "Provisioning", "provisioning", v, "The label is too long (100 characters at most).")
-	}
-	var tok string
-	var id int64
-	err := s.dir.InTx(ctx, func(tx directory.Store) error {
-		var err error
-		if tok, id, err = scim.MintToken(ctx, tx, ac.t.Company.ID, label); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, &directory.AuditEntry{CompanyID: ac.t.Company.ID, At: s.now(), Actor: ac.actor(),
-			Action: "scim.token.mint", Detail: fmt.Sprintf("id=%d label=%q", id, label)})
-	})
+	tok, rec, err := s.admin.MintSCIMToken(c.Request().Context(), ac.who(), ac.t.Company.ID, c.FormValue("label"))
 	if err != nil {
-		return fmt.Errorf("mint SCIM token: %w", err)
+		return s.provisioningRefused(c, err, "mint SCIM token")
 	}
 	return s.adminPage(c, http.StatusOK, "admin_token.html", "New SCIM token", "provisioning",
-		&tokenView{Token: tok, ID: id, Label: label, TenantURL: s.companyURL(ac.t.Company.Slug, "/scim/v2")}, "")
+		&tokenView{Token: tok, ID: rec.ID, Label: rec.Label, TenantURL: s.companyURL(ac.t.Company.Slug, "/scim/v2")}, "")
 }
 
-func (s *Console) tokenOf(c echo.Context) (*directory.SCIMToken, error) {
-	ac := adminOf(c)
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err == nil {
-		toks, err := s.dir.ListSCIMTokens(c.Request().Context(), ac.t.Company.ID)
-		if err != nil {
-			return nil, fmt.Errorf("list SCIM tokens: %w", err)
-		}
-		for i := range toks {
-			if toks[i].ID == id && toks[i].RevokedAt == nil {
-				return &toks[i], nil
-			}
-		}
+// provisioningRefused presents a failed operation of the provisioning
+// page: an invalid input is shown on the page again (422); another refusal
+// of the service (no such token or client) is rendered as such by web's
+// error handler; anything else is a failure of what.
+func (s *Console) provisioningRefused(c echo.Context, err error, what string) error {
+	if ue, ok := usererr.As(err); ok && ue.Kind() == usererr.Invalid {
+		return s.provisioningError(c, http.StatusUnprocessableEntity, ue.Message())
 	}
-	return nil, httpx.Refuse(http.StatusNotFound, "not_found", "Not found", "This company has no such active SCIM token.", "", nil)
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// tokenID reads the {id} of a token URL; a malformed one names no token.
+func tokenID(c echo.Context) int64 {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return id
 }
 
 // adminTokenRotate: POST /admin/provisioning/tokens/{id}/rotate mints a
 // replacement with the same label and revokes the old token at once.
 func (s *Console) adminTokenRotate(c echo.Context) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
-	old, err := s.tokenOf(c)
+	old := tokenID(c)
+	tok, rec, err := s.admin.RotateSCIMToken(c.Request().Context(), ac.who(), ac.t.Company.ID, old)
 	if err != nil {
-		return err
-	}
-	var tok string
-	var id int64
-	err = s.dir.InTx(ctx, func(tx directory.Store) error {
-		var err error
-		if tok, id, err = scim.MintToken(ctx, tx, ac.t.Company.ID, old.Label); err != nil {
-			return err
-		}
-		if err := tx.RevokeSCIMToken(ctx, ac.t.Company.ID, old.ID, s.now()); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, &directory.AuditEntry{CompanyID: ac.t.Company.ID, At: s.now(), Actor: ac.actor(),
-			Action: "scim.token.rotate", Detail: fmt.Sprintf("id=%d replaces id=%d (revoked)", id, old.ID)})
-	})
-	if err != nil {
-		return fmt.Errorf("rotate SCIM token: %w", err)
+		return s.provisioningRefused(c, err, "rotate SCIM token")
 	}
 	s.caches.ForgetSCIMTokens() // the old token stops here at once; elsewhere within SSOGATE_SETTINGS_TTL
 	return s.adminPage(c, http.StatusOK, "admin_token.html", "New SCIM token", "provisioning",
-		&tokenView{Token: tok, ID: id, Label: old.Label, TenantURL: s.companyURL(ac.t.Company.Slug, "/scim/v2"), Rotated: old.ID}, "")
+		&tokenView{Token: tok, ID: rec.ID, Label: rec.Label, TenantURL: s.companyURL(ac.t.Company.Slug, "/scim/v2"), Rotated: old}, "")
 }
 
 // adminTokenRevoke: POST /admin/provisioning/tokens/{id}/revoke.
 func (s *Console) adminTokenRevoke(c echo.Context) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
-	old, err := s.tokenOf(c)
-	if err != nil {
-		return err
-	}
-	if err := s.change(ctx, ac, "scim.token.revoke", fmt.Sprintf("id=%d", old.ID), func(tx directory.Store) error {
-		return tx.RevokeSCIMToken(ctx, ac.t.Company.ID, old.ID, s.now())
-	}); err != nil {
-		return fmt.Errorf("revoke SCIM token: %w", err)
+	if err := s.admin.RevokeSCIMToken(c.Request().Context(), ac.who(), ac.t.Company.ID, tokenID(c)); err != nil {
+		return s.provisioningRefused(c, err, "revoke SCIM token")
 	}
 	s.caches.ForgetSCIMTokens()
 	return done(c, ac.base()+"/provisioning", "token-revoked")

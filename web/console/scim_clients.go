@@ -1,18 +1,13 @@
 package console
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/ssogate/ssogate/sso/directory"
-	"github.com/ssogate/ssogate/sso/scim"
-	"github.com/ssogate/ssogate/web/internal/httpx"
+	"github.com/ssogate/ssogate/internal/scimcred"
 )
 
 // Provisioning page, OAuth 2.0 client credentials: the clients Entra's
@@ -78,52 +73,26 @@ func (s *Console) provisioningError(c echo.Context, status int, msg string) erro
 	return s.adminPage(c, status, "admin_provisioning.html", "Provisioning", "provisioning", v, msg)
 }
 
-func secretYears(c echo.Context) (int, bool) {
-	years, err := scim.ParseSecretYears(c.FormValue("expires"))
-	return years, err == nil
+// secretYears reads the secret lifetime chosen on the form (1y, 2y, 3y);
+// one that does not parse is 0 years, which the service refuses.
+func secretYears(c echo.Context) int {
+	years, err := scimcred.ParseSecretYears(c.FormValue("expires"))
+	if err != nil {
+		return 0
+	}
+	return years
 }
 
 // adminSCIMClientAdd: POST /admin/provisioning/clients.
 func (s *Console) adminSCIMClientAdd(c echo.Context) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
-	label := strings.TrimSpace(c.FormValue("label"))
-	if len(label) > 100 {
-		return s.provisioningError(c, http.StatusUnprocessableEntity, "The label is too long (100 characters at most).")
-	}
-	years, ok := secretYears(c)
-	if !ok {
-		return s.provisioningError(c, http.StatusUnprocessableEntity, "Choose a secret lifetime of 1, 2 or 3 years.")
-	}
-	var cl *directory.SCIMClient
-	var secret string
-	err := s.dir.InTx(ctx, func(tx directory.Store) error {
-		var err error
-		if cl, secret, err = scim.CreateClient(ctx, tx, ac.t.Company.ID, label, years, s.now()); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, &directory.AuditEntry{CompanyID: ac.t.Company.ID, At: s.now(), Actor: ac.actor(), Action: "scim.client.add",
-			Detail: fmt.Sprintf("client_id=%s label=%q expires=%s", cl.ClientID, label, cl.Secrets[0].ExpiresAt.Format("2006-01-02"))})
-	})
+	cl, secret, err := s.admin.AddSCIMClient(c.Request().Context(), ac.who(), ac.t.Company.ID, c.FormValue("label"), secretYears(c))
 	if err != nil {
-		return fmt.Errorf("create SCIM client: %w", err)
+		return s.provisioningRefused(c, err, "create SCIM client")
 	}
 	return s.adminPage(c, http.StatusOK, "admin_scim_client.html", "New SCIM client", "provisioning", &scimClientView{
-		ClientID: cl.ClientID, Secret: secret, Expires: cl.Secrets[0].ExpiresAt.Format("2006-01-02"), Label: label,
+		ClientID: cl.ClientID, Secret: secret, Expires: cl.Secrets[0].ExpiresAt.Format("2006-01-02"), Label: cl.Label,
 		TenantURL: s.companyURL(ac.t.Company.Slug, "/scim/v2"), TokenEndpoint: s.companyURL(ac.t.Company.Slug, "/scim/oauth/token")}, "")
-}
-
-// scimClientOf loads the company's client named in the URL.
-func (s *Console) scimClientOf(c echo.Context) (*directory.SCIMClient, error) {
-	ac := adminOf(c)
-	cl, err := s.dir.GetSCIMClient(c.Request().Context(), ac.t.Company.ID, c.Param("client"))
-	if errors.Is(err, directory.ErrNotFound) {
-		return nil, httpx.Refuse(http.StatusNotFound, "not_found", "Not found", "This company has no such SCIM client.", "", nil)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load SCIM client: %w", err)
-	}
-	return cl, nil
 }
 
 // adminSCIMSecretAdd: POST /admin/provisioning/clients/{client}/secrets
@@ -131,52 +100,24 @@ func (s *Console) scimClientOf(c echo.Context) (*directory.SCIMClient, error) {
 func (s *Console) adminSCIMSecretAdd(c echo.Context) error {
 	ac := adminOf(c)
 	ctx := c.Request().Context()
-	cl, err := s.scimClientOf(c)
+	sec, secret, err := s.admin.AddSCIMClientSecret(ctx, ac.who(), ac.t.Company.ID, c.Param("client"), secretYears(c))
 	if err != nil {
-		return err
+		return s.provisioningRefused(c, err, "add SCIM client secret")
 	}
-	years, ok := secretYears(c)
-	if !ok {
-		return s.provisioningError(c, http.StatusUnprocessableEntity, "Choose a secret lifetime of 1, 2 or 3 years.")
-	}
-	var sec *directory.SCIMClientSecret
-	var secret string
-	err = s.dir.InTx(ctx, func(tx directory.Store) error {
-		var err error
-		if sec, secret, err = scim.AddClientSecret(ctx, tx, ac.t.Company.ID, cl.ClientID, years, s.now()); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, &directory.AuditEntry{CompanyID: ac.t.Company.ID, At: s.now(), Actor: ac.actor(), Action: "scim.client.secret.add",
-			Detail: fmt.Sprintf("client_id=%s secret=%d expires=%s", cl.ClientID, sec.ID, sec.ExpiresAt.Format("2006-01-02"))})
-	})
-	if err != nil {
-		return fmt.Errorf("add SCIM client secret: %w", err)
+	label := ""
+	if cl, err := s.dir.GetSCIMClient(ctx, ac.t.Company.ID, c.Param("client")); err == nil {
+		label = cl.Label
 	}
 	return s.adminPage(c, http.StatusOK, "admin_scim_client.html", "New client secret", "provisioning", &scimClientView{
-		ClientID: cl.ClientID, Secret: secret, Expires: sec.ExpiresAt.Format("2006-01-02"), Label: cl.Label, Added: true,
+		ClientID: c.Param("client"), Secret: secret, Expires: sec.ExpiresAt.Format("2006-01-02"), Label: label, Added: true,
 		TenantURL: s.companyURL(ac.t.Company.Slug, "/scim/v2"), TokenEndpoint: s.companyURL(ac.t.Company.Slug, "/scim/oauth/token")}, "")
 }
 
 // adminSCIMSecretRemove: POST /admin/provisioning/clients/{client}/secrets/{id}/remove.
 func (s *Console) adminSCIMSecretRemove(c echo.Context) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
-	cl, err := s.scimClientOf(c)
-	if err != nil {
-		return err
-	}
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	found := false
-	for _, sec := range cl.Secrets {
-		found = found || (err == nil && sec.ID == id)
-	}
-	if !found {
-		return httpx.Refuse(http.StatusNotFound, "not_found", "Not found", "This SCIM client has no such secret.", "", nil)
-	}
-	if err := s.change(ctx, ac, "scim.client.secret.remove", fmt.Sprintf("client_id=%s secret=%d", cl.ClientID, id), func(tx directory.Store) error {
-		return tx.RemoveSCIMClientSecret(ctx, ac.t.Company.ID, id)
-	}); err != nil {
-		return fmt.Errorf("remove SCIM client secret: %w", err)
+	if err := s.admin.RemoveSCIMClientSecret(c.Request().Context(), ac.who(), ac.t.Company.ID, c.Param("client"), tokenID(c)); err != nil {
+		return s.provisioningRefused(c, err, "remove SCIM client secret")
 	}
 	s.caches.ForgetSCIMTokens() // its access tokens stop here at once; elsewhere within SSOGATE_SETTINGS_TTL
 	return done(c, ac.base()+"/provisioning", "secret-removed")
@@ -185,15 +126,8 @@ func (s *Console) adminSCIMSecretRemove(c echo.Context) error {
 // adminSCIMClientRemove: POST /admin/provisioning/clients/{client}/remove.
 func (s *Console) adminSCIMClientRemove(c echo.Context) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
-	cl, err := s.scimClientOf(c)
-	if err != nil {
-		return err
-	}
-	if err := s.change(ctx, ac, "scim.client.remove", "client_id="+cl.ClientID, func(tx directory.Store) error {
-		return tx.RemoveSCIMClient(ctx, ac.t.Company.ID, cl.ClientID)
-	}); err != nil {
-		return fmt.Errorf("remove SCIM client: %w", err)
+	if err := s.admin.RemoveSCIMClient(c.Request().Context(), ac.who(), ac.t.Company.ID, c.Param("client")); err != nil {
+		return s.provisioningRefused(c, err, "remove SCIM client")
 	}
 	s.caches.ForgetSCIMTokens()
 	return done(c, ac.base()+"/provisioning", "client-removed")
