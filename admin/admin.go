@@ -45,6 +45,10 @@ type Service struct {
 	// operator's allow-list: sso.CheckLoginURL with
 	// SSOGATE_IDP_LOGIN_HOSTS). Nil refuses every new Login URL.
 	CheckLoginURL func(raw string) error
+	// CheckMetadataURL says whether an App Federation Metadata Url may be
+	// set (the metadata fetcher's host allow-list, fedmeta.Fetcher.CheckURL
+	// with SSOGATE_METADATA_HOSTS). Nil refuses every new metadata URL.
+	CheckMetadataURL func(raw string) error
 	// NewEncryptionKey makes (does not store) a token encryption key pair
 	// for the company, its private key sealed as the deployment seals them
 	// (web.MakeEncryptionKey). Nil: turning encryption on fails.

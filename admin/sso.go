@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -144,4 +145,45 @@ func ssoChanges(before, after *directory.Company) []string {
 		changes = append(changes, fmt.Sprintf("name=%q", after.Name))
 	}
 	return changes
+}
+
+// SetMetadataURL sets the company's App Federation Metadata Url ("" removes
+// it; the certificates it brought stay trusted until retired). A new URL
+// must pass s.CheckMetadataURL (the fetcher's host allow-list); the caller
+// fetches it afterwards (fedsync). It reports whether anything changed: the
+// same URL again is no write and no audit entry. Audit: sso.metadata_url
+// (`metadata_url="…"`).
+func (s *Service) SetMetadataURL(ctx context.Context, a Actor, companyID int64, raw string) (bool, error) {
+	raw = strings.TrimSpace(raw)
+	if raw != "" {
+		if s.CheckMetadataURL == nil {
+			return false, usererr.New(usererr.Invalid, "bad_metadata_url", "The metadata URL was refused: no metadata host is allowed here.")
+		}
+		if err := s.CheckMetadataURL(raw); err != nil {
+			msg := "The metadata URL was refused."
+			if ue, ok := usererr.As(err); ok {
+				msg = "The metadata URL was refused: " + ue.Message() + "."
+			}
+			return false, usererr.Wrap(err, usererr.Invalid, "bad_metadata_url", msg)
+		}
+	}
+	changed := false
+	err := s.Dir.InTx(ctx, func(tx directory.Store) error {
+		co, err := tx.GetCompanyByID(ctx, companyID)
+		if err != nil {
+			return err
+		}
+		if co.MetadataURL == raw {
+			return nil
+		}
+		if err := tx.SetMetadataURL(ctx, companyID, raw); err != nil {
+			return err
+		}
+		changed = true
+		return s.audit(ctx, tx, companyID, a.Name, "sso.metadata_url", fmt.Sprintf("metadata_url=%q", raw))
+	})
+	if errors.Is(err, directory.ErrInvalid) {
+		return false, usererr.Wrap(err, usererr.Invalid, "bad_metadata_url", "The metadata URL was refused: it is too long or not plain text.")
+	}
+	return changed && err == nil, err
 }

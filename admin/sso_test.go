@@ -99,3 +99,45 @@ func TestCheckEntraURL(t *testing.T) {
 		}
 	}
 }
+
+func TestSetMetadataURL(t *testing.T) {
+	ctx := context.Background()
+	who := admin.Actor{Name: "console"}
+	const good = "https://login.microsoftonline.com/tenant/federationmetadata/2007-06/federationmetadata.xml?appid=x"
+	onlyMicrosoft := func(u string) error {
+		if strings.HasPrefix(u, "https://login.microsoftonline.com/") {
+			return nil
+		}
+		return usererr.New(usererr.Invalid, "host", "the host is not Microsoft's")
+	}
+	for _, b := range teststores.All() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := setup(t, b)
+			if _, err := f.svc.SetMetadataURL(ctx, who, f.co.ID, good); kindOf(err) != usererr.Invalid {
+				t.Fatalf("without a checker, a URL must be refused: %v", err)
+			}
+			f.svc.CheckMetadataURL = onlyMicrosoft
+			_, err := f.svc.SetMetadataURL(ctx, who, f.co.ID, "https://evil.example/metadata.xml")
+			if ue, ok := usererr.As(err); !ok || ue.Kind() != usererr.Invalid || !strings.Contains(ue.Message(), "not Microsoft's") {
+				t.Fatalf("a foreign host: %v", err)
+			}
+			changed, err := f.svc.SetMetadataURL(ctx, who, f.co.ID, "  "+good+" ")
+			testenv.Must(t, err, "set")
+			co, err := f.dir.GetCompanyByID(ctx, f.co.ID)
+			testenv.Must(t, err, "get")
+			if !changed || co.MetadataURL != good {
+				t.Fatalf("changed %v, stored %q", changed, co.MetadataURL)
+			}
+			if changed, err := f.svc.SetMetadataURL(ctx, who, f.co.ID, good); err != nil || changed {
+				t.Fatalf("the same URL again: changed %v, %v", changed, err)
+			}
+			if changed, err := f.svc.SetMetadataURL(ctx, who, f.co.ID, ""); err != nil || !changed {
+				t.Fatalf("remove: changed %v, %v", changed, err)
+			}
+			a := f.audits(t, "sso.metadata_url")
+			if len(a) != 2 || a[0].Actor != "console" || !strings.Contains(a[0].Detail+a[1].Detail, `metadata_url="`+good+`"`) {
+				t.Fatalf("audit: %+v", a)
+			}
+		})
+	}
+}

@@ -28,7 +28,7 @@ var serviceOwned = map[string]bool{
 	"AddDepartmentApprover": true, "RemoveDepartmentApprover": true,
 	"AddSCIMToken": true, "RevokeSCIMToken": true,
 	"AddSCIMClient": true, "AddSCIMClientSecret": true, "RemoveSCIMClient": true, "RemoveSCIMClientSecret": true,
-	"AddOAuthClient": true, "RemoveOAuthClient": true,
+	"AddOAuthClient": true, "RemoveOAuthClient": true, "SetMetadataURL": true,
 }
 
 // serviceWriteAllowed are the calls that remain, each with why it is not

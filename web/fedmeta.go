@@ -14,7 +14,8 @@ import (
 // Federation metadata: the App Federation Metadata URL per company and the
 // scheduled refresh (one instance per interval, through a lock in the
 // shared session store). The console's SSO page section and banner are
-// web/console's; it checks and refreshes through consoleMetadata.
+// web/console's; it refreshes through consoleMetadata and sets the URL
+// through admin.Service.SetMetadataURL, which checks it with the fetcher.
 
 func (s *Server) newSyncer(d Deps) *fedsync.Syncer {
 	return &fedsync.Syncer{
@@ -72,8 +73,6 @@ func (s *Server) runMetadata(ctx context.Context) {
 // refresh it asks for is counted and reaches the settings cache like a
 // scheduled one.
 type consoleMetadata struct{ s *Server }
-
-func (m consoleMetadata) CheckURL(raw string) error { return m.s.syncer.Fetcher.CheckURL(raw) }
 
 func (m consoleMetadata) Refresh(ctx context.Context, co *directory.Company) (*fedsync.Change, error) {
 	ch, err := m.s.syncer.Refresh(ctx, co)

@@ -151,7 +151,8 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.admin = &admin.Service{Dir: d.Dir, Sessions: d.Sessions, Now: d.Now,
-		CheckLoginURL: func(u string) error { return sso.CheckLoginURL(u, d.Config.IDPLoginHosts) },
+		CheckLoginURL:    func(u string) error { return sso.CheckLoginURL(u, d.Config.IDPLoginHosts) },
+		CheckMetadataURL: func(u string) error { return s.syncer.Fetcher.CheckURL(u) },
 		NewEncryptionKey: func(co *directory.Company, now time.Time) (*directory.EncryptionKey, error) {
 			return MakeEncryptionKey(co, d.Config.SigningKeySecret, now)
 		},

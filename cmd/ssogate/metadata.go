@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssogate/ssogate/admin"
 	"github.com/ssogate/ssogate/internal/usererr"
 	"github.com/ssogate/ssogate/sso/directory"
 	"github.com/ssogate/ssogate/sso/fedmeta"
@@ -25,29 +26,23 @@ func (e *env) syncer(st directory.Store) *fedsync.Syncer {
 // setMetadataURL stores (or with "" removes) the URL and, when set, fetches
 // it at once.
 func (e *env) setMetadataURL(ctx context.Context, st directory.Store, c *directory.Company, raw string) error {
-	raw = strings.TrimSpace(raw)
 	sy := e.syncer(st)
-	if raw != "" {
-		if err := sy.Fetcher.CheckURL(raw); err != nil {
-			if fe, ok := usererr.As(err); ok {
-				return fmt.Errorf("--metadata-url %q: %s", raw, fe.Message())
-			}
-			return fmt.Errorf("--metadata-url %q: %w", raw, err)
+	svc := &admin.Service{Dir: st, CheckMetadataURL: sy.Fetcher.CheckURL}
+	if _, err := svc.SetMetadataURL(ctx, cliActor, c.ID, raw); err != nil {
+		if ue, ok := usererr.As(err); ok {
+			return fmt.Errorf("--metadata-url %q: %s", strings.TrimSpace(raw), ue.Message())
 		}
-	}
-	if err := st.SetMetadataURL(ctx, c.ID, raw); err != nil {
 		return err
 	}
-	_ = audit(ctx, st, c, "sso.metadata_url", fmt.Sprintf("metadata_url=%q", raw))
-	if raw == "" {
-		fmt.Fprintf(e.stdout, "removed the metadata URL of %s; the certificates it brought stay trusted until retired\n", c.Slug)
-		return nil
-	}
-	fmt.Fprintf(e.stdout, "metadata URL of %s set; fetched every %s\n", c.Slug, e.cfg.MetadataInterval)
 	c, err := st.GetCompanyByID(ctx, c.ID)
 	if err != nil {
 		return err
 	}
+	if c.MetadataURL == "" {
+		fmt.Fprintf(e.stdout, "removed the metadata URL of %s; the certificates it brought stay trusted until retired\n", c.Slug)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "metadata URL of %s set; fetched every %s\n", c.Slug, e.cfg.MetadataInterval)
 	return e.refreshNow(ctx, sy, c, "the metadata URL is saved, but the first fetch failed")
 }
 

@@ -113,11 +113,9 @@ type Caches interface {
 	ForgetSCIMTokens()
 }
 
-// Metadata is web's federation metadata follower.
+// Metadata is web's federation metadata follower (setting the URL is
+// admin.Service.SetMetadataURL, which checks it).
 type Metadata interface {
-	// CheckURL refuses a metadata URL that may not be fetched (a
-	// *usererr.Error says why).
-	CheckURL(raw string) error
 	// Refresh fetches the company's metadata now and applies it.
 	Refresh(ctx context.Context, co *directory.Company) (*fedsync.Change, error)
 }

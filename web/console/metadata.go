@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -59,30 +58,20 @@ func (s *Console) adminMetadataSave(c echo.Context) error {
 		sv.Metadata = v
 		return s.adminPage(c, status, "admin_sso.html", "SSO settings", "sso", sv, msg)
 	}
-	if raw != "" {
-		if err := s.metadata.CheckURL(raw); err != nil {
+	changed, err := s.admin.SetMetadataURL(ctx, ac.who(), ac.t.Company.ID, raw)
+	if err != nil {
+		if ue, ok := usererr.As(err); ok {
 			v := s.metadataViewOf(ac.t.Company)
 			v.URL = raw
-			msg := "The metadata URL was refused."
-			if fe, ok := usererr.As(err); ok {
-				msg = "The metadata URL was refused: " + fe.Message() + "."
-			}
-			return page(http.StatusUnprocessableEntity, v, msg)
-		}
-	}
-	if raw == ac.t.Company.MetadataURL && raw == "" {
-		return done(c, ac.base()+"/sso", "sso")
-	}
-	if err := s.change(ctx, ac, "sso.metadata_url", fmt.Sprintf("metadata_url=%q", raw), func(tx directory.Store) error {
-		return tx.SetMetadataURL(ctx, ac.t.Company.ID, raw)
-	}); err != nil {
-		if errors.Is(err, directory.ErrInvalid) {
-			return page(http.StatusUnprocessableEntity, s.metadataViewOf(ac.t.Company), "The metadata URL was refused: "+err.Error())
+			return page(http.StatusUnprocessableEntity, v, ue.Message())
 		}
 		return fmt.Errorf("save metadata URL: %w", err)
 	}
 	s.caches.ForgetCompany(ac.t.Company.Slug)
 	if raw == "" {
+		if !changed {
+			return done(c, ac.base()+"/sso", "sso")
+		}
 		return done(c, ac.base()+"/sso", "metadata-off")
 	}
 	return s.adminMetadataRefresh(c)
