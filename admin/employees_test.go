@@ -262,3 +262,42 @@ func TestDepartmentApprovers(t *testing.T) {
 		})
 	}
 }
+
+func TestEndSessions(t *testing.T) {
+	ctx := context.Background()
+	who := admin.Actor{Name: "console"}
+	for _, b := range teststores.All() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := setup(t, b)
+			_, err := f.importCSV(t, "userName,email,givenName,familyName\nmaja@acme.example,maja@acme.example,Maja,Berg\nole@acme.example,ole@acme.example,Ole,Dahl\n", false)
+			testenv.Must(t, err, "import")
+			maja, ole := f.get(t, "maja@acme.example"), f.get(t, "ole@acme.example")
+			one, two, hers := f.session(t, maja, session.KindBrowser), f.session(t, maja, session.KindAdmin), f.session(t, ole, session.KindBrowser)
+
+			if err := f.svc.EndSession(ctx, who, f.co.ID, maja.ID, hers); kindOf(err) != usererr.NotFound || !f.alive(hers) {
+				t.Fatalf("ending Ole's session as Maja's: %v", err)
+			}
+			testenv.Must(t, f.svc.EndSession(ctx, who, f.co.ID, maja.ID, one), "end one")
+			if f.alive(one) || !f.alive(two) {
+				t.Fatal("EndSession ended the wrong sessions")
+			}
+			if _, err := f.svc.EndSessions(ctx, who, f.co.ID, "no-such-id"); kindOf(err) != usererr.NotFound {
+				t.Fatalf("an unknown employee: %v", err)
+			}
+			other := &directory.Company{Slug: "beta", Name: "Beta", NameIDMode: directory.NameIDUPN}
+			testenv.Must(t, f.dir.CreateCompany(ctx, other), "company")
+			if _, err := f.svc.EndSessions(ctx, who, other.ID, maja.ID); kindOf(err) != usererr.NotFound || !f.alive(two) {
+				t.Fatalf("beta ended acme's employee's sessions: %v", err)
+			}
+			n, err := f.svc.EndSessions(ctx, who, f.co.ID, maja.ID)
+			testenv.Must(t, err, "end all")
+			if n != 1 || f.alive(two) || !f.alive(hers) {
+				t.Fatalf("EndSessions ended %d; Maja's admin session alive %v, Ole's %v", n, f.alive(two), f.alive(hers))
+			}
+			a := f.audits(t, "sessions.revoke")
+			if len(a) != 2 || !strings.Contains(a[0].Detail+a[1].Detail, "revoked=1") || !strings.Contains(a[0].Detail+a[1].Detail, "kind=browser") {
+				t.Fatalf("audit: %+v", a)
+			}
+		})
+	}
+}

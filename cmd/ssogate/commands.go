@@ -466,11 +466,10 @@ func (e *env) sessionsCmd(ctx context.Context, args []string) error {
 			return err
 		}
 		defer ss.Close()
-		n, err := ss.RevokeEmployee(ctx, c.ID, *emp)
+		n, err := (&admin.Service{Dir: st, Sessions: ss}).EndSessions(ctx, cliActor, c.ID, *emp)
 		if err != nil {
 			return err
 		}
-		_ = audit(ctx, st, c, "sessions.revoke", "employee="+*emp)
 		fmt.Fprintf(e.stdout, "revoked %d sessions and tokens\n", n)
 		if e.cfg.RedisURL == "" {
 			fmt.Fprintln(e.stderr, "note: SSOGATE_REDIS_URL is empty, so this reached only this process's in-process store; use the admin console of the running server instead")

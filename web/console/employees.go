@@ -446,42 +446,38 @@ func (s *Console) adminEmployeePassword(c echo.Context) error {
 
 // adminEmployeeRevokeSessions: POST /admin/employees/{id}/sessions/revoke.
 func (s *Console) adminEmployeeRevokeSessions(c echo.Context) error {
-	ac := adminOf(c)
-	ctx := c.Request().Context()
-	e, err := s.employeeOf(c)
-	if err != nil {
+	return s.endSessions(c, "sessions-revoked", func(ctx context.Context, a admin.Actor, companyID int64, id string) error {
+		_, err := s.admin.EndSessions(ctx, a, companyID, id)
 		return err
-	}
-	n, err := s.sessions.RevokeEmployee(ctx, ac.t.Company.ID, e.ID)
-	if err != nil {
-		return fmt.Errorf("revoke sessions: %w", err)
-	}
-	s.auditOnly(ctx, ac.t.Company.ID, ac.actor(), "sessions.revoke", fmt.Sprintf("employee=%s (%s) revoked=%d", e.ID, e.UserName, n))
-	return done(c, s.employeeURL(c, e), "sessions-revoked")
+	})
 }
 
 // adminEmployeeRevokeSession: POST /admin/employees/{id}/sessions/{sid}/revoke
 // revokes one session, which must be one of this employee's.
 func (s *Console) adminEmployeeRevokeSession(c echo.Context) error {
+	return s.endSessions(c, "session-revoked", func(ctx context.Context, a admin.Actor, companyID int64, id string) error {
+		return s.admin.EndSession(ctx, a, companyID, id, c.Param("sid"))
+	})
+}
+
+// endSessions runs a revocation of the service for the employee in the
+// URL. The sessions ended even if the audit entry then failed (logged).
+func (s *Console) endSessions(c echo.Context, code string, op func(ctx context.Context, a admin.Actor, companyID int64, id string) error) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
 	e, err := s.employeeOf(c)
 	if err != nil {
 		return err
 	}
-	list, err := s.sessions.ListEmployee(ctx, ac.t.Company.ID, e.ID)
+	err = op(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID)
+	if ue, ok := usererr.As(err); ok && ue.Kind() == usererr.NotFound {
+		return s.employeePage(c, http.StatusNotFound, e, ue.Message(), nil)
+	}
+	if errors.Is(err, admin.ErrAfterCommit) {
+		s.log.Error("sessions ended, audit entry failed", "employee", e.ID, "err", err)
+		err = nil
+	}
 	if err != nil {
-		return fmt.Errorf("list sessions: %w", err)
+		return fmt.Errorf("revoke sessions: %w", err)
 	}
-	sid := c.Param("sid")
-	for _, ss := range list {
-		if ss.ID == sid {
-			if err := s.sessions.Delete(ctx, sid); err != nil {
-				return fmt.Errorf("revoke session: %w", err)
-			}
-			s.auditOnly(ctx, ac.t.Company.ID, ac.actor(), "sessions.revoke", fmt.Sprintf("employee=%s (%s) session=%s… kind=%s", e.ID, e.UserName, sid[:min(8, len(sid))], ss.Kind))
-			return done(c, s.employeeURL(c, e), "session-revoked")
-		}
-	}
-	return s.employeePage(c, http.StatusNotFound, e, "That session has already ended.", nil)
+	return done(c, s.employeeURL(c, e), code)
 }
