@@ -40,8 +40,16 @@ func (e *env) withCompany(ctx context.Context, slug string, fn func(st directory
 // cliActor is who the audit log names for a change made with the CLI.
 var cliActor = admin.Actor{Name: "cli"}
 
-func audit(ctx context.Context, st directory.Store, c *directory.Company, action, detail string) error {
-	return st.AppendAudit(ctx, &directory.AuditEntry{CompanyID: c.ID, At: time.Now(), Actor: "cli", Action: action, Detail: detail})
+// withAudit runs write and appends its audit entry in one transaction, for
+// the few changes only the CLI makes (creating a company or a setup admin).
+func withAudit(ctx context.Context, st directory.Store, company func() int64, action string, write func(tx directory.Store) (string, error)) error {
+	return st.InTx(ctx, func(tx directory.Store) error {
+		detail, err := write(tx)
+		if err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, &directory.AuditEntry{CompanyID: company(), At: time.Now(), Actor: cliActor.Name, Action: action, Detail: detail})
+	})
 }
 
 func (e *env) companyCmd(ctx context.Context, args []string) error {
@@ -66,13 +74,15 @@ func (e *env) companyCmd(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	c := &directory.Company{Slug: slug, Name: strings.TrimSpace(*name), NameIDMode: directory.NameIDUPN, SSOEnabled: false}
-	if err := st.CreateCompany(ctx, c); err != nil {
-		if errors.Is(err, directory.ErrConflict) {
-			return fmt.Errorf("company %q already exists", slug)
-		}
+	err = withAudit(ctx, st, func() int64 { return c.ID }, "company.create", func(tx directory.Store) (string, error) {
+		return "name=" + c.Name, tx.CreateCompany(ctx, c)
+	})
+	if errors.Is(err, directory.ErrConflict) {
+		return fmt.Errorf("company %q already exists", slug)
+	}
+	if err != nil {
 		return err
 	}
-	_ = audit(ctx, st, c, "company.create", "name="+c.Name)
 	fmt.Fprintf(e.stdout, "created company %s (%s)\nnext: ssogate sso show %s\n", c.Slug, c.Name, c.Slug)
 	return nil
 }
@@ -435,13 +445,15 @@ func (e *env) adminCmd(ctx context.Context, args []string) error {
 	}
 	return e.withCompany(ctx, slug, func(st directory.Store, c *directory.Company) error {
 		a := &directory.Admin{CompanyID: c.ID, Email: strings.TrimSpace(*email), PasswordHash: hash}
-		if err := st.CreateAdmin(ctx, a); err != nil {
-			if errors.Is(err, directory.ErrConflict) {
-				return fmt.Errorf("an admin %s already exists at %s", *email, slug)
-			}
+		err := withAudit(ctx, st, func() int64 { return c.ID }, "admin.create", func(tx directory.Store) (string, error) {
+			return "email=" + a.Email, tx.CreateAdmin(ctx, a)
+		})
+		if errors.Is(err, directory.ErrConflict) {
+			return fmt.Errorf("an admin %s already exists at %s", *email, slug)
+		}
+		if err != nil {
 			return err
 		}
-		_ = audit(ctx, st, c, "admin.create", "email="+a.Email)
 		fmt.Fprintf(e.stdout, "created setup admin %s at %s: sign in at %s/c/%s/admin/\n", a.Email, slug, e.cfg.PublicURL, slug)
 		return nil
 	})
