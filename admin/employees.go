@@ -232,6 +232,31 @@ func (s *Service) Link(ctx context.Context, a Actor, companyID int64, id, object
 	return out, s.Settle(ctx, companyID, fx...)
 }
 
+// SetLocalPassword stores the encoded password hash (internal/password's
+// argon2id PHC string, never a password) of an employee detached from
+// Entra, the only employees who sign in with one; the check and the write
+// are one transaction, so a Link in between cannot leave a linked employee
+// with a password. Audit: employee.password ("employee=ID (userName) local
+// password set").
+func (s *Service) SetLocalPassword(ctx context.Context, a Actor, companyID int64, id, hash string) error {
+	if !strings.HasPrefix(hash, "$argon2id$") {
+		return errors.New("admin: a local password must be stored as an encoded argon2id hash")
+	}
+	return s.Dir.InTx(ctx, func(tx directory.Store) error {
+		e, err := tx.GetEmployee(ctx, companyID, id)
+		if err != nil {
+			return err
+		}
+		if !e.Visible() || e.EntraLinked || e.Source != directory.SourceLocal {
+			return usererr.New(usererr.Conflict, "not_local", "Only employees detached from Entra can have a local password. Detach them first.")
+		}
+		if err := tx.SetEmployeePassword(ctx, companyID, e.ID, hash); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, companyID, a.Name, "employee.password", fmt.Sprintf("employee=%s (%s) local password set", e.ID, e.UserName))
+	})
+}
+
 // maxDepartment bounds a department name (as the console's form does).
 const maxDepartment = 200
 

@@ -301,3 +301,38 @@ func TestEndSessions(t *testing.T) {
 		})
 	}
 }
+
+func TestSetLocalPassword(t *testing.T) {
+	ctx := context.Background()
+	const hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"
+	who := admin.Actor{Name: "console"}
+	for _, b := range teststores.All() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := setup(t, b)
+			ola := &directory.Employee{CompanyID: f.co.ID, UserName: "ola@a.example", Email: "ola@a.example", GivenName: "Ola", FamilyName: "N",
+				Active: true, Source: directory.SourceLocal}
+			testenv.Must(t, f.dir.CreateEmployee(ctx, ola), "create detached")
+			kim := &directory.Employee{CompanyID: f.co.ID, UserName: "kim@a.example", Email: "kim@a.example", GivenName: "Kim", FamilyName: "N",
+				Active: true, Source: directory.SourceSCIM, EntraLinked: true, EntraObjectID: "11111111-2222-3333-4444-555555555555"}
+			testenv.Must(t, f.dir.CreateEmployee(ctx, kim), "create linked")
+
+			if err := f.svc.SetLocalPassword(ctx, who, f.co.ID, ola.ID, "correct horse battery staple"); err == nil {
+				t.Fatal("a password that is not an encoded hash was stored")
+			}
+			if err := f.svc.SetLocalPassword(ctx, who, f.co.ID, kim.ID, hash); kindOf(err) != usererr.Conflict {
+				t.Fatalf("a password for an employee Entra manages: %v", err)
+			}
+			if _, err := f.dir.GetEmployeePassword(ctx, f.co.ID, kim.ID); !errors.Is(err, directory.ErrNotFound) {
+				t.Fatalf("the refused password was stored: %v", err)
+			}
+			testenv.Must(t, f.svc.SetLocalPassword(ctx, who, f.co.ID, ola.ID, hash), "set")
+			got, err := f.dir.GetEmployeePassword(ctx, f.co.ID, ola.ID)
+			if err != nil || got != hash {
+				t.Fatalf("stored %q, %v", got, err)
+			}
+			if a := f.audits(t, "employee.password"); len(a) != 1 || !strings.Contains(a[0].Detail, ola.ID) || strings.Contains(a[0].Detail, "argon2") {
+				t.Fatalf("audit: %+v", a)
+			}
+		})
+	}
+}

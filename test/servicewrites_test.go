@@ -19,16 +19,16 @@ import (
 
 // serviceOwned are the directory.Store write methods behind operations the
 // admin package owns (certificate add and retire, SSO configure, employee
-// create and update, department approvers, SCIM tokens and clients, the
-// mobile app's OAuth clients): the CLI and the console call admin.Service
-// for them.
+// create and update, local passwords, department approvers, the metadata
+// URL, SCIM tokens and clients, the mobile app's OAuth clients): the CLI
+// and the console call admin.Service for them.
 var serviceOwned = map[string]bool{
 	"AddCertificate": true, "RetireCertificate": true, "UpdateCompanySettings": true,
 	"CreateEmployee": true, "UpdateEmployee": true,
 	"AddDepartmentApprover": true, "RemoveDepartmentApprover": true,
 	"AddSCIMToken": true, "RevokeSCIMToken": true,
 	"AddSCIMClient": true, "AddSCIMClientSecret": true, "RemoveSCIMClient": true, "RemoveSCIMClientSecret": true,
-	"AddOAuthClient": true, "RemoveOAuthClient": true, "SetMetadataURL": true,
+	"AddOAuthClient": true, "RemoveOAuthClient": true, "SetMetadataURL": true, "SetEmployeePassword": true,
 }
 
 // serviceWriteAllowed are the calls that remain, each with why it is not

@@ -393,20 +393,6 @@ func adminOf(c echo.Context) *adminCtx {
 	return ac
 }
 
-// change runs fn and the audit entry for it in one transaction: a change
-// is kept only together with its audit entry.
-func (s *Console) change(ctx context.Context, ac *adminCtx, action, detail string, fn func(tx directory.Store) error) error {
-	return s.dir.InTx(ctx, func(tx directory.Store) error {
-		if fn != nil {
-			if err := fn(tx); err != nil {
-				return err
-			}
-		}
-		return tx.AppendAudit(ctx, &directory.AuditEntry{CompanyID: ac.t.Company.ID, At: s.now(), Actor: ac.actor(),
-			Action: action, Detail: httpx.Truncate(detail, 1000)})
-	})
-}
-
 // auditOnly records an event that changes nothing in the directory (a
 // session revocation, a sign-in).
 func (s *Console) auditOnly(ctx context.Context, companyID int64, actor, action, detail string) {

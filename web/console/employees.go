@@ -413,19 +413,16 @@ func (s *Console) adminEmployeeLink(c echo.Context) error {
 }
 
 // adminEmployeePassword: POST /admin/employees/{id}/password — a local
-// password for an employee detached from Entra (argon2id, never shown).
+// password for an employee detached from Entra (argon2id, never shown;
+// admin.SetLocalPassword refuses anyone else).
 func (s *Console) adminEmployeePassword(c echo.Context) error {
 	ac := adminOf(c)
-	ctx := c.Request().Context()
 	e, err := s.employeeOf(c)
 	if err != nil {
 		return err
 	}
 	pw, again := c.FormValue("password"), c.FormValue("password2")
-	switch {
-	case !e.Visible() || e.EntraLinked || e.Source != directory.SourceLocal:
-		return s.employeePage(c, http.StatusConflict, e, "Only employees detached from Entra can have a local password. Detach them first.", nil)
-	case pw != again:
+	if pw != again {
 		return s.employeePage(c, http.StatusUnprocessableEntity, e, "The two passwords differ.", nil)
 	}
 	if err := password.Check(pw); err != nil {
@@ -439,8 +436,7 @@ func (s *Console) adminEmployeePassword(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	err = s.change(ctx, ac, "employee.password", fmt.Sprintf("employee=%s (%s) local password set", e.ID, e.UserName),
-		func(tx directory.Store) error { return tx.SetEmployeePassword(ctx, ac.t.Company.ID, e.ID, hash) })
+	err = s.admin.SetLocalPassword(c.Request().Context(), ac.who(), ac.t.Company.ID, e.ID, hash)
 	return s.employeeResult(c, e, err, "password", nil)
 }
 

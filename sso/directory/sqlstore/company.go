@@ -256,15 +256,23 @@ func (s *Store) AddCertificate(ctx context.Context, cert *directory.Certificate,
 
 // ListCertificates lists the company's certificates, oldest first.
 func (s *Store) ListCertificates(ctx context.Context, companyID int64, includeRetired bool) ([]directory.Certificate, error) {
-	q := `SELECT ` + certCols + ` FROM certificates WHERE company_id = ?`
+	return listRetirable(ctx, s, "certificates", certCols, "added_at", companyID, includeRetired, scanCert)
+}
+
+// listRetirable lists the company's rows of a table whose rows retire
+// (certificates, sp_encryption_keys: retireOnce), oldest by the column
+// added first; retired rows only when asked.
+func listRetirable[T any](ctx context.Context, s *Store, table, cols, added string, companyID int64, includeRetired bool,
+	scan func(rowScanner) (*T, error)) ([]T, error) {
+	q := `SELECT ` + cols + ` FROM ` + table + ` WHERE company_id = ?`
 	if !includeRetired {
 		q += ` AND retired_at IS NULL`
 	}
-	rows, err := s.queryR(ctx, q+` ORDER BY added_at, id`, companyID)
+	rows, err := s.queryR(ctx, q+` ORDER BY `+added+`, id`, companyID)
 	if err != nil {
-		return nil, fmt.Errorf("list certificates: %w", err)
+		return nil, fmt.Errorf("list %s: %w", table, err)
 	}
-	return collect(s, rows, "list certificates", func(r *sql.Rows) (directory.Certificate, error) { return deref(scanCert(r)) })
+	return collect(s, rows, "list "+table, func(r *sql.Rows) (T, error) { return deref(scan(r)) })
 }
 
 // RetireCertificate stops trusting the certificate (keeping an earlier

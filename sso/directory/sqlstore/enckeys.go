@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha1" //nolint:gosec // SHA-1 only names a certificate the way Entra shows it (Thumbprint)
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -72,15 +71,7 @@ func (s *Store) AddEncryptionKey(ctx context.Context, k *directory.EncryptionKey
 
 // ListEncryptionKeys lists the company's SP encryption keys, oldest first.
 func (s *Store) ListEncryptionKeys(ctx context.Context, companyID int64, includeRetired bool) ([]directory.EncryptionKey, error) {
-	q := `SELECT ` + encKeyCols + ` FROM sp_encryption_keys WHERE company_id = ?`
-	if !includeRetired {
-		q += ` AND retired_at IS NULL`
-	}
-	rows, err := s.queryR(ctx, q+` ORDER BY created_at, id`, companyID)
-	if err != nil {
-		return nil, fmt.Errorf("list encryption keys: %w", err)
-	}
-	return collect(s, rows, "list encryption keys", func(r *sql.Rows) (directory.EncryptionKey, error) { return deref(scanEncKey(r)) })
+	return listRetirable(ctx, s, "sp_encryption_keys", encKeyCols, "created_at", companyID, includeRetired, scanEncKey)
 }
 
 // RetireEncryptionKey stops publishing and using the key (keeping an
