@@ -672,6 +672,15 @@ func TestAdminProvisioningTokensAndLog(t *testing.T) {
 		if scimGet(tok2, `userName eq "x"`) != 401 {
 			t.Fatal("revoked token still works")
 		}
+		// A revoked token is not rotated again; a label the service refuses
+		// comes back on the page.
+		if r := a.post(t, fmt.Sprintf("/provisioning/tokens/%d/rotate", active), nil); r.StatusCode != http.StatusNotFound {
+			t.Fatalf("rotating a revoked token: %d", r.StatusCode)
+		}
+		if r := a.post(t, "/provisioning/tokens", url.Values{"label": {strings.Repeat("x", 101)}}); r.StatusCode != http.StatusUnprocessableEntity ||
+			!strings.Contains(body(t, r), "too long") {
+			t.Fatalf("a 101-character label: %d", r.StatusCode)
+		}
 		au := g.audit(t, g.company)
 		for _, act := range []string{"scim.token.mint", "scim.token.rotate", "scim.token.revoke"} {
 			if !hasAudit(au, "admin:"+adminEmail, act, "id=") {

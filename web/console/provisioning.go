@@ -144,8 +144,9 @@ func (s *Console) provisioningRefused(c echo.Context, err error, what string) er
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// tokenID reads the {id} of a token URL; a malformed one names no token.
-func tokenID(c echo.Context) int64 {
+// idParam reads the numeric {id} of a token or secret URL; a malformed one
+// is 0, which names none.
+func idParam(c echo.Context) int64 {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		return 0
@@ -157,7 +158,7 @@ func tokenID(c echo.Context) int64 {
 // replacement with the same label and revokes the old token at once.
 func (s *Console) adminTokenRotate(c echo.Context) error {
 	ac := adminOf(c)
-	old := tokenID(c)
+	old := idParam(c)
 	tok, rec, err := s.admin.RotateSCIMToken(c.Request().Context(), ac.who(), ac.t.Company.ID, old)
 	if err != nil {
 		return s.provisioningRefused(c, err, "rotate SCIM token")
@@ -170,7 +171,7 @@ func (s *Console) adminTokenRotate(c echo.Context) error {
 // adminTokenRevoke: POST /admin/provisioning/tokens/{id}/revoke.
 func (s *Console) adminTokenRevoke(c echo.Context) error {
 	ac := adminOf(c)
-	if err := s.admin.RevokeSCIMToken(c.Request().Context(), ac.who(), ac.t.Company.ID, tokenID(c)); err != nil {
+	if err := s.admin.RevokeSCIMToken(c.Request().Context(), ac.who(), ac.t.Company.ID, idParam(c)); err != nil {
 		return s.provisioningRefused(c, err, "revoke SCIM token")
 	}
 	s.caches.ForgetSCIMTokens()

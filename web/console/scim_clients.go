@@ -116,7 +116,7 @@ func (s *Console) adminSCIMSecretAdd(c echo.Context) error {
 // adminSCIMSecretRemove: POST /admin/provisioning/clients/{client}/secrets/{id}/remove.
 func (s *Console) adminSCIMSecretRemove(c echo.Context) error {
 	ac := adminOf(c)
-	if err := s.admin.RemoveSCIMClientSecret(c.Request().Context(), ac.who(), ac.t.Company.ID, c.Param("client"), tokenID(c)); err != nil {
+	if err := s.admin.RemoveSCIMClientSecret(c.Request().Context(), ac.who(), ac.t.Company.ID, c.Param("client"), idParam(c)); err != nil {
 		return s.provisioningRefused(c, err, "remove SCIM client secret")
 	}
 	s.caches.ForgetSCIMTokens() // its access tokens stop here at once; elsewhere within SSOGATE_SETTINGS_TTL
