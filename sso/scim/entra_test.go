@@ -251,3 +251,30 @@ func TestEntraOnDemandMixedShapes(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionsNotEndedIsLogged: a suspension whose session revocation fails
+// (the session store is out) still stands and answers Entra, and the
+// provisioning log says that sessions may outlive it, for the admin.
+func TestSessionsNotEndedIsLogged(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		id := e.do("POST", "/Users", user("ola@contoso.com", "Ola", "N")).must(t, 201).body["id"].(string)
+		e.rev.setDown(true)
+		e.do("PATCH", "/Users/"+id, patchBody(`{"op":"Replace","path":"active","value":"False"}`)).must(t, 200)
+		if e.employee(id).Active {
+			t.Fatal("the suspension was not saved")
+		}
+		log, err := e.st.ListProvisioning(ctx, directory.ProvisioningQuery{CompanyID: e.c.ID, Outcome: "error", Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(log) != 1 || log[0].Outcome != "sessions_not_ended" || log[0].EmployeeID != id || !strings.Contains(log[0].Change, "Revoke all sessions") {
+			t.Fatalf("provisioning log errors: %+v", log)
+		}
+		e.rev.setDown(false)
+		e.do("PATCH", "/Users/"+id, patchBody(`{"op":"Replace","path":"active","value":"True"}`)).must(t, 200)
+		if log, _ := e.st.ListProvisioning(ctx, directory.ProvisioningQuery{CompanyID: e.c.ID, Outcome: "error", Limit: 10}); len(log) != 1 {
+			t.Fatalf("a settled write logged a failure: %+v", log)
+		}
+	})
+}

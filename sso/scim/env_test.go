@@ -3,6 +3,7 @@ package scim
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -23,15 +24,25 @@ const testBase = "https://gw.example.com/c/acme/scim/v2"
 // revokes is the session store behind the admin.Service SCIM settles
 // through (as web wires it): it records RevokeEmployee calls.
 type revokes struct {
-	mu  sync.Mutex
-	ids []string
+	mu   sync.Mutex
+	ids  []string
+	down bool // the session store is out: every revocation fails
 }
 
 func (r *revokes) RevokeEmployee(_ context.Context, _ int64, id string) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.down {
+		return 0, errors.New("session store unreachable")
+	}
 	r.ids = append(r.ids, id)
 	return 1, nil
+}
+
+func (r *revokes) setDown(down bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.down = down
 }
 
 func (r *revokes) ListEmployee(context.Context, int64, string) ([]session.Session, error) {

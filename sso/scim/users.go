@@ -277,8 +277,20 @@ func (rq *request) write(op, employeeID, userName string, fn func(tx directory.S
 	}
 	if rq.h.settler != nil && len(out.after) > 0 {
 		if err := rq.h.settler.Settle(context.WithoutCancel(rq.ctx()), rq.c.ID, out.after...); err != nil {
+			// The write stands (Entra gets its answer); the admin sees in
+			// the provisioning log that sessions may outlive it. The
+			// session check refuses an inactive employee anyway, here at
+			// once and on other instances within SSOGATE_SETTINGS_TTL.
 			rq.h.log.ErrorContext(rq.ctx(), "scim: ending sessions after the write failed", "company", rq.c.ID,
 				"employee", out.emp.ID, "err", err)
+			entry := &directory.ProvisioningEntry{
+				CompanyID: rq.c.ID, At: rq.h.now().UTC(), Operation: out.op, EmployeeID: out.emp.ID, UserName: out.userName,
+				Outcome: "sessions_not_ended", Status: out.status,
+				Change: changeJSON(map[string]any{"detail": "saved, but ending the employee's sessions failed; revoke them in the console (Employees → the employee → Revoke all sessions)"}),
+			}
+			if lerr := rq.h.st.AppendProvisioning(context.WithoutCancel(rq.ctx()), entry); lerr != nil {
+				rq.h.log.WarnContext(rq.ctx(), "scim: provisioning log", "company", rq.c.ID, "err", lerr)
+			}
 		}
 	}
 	if out.status == http.StatusNoContent {
