@@ -92,19 +92,28 @@ func TestEmployeeOperations(t *testing.T) {
 // TestLink: re-linking to Entra names the object id, refuses a malformed
 // one and one another employee holds, turns a detached employee back into
 // one Entra may manage (its local password removed), and ends its sessions.
+// detachedAndLinked creates Ola, detached from Entra (managed locally), and
+// Kim, provisioned by Entra and linked to objectID.
+func (f *fixture) detachedAndLinked(t *testing.T, objectID string) (ola, kim *directory.Employee) {
+	t.Helper()
+	ctx := context.Background()
+	ola = &directory.Employee{CompanyID: f.co.ID, UserName: "ola@a.example", Email: "ola@a.example", GivenName: "Ola", FamilyName: "N",
+		Active: true, Source: directory.SourceLocal}
+	testenv.Must(t, f.dir.CreateEmployee(ctx, ola), "create detached")
+	kim = &directory.Employee{CompanyID: f.co.ID, UserName: "kim@a.example", Email: "kim@a.example", GivenName: "Kim", FamilyName: "N",
+		Active: true, Source: directory.SourceSCIM, EntraLinked: true, EntraObjectID: objectID}
+	testenv.Must(t, f.dir.CreateEmployee(ctx, kim), "create linked")
+	return ola, kim
+}
+
 func TestLink(t *testing.T) {
 	ctx := context.Background()
 	const oid, other = "8c1b3a4e-2f5d-4c7a-9e1b-0a2b3c4d5e6f", "11111111-2222-3333-4444-555555555555"
 	for _, b := range teststores.All() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := setup(t, b)
-			ola := &directory.Employee{CompanyID: f.co.ID, UserName: "ola@a.example", Email: "ola@a.example", GivenName: "Ola", FamilyName: "N",
-				Active: true, Source: directory.SourceLocal}
-			testenv.Must(t, f.dir.CreateEmployee(ctx, ola), "create detached")
+			ola, kim := f.detachedAndLinked(t, other)
 			testenv.Must(t, f.dir.SetEmployeePassword(ctx, f.co.ID, ola.ID, "$argon2id$v=19$m=32768,t=2,p=1$c2FsdA$aGFzaA"), "password")
-			kim := &directory.Employee{CompanyID: f.co.ID, UserName: "kim@a.example", Email: "kim@a.example", GivenName: "Kim", FamilyName: "N",
-				Active: true, Source: directory.SourceSCIM, EntraLinked: true, EntraObjectID: other}
-			testenv.Must(t, f.dir.CreateEmployee(ctx, kim), "create linked")
 			sid := f.session(t, ola, session.KindBrowser)
 			me := admin.Actor{Name: "cli"}
 			var rf *usererr.Error
@@ -309,12 +318,7 @@ func TestSetLocalPassword(t *testing.T) {
 	for _, b := range teststores.All() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := setup(t, b)
-			ola := &directory.Employee{CompanyID: f.co.ID, UserName: "ola@a.example", Email: "ola@a.example", GivenName: "Ola", FamilyName: "N",
-				Active: true, Source: directory.SourceLocal}
-			testenv.Must(t, f.dir.CreateEmployee(ctx, ola), "create detached")
-			kim := &directory.Employee{CompanyID: f.co.ID, UserName: "kim@a.example", Email: "kim@a.example", GivenName: "Kim", FamilyName: "N",
-				Active: true, Source: directory.SourceSCIM, EntraLinked: true, EntraObjectID: "11111111-2222-3333-4444-555555555555"}
-			testenv.Must(t, f.dir.CreateEmployee(ctx, kim), "create linked")
+			ola, kim := f.detachedAndLinked(t, "11111111-2222-3333-4444-555555555555")
 
 			if err := f.svc.SetLocalPassword(ctx, who, f.co.ID, ola.ID, "correct horse battery staple"); err == nil {
 				t.Fatal("a password that is not an encoded hash was stored")
