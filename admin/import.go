@@ -217,6 +217,10 @@ type ImportChange struct {
 	// ended. Each happens only because the row's active or isAdmin column
 	// says so.
 	Deactivated, Reactivated, AdminRemoved bool
+	// ManagerLinked: employees Entra provisioned with this one as their
+	// manager (its id or externalId) before it existed here now report
+	// to it.
+	ManagerLinked bool
 }
 
 // ImportResult is what an import did (or, dry, would do).
@@ -328,6 +332,9 @@ func (s *Service) importRow(ctx context.Context, tx directory.Store, actor strin
 			return ch, nil, err
 		}
 		ch.Kind, ch.EmployeeID = "create", e.ID
+		if ch.ManagerLinked, err = directory.ResolvePendingLinked(ctx, tx, co.ID, &e); err != nil {
+			return ch, nil, err
+		}
 		return ch, &directory.Change{After: &e}, s.audit(ctx, tx, co.ID, actor, "employee.import.create",
 			fmt.Sprintf("employee=%s (%s) active=%v admin=%v", e.ID, e.UserName, e.Active, e.IsAdmin))
 	case err != nil:
@@ -364,6 +371,11 @@ func (s *Service) importRow(ctx context.Context, tx directory.Store, actor strin
 	ch.AdminRemoved = cur.IsAdmin && !next.IsAdmin
 	if err := tx.UpdateEmployee(ctx, &next); err != nil {
 		return ch, nil, err
+	}
+	if next.ExternalID != cur.ExternalID {
+		if ch.ManagerLinked, err = directory.ResolvePendingLinked(ctx, tx, co.ID, &next); err != nil {
+			return ch, nil, err
+		}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "employee=%s (%s)", cur.ID, cur.UserName)

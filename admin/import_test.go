@@ -198,3 +198,47 @@ func TestParseCSV(t *testing.T) {
 		}
 	}
 }
+
+// TestImportResolvesPendingManagers: an employee Entra provisioned with a
+// manager ssogate did not know yet (a pending reference to the manager's
+// externalId) reports to the manager once an import brings them, by a new
+// row or by setting the externalId of an existing one; the manager is then
+// an approver. A dry run says so and changes nothing.
+func TestImportResolvesPendingManagers(t *testing.T) {
+	ctx := context.Background()
+	for _, b := range teststores.All() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := setup(t, b)
+			waits := func(userName, ref string) *directory.Employee {
+				e := &directory.Employee{CompanyID: f.co.ID, UserName: userName, Email: userName, GivenName: "R", FamilyName: "E",
+					Active: true, Source: directory.SourceSCIM, EntraLinked: true, ManagerRef: ref}
+				testenv.Must(t, f.dir.CreateEmployee(ctx, e), "create %s", userName)
+				return e
+			}
+			ida, kim := waits("ida@a.example", "ext-boss"), waits("kim@a.example", "ext-lead")
+
+			const row = header + ",externalId\nboss@a.example,boss@a.example,Bo,Ss,ext-boss\n"
+			res, err := f.importCSV(t, row, true)
+			testenv.Must(t, err, "dry run")
+			if !res.Changes[0].ManagerLinked || f.get(t, ida.UserName).ManagerID != "" {
+				t.Fatalf("dry run: %+v; Ida's manager %q", res.Changes[0], f.get(t, ida.UserName).ManagerID)
+			}
+			res, err = f.importCSV(t, row, false)
+			testenv.Must(t, err, "import")
+			boss := f.get(t, "boss@a.example")
+			if got := f.get(t, ida.UserName); got.ManagerID != boss.ID || got.ManagerRef != "" || !boss.IsApprover || !res.Changes[0].ManagerLinked {
+				t.Fatalf("after the import: Ida %+v, boss approver %v", got, boss.IsApprover)
+			}
+
+			// An existing employee given the externalId Kim waits for.
+			_, err = f.importCSV(t, header+"\nlead@a.example,lead@a.example,Le,Ad\n", false)
+			testenv.Must(t, err, "lead")
+			res, err = f.importCSV(t, header+",externalId\nlead@a.example,lead@a.example,Le,Ad,ext-lead\n", false)
+			testenv.Must(t, err, "lead's externalId")
+			lead := f.get(t, "lead@a.example")
+			if got := f.get(t, kim.UserName); got.ManagerID != lead.ID || !lead.IsApprover || !res.Changes[0].ManagerLinked {
+				t.Fatalf("after setting the externalId: Kim %+v, lead %+v", got, lead)
+			}
+		})
+	}
+}

@@ -142,7 +142,11 @@ func printImport(w io.Writer, res *admin.ImportResult) {
 	for _, ch := range res.Changes {
 		switch ch.Kind {
 		case "create":
-			fmt.Fprintf(w, "line %d: create %s\n", ch.Line, ch.UserName)
+			line := fmt.Sprintf("line %d: create %s", ch.Line, ch.UserName)
+			if ch.ManagerLinked {
+				line += " [now the manager of employees Entra provisioned with it]"
+			}
+			fmt.Fprintln(w, line)
 		case "update":
 			var parts []string
 			for _, f := range ch.Fields {
@@ -157,6 +161,9 @@ func printImport(w io.Writer, res *admin.ImportResult) {
 			}
 			if ch.AdminRemoved {
 				also = append(also, "ADMIN ROLE REMOVED")
+			}
+			if ch.ManagerLinked {
+				also = append(also, "now the manager of employees Entra provisioned with it")
 			}
 			line := fmt.Sprintf("line %d: update %s: %s", ch.Line, ch.UserName, strings.Join(parts, ", "))
 			if len(also) > 0 {
