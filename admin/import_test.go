@@ -231,8 +231,11 @@ func TestImportResolvesPendingManagers(t *testing.T) {
 			}
 
 			// An existing employee given the externalId Kim waits for.
-			_, err = f.importCSV(t, header+"\nlead@a.example,lead@a.example,Le,Ad\n", false)
+			res, err = f.importCSV(t, header+"\nlead@a.example,lead@a.example,Le,Ad\n", false)
 			testenv.Must(t, err, "lead")
+			if got := f.get(t, kim.UserName); got.ManagerID != "" || res.Changes[0].ManagerLinked {
+				t.Fatalf("an employee without externalId became someone's manager: Kim %+v", got)
+			}
 			res, err = f.importCSV(t, header+",externalId\nlead@a.example,lead@a.example,Le,Ad,ext-lead\n", false)
 			testenv.Must(t, err, "lead's externalId")
 			lead := f.get(t, "lead@a.example")
