@@ -4,10 +4,10 @@
 // entry and its side effects (approver roles, ending sessions) live here
 // once: employees, the import, certificates, SSO settings and token
 // encryption, and the credentials a company hands out (SCIM tokens and
-// clients, the mobile app's OAuth clients). What follows a change to an employee is directory.Settle inside
-// the transaction and Service.Settle after it, for every writer: SCIM
-// provisioning settles through Service.Settle too (web hands the service
-// to sso/scim as its Settler).
+// clients, the mobile app's OAuth clients). What follows a change to an
+// employee is directory.Settle inside the transaction and Service.Settle
+// after it, for every writer: SCIM provisioning settles through
+// Service.Settle too (web hands the service to sso/scim as its Settler).
 //
 // It imports the directory and the session store; it knows no HTTP, no
 // flags and no SAML.

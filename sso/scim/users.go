@@ -269,9 +269,7 @@ func (rq *request) write(op, employeeID, userName string, fn func(tx directory.S
 			UserName: truncate(userName, 200), Outcome: outc, Status: se.Status,
 			Change: changeJSON(map[string]any{"detail": se.Detail}),
 		}
-		if lerr := rq.h.st.AppendProvisioning(context.WithoutCancel(rq.ctx()), entry); lerr != nil {
-			rq.h.log.WarnContext(rq.ctx(), "scim: provisioning log", "company", rq.c.ID, "err", lerr)
-		}
+		rq.logAfter(entry)
 		rq.fail(se)
 		return
 	}
@@ -288,9 +286,7 @@ func (rq *request) write(op, employeeID, userName string, fn func(tx directory.S
 				Outcome: "sessions_not_ended", Status: out.status,
 				Change: changeJSON(map[string]any{"detail": "saved, but ending the employee's sessions failed; revoke them in the console (Employees → the employee → Revoke all sessions)"}),
 			}
-			if lerr := rq.h.st.AppendProvisioning(context.WithoutCancel(rq.ctx()), entry); lerr != nil {
-				rq.h.log.WarnContext(rq.ctx(), "scim: provisioning log", "company", rq.c.ID, "err", lerr)
-			}
+			rq.logAfter(entry)
 		}
 	}
 	if out.status == http.StatusNoContent {
@@ -298,6 +294,15 @@ func (rq *request) write(op, employeeID, userName string, fn func(tx directory.S
 		return
 	}
 	rq.writeResource(out.status, out.emp)
+}
+
+// logAfter appends a provisioning log entry outside the request's
+// transaction, best effort: it outlives a cancelled request (the store
+// bounds the statement), and a failure is only logged.
+func (rq *request) logAfter(entry *directory.ProvisioningEntry) {
+	if err := rq.h.st.AppendProvisioning(context.WithoutCancel(rq.ctx()), entry); err != nil {
+		rq.h.log.WarnContext(rq.ctx(), "scim: provisioning log", "company", rq.c.ID, "err", err)
+	}
 }
 
 func changeJSON(m map[string]any) string {
@@ -495,9 +500,7 @@ func (rq *request) logRejected(op, userName string, e *Error) {
 		CompanyID: rq.c.ID, At: rq.h.now().UTC(), Operation: op, UserName: truncate(userName, 200),
 		Outcome: outc, Status: e.Status, Change: changeJSON(map[string]any{"detail": e.Detail}),
 	}
-	if err := rq.h.st.AppendProvisioning(context.WithoutCancel(rq.ctx()), entry); err != nil {
-		rq.h.log.WarnContext(rq.ctx(), "scim: provisioning log", "company", rq.c.ID, "err", err)
-	}
+	rq.logAfter(entry)
 	rq.fail(e)
 }
 
